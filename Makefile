@@ -1,0 +1,104 @@
+# daqmux - plain GNU make. `make` builds bin/daqmux, `make test` runs every
+# test against every backend, `make compare` runs the comparison.
+# Quiet unless V=1. CFLAGS is yours to override; what the build needs is
+# added with `override`. SANITIZE=address,undefined (or thread) builds into
+# build/<sanitizer>/ so it never mixes with the normal objects.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKG      ?= pkg-config
+
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
+override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Iclient -Icompare
+LDLIBS   += -pthread -lm
+
+ifneq ($(SANITIZE),)
+  O      ?= build/$(subst $(comma),-,$(SANITIZE))
+  override CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
+  override LDFLAGS += -fsanitize=$(SANITIZE)
+  BIN    := $(O)/bin
+else
+  O      ?= build/default
+  BIN    := bin
+endif
+comma := ,
+
+ifeq ($(V),1)
+  Q :=
+  say :=
+else
+  Q := @
+  say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+# liburing is optional: without it the uring backend is listed as "not
+# compiled in" and everything else builds. Evaluated lazily, after deps.
+URING      = $(shell $(PKG) --exists liburing 2>/dev/null && echo yes)
+URING_CF   = $(if $(URING),-DHAVE_URING $(shell $(PKG) --cflags liburing))
+URING_LIBS = $(if $(URING),$(shell $(PKG) --libs liburing))
+CMOCKA_CF  = $(shell $(PKG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+LIB_SRC := $(filter-out common/main.c,$(wildcard common/*.c)) \
+           $(wildcard blocking/*.c select/*.c poll/*.c epoll/*.c threads/*.c uring/*.c) \
+           $(wildcard client/*.c compare/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+TEST_BIN := $(TESTS:%=$(O)/tests/%)
+
+.PHONY: all deps test-deps compare-deps test unit conformance compare clean help
+all: $(BIN)/daqmux
+
+help:
+	@echo "make            build bin/daqmux (installs missing Debian packages as root)"
+	@echo "make test       unit tests + the conformance suite against every backend"
+	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
+	@echo "make test SANITIZE=thread              the same under TSan"
+	@echo "make compare    the comparison of all backends -> report/"
+	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
+
+deps:
+	$(Q)tools/deps.sh build
+test-deps:
+	$(Q)tools/deps.sh build test
+compare-deps:
+	$(Q)tools/deps.sh build compare
+
+$(O)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(URING_CF) $(CFLAGS) -c $< -o $@
+
+$(O)/libdaqmux.a: $(LIB_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN)/daqmux: $(O)/common/main.o $(O)/libdaqmux.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(URING_LIBS) $(LDLIBS) -o $@
+
+$(O)/tests/%.o: tests/%.c | test-deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(URING_CF) $(CMOCKA_CF) -DDAQMUX_BIN='"$(abspath $(BIN))/daqmux"' $(CFLAGS) -c $< -o $@
+
+# tests/support.c is shared test code (running the server and the client,
+# reading their JSON), linked into every test, not a test of its own.
+SUPPORT_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard tests/support.c))
+
+$(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(O)/libdaqmux.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+
+test: $(BIN)/daqmux $(TEST_BIN)
+	$(Q)tools/run-tests.sh $(TEST_BIN)
+
+compare: $(BIN)/daqmux | compare-deps
+	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
+
+clean:
+	$(call say,CLEAN,build bin)
+	$(Q)rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(O)/common/main.d $(TEST_BIN:=.d)

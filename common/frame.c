@@ -1,0 +1,72 @@
+/* frame.c - see frame.h. */
+#include "frame.h"
+
+#include <string.h>
+
+#include "crc32c.h"
+
+void frame_parser_init(struct frame_parser *p, uint32_t max_payload)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_payload = max_payload;
+}
+
+static enum frame_result frame_finish(struct frame_parser *p, struct frame *out)
+{
+	out->h = p->h;
+	out->crc_ok = p->crc == p->h.crc;
+	out->name = NULL;
+	if (p->h.type == PROTO_HELLO) {
+		p->name[p->name_len] = '\0';
+		out->name = p->name;
+	}
+	p->have = 0;
+	return FRAME_DONE;
+}
+
+enum frame_result frame_parse(struct frame_parser *p, const uint8_t *buf,
+			      size_t len, size_t *used, struct frame *out,
+			      char *why, size_t whylen)
+{
+	size_t off = 0;
+
+	if (p->have < PROTO_HEADER_SIZE) {
+		size_t n = PROTO_HEADER_SIZE - p->have;
+		if (n > len)
+			n = len;
+		memcpy(p->hdr + p->have, buf, n);
+		p->have += (uint32_t)n;
+		off = n;
+		if (p->have < PROTO_HEADER_SIZE) {
+			*used = off;
+			return FRAME_MORE;
+		}
+		proto_decode(p->hdr, &p->h);
+		if (proto_check(&p->h, p->max_payload, why, whylen)) {
+			*used = off;
+			return FRAME_BAD;
+		}
+		p->left = p->h.length;
+		p->crc = 0;
+		p->name_len = 0;
+		if (p->left == 0) {
+			*used = off;
+			return frame_finish(p, out);
+		}
+	}
+
+	size_t n = len - off;
+	if (n > p->left)
+		n = p->left;
+	p->crc = crc32c(p->crc, buf + off, n);
+	if (p->h.type == PROTO_HELLO) {
+		/* proto_check bounded a HELLO to PROTO_NAME_MAX bytes. */
+		memcpy(p->name + p->name_len, buf + off, n);
+		p->name_len += (uint16_t)n;
+	}
+	p->left -= (uint32_t)n;
+	*used = off + n;
+	if (p->left)
+		return FRAME_MORE;
+	return frame_finish(p, out);
+}

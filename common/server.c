@@ -1,0 +1,558 @@
+/*
+ * server.c - `daqmux server`: options, set-up, the connection registry,
+ * timers and signals. The wait itself belongs to the chosen backend.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "report.h"
+#include "util.h"
+
+#define SERVER_RBUF_SIZE (256u << 10)   /* many frames per read */
+
+static volatile sig_atomic_t server_signalled;
+
+static void server_on_signal(int sig)
+{
+	server_signalled = sig;
+}
+
+void syscounts_add(struct syscounts *d, const struct syscounts *s)
+{
+	d->waits += s->waits;
+	d->reads += s->reads;
+	d->eagain += s->eagain;
+	d->writes += s->writes;
+	d->accepts += s->accepts;
+	d->ctl += s->ctl;
+	d->enters += s->enters;
+	d->sqes += s->sqes;
+	d->cqes += s->cqes;
+	d->nobufs += s->nobufs;
+	d->overflows += s->overflows;
+}
+
+int server_should_stop(struct server *s)
+{
+	if (server_signalled)
+		return 1;
+	if (s->deadline_ns && now_ns() >= s->deadline_ns)
+		return 1;
+	return s->opt.sources &&
+	       __atomic_load_n(&s->ended, __ATOMIC_RELAXED) >= s->opt.sources;
+}
+
+int server_wait_ms(struct server *s)
+{
+	int ms = SERVER_TICK_MS;
+	if (s->deadline_ns) {
+		uint64_t now = now_ns();
+		uint64_t left = s->deadline_ns > now ? (s->deadline_ns - now + 999999) / 1000000 : 0;
+		if (left < (uint64_t)ms)
+			ms = (int)left;
+	}
+	return ms;
+}
+
+/* ---- the registry ------------------------------------------------------- */
+
+static void list_push(struct conn **head, struct conn *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static void list_unlink(struct conn **head, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		*head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct source *src = calloc(1, sizeof(*src));
+	struct source **grown = NULL;
+
+	if (!c || !src)
+		goto nomem;
+	source_init(src);
+	src->connections = 1;
+	net_peer_name(fd, src->peer, sizeof(src->peer));
+	c->fd = fd;
+	c->src = src;
+	c->sc = sc;
+	c->last_rx_ns = now_ns();
+	frame_parser_init(&c->fp, s->opt.max_frame);
+
+	/* Best effort: a failure here costs latency, not correctness. */
+	if (s->opt.mode == MODE_PULL)
+		(void)net_set_nodelay(fd);
+	if (s->opt.keepalive)
+		(void)net_set_keepalive(fd, s->opt.keepalive);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nsrcs == s->srcs_cap) {
+		unsigned cap = s->srcs_cap ? 2 * s->srcs_cap : 64;
+		grown = realloc(s->srcs, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&s->lock);
+			goto nomem;
+		}
+		s->srcs = grown;
+		s->srcs_cap = cap;
+	}
+	s->srcs[s->nsrcs++] = src;
+	list_push(&s->live, c);
+	s->nlive++;
+	pthread_mutex_unlock(&s->lock);
+
+	if (s->opt.mode == MODE_PULL && !s->be->pull_in_turn &&
+	    conn_request(s, c) == CONN_END) {
+		server_close(s, c);
+		return NULL;
+	}
+	return c;
+
+nomem:
+	msg("refused connection from %s: out of memory", src ? src->peer : "?");
+	free(c);
+	free(src);
+	close(fd);
+	__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Out of descriptors: the pending connection would make the listener
+ * readable forever. Spend the reserve descriptor to accept it and close
+ * it at once, so the peer hears a clear "no" and the loop does not spin. */
+static void server_shed(struct server *s, int err)
+{
+	char peer[80] = "?";
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (s->reserve_fd >= 0) {
+		close(s->reserve_fd);
+		int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
+		if (fd >= 0) {
+			net_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
+			close(fd);
+		}
+		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
+	msg("refused connection from %s: %s (raise `ulimit -n`, now %ld)",
+	    peer, strerror(err), net_raise_nofile(0));
+}
+
+int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct conn **out)
+{
+	int nonblock = !s->be->blocking_listen;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
+				 SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
+		sc->accepts++;
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return 0;
+			case EINTR:
+				if (!nonblock)
+					return 0;   /* let a blocking caller look at the signal */
+				continue;
+			/* accept(2): errors of the pending connection, not ours. */
+			case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
+			case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case ENETUNREACH:
+				continue;
+			case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+				server_shed(s, errno);
+				if (!nonblock)
+					return 0;
+				continue;
+			default:
+				msg("accept on %s: %s", s->listen_name, strerror(errno));
+				return -1;
+			}
+		}
+		if (fd_limit && fd >= fd_limit) {
+			char peer[80];
+			net_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
+			close(fd);
+			__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
+			msg("refused connection from %s: descriptor %d is beyond the %s backend's limit "
+			    "of %d (FD_SETSIZE); use poll or epoll for this many connections",
+			    peer, fd, s->be->name, fd_limit - 1);
+			if (!nonblock)
+				return 0;
+			continue;
+		}
+		*out = server_adopt(s, fd, sc);
+		if (*out)
+			return 1;
+		if (!nonblock)
+			return 0;
+	}
+}
+
+void server_close(struct server *s, struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	/* close(2) on Linux releases the descriptor even when it reports an
+	 * error, so there is nothing to retry. */
+	(void)close(c->fd);
+	c->fd = -1;
+	pthread_mutex_lock(&s->lock);
+	list_unlink(&s->live, c);
+	s->nlive--;
+	list_push(&s->dead, c);
+	if (source_ended(c->src))
+		__atomic_add_fetch(&s->ended, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void server_reap(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct conn *c = s->dead;
+	s->dead = NULL;
+	pthread_mutex_unlock(&s->lock);
+	while (c) {
+		struct conn *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+void server_sweep(struct server *s, void (*forget)(struct server *, struct conn *))
+{
+	static uint64_t next_sweep;   /* single-threaded backends only */
+	uint64_t now;
+
+	if (s->opt.idle_timeout <= 0)
+		return;
+	now = now_ns();
+	if (now < next_sweep)
+		return;
+	next_sweep = now + (uint64_t)(s->opt.idle_timeout * 1e9 / 8);
+	for (struct conn *c = s->live, *next; c; c = next) {
+		next = c->next;
+		if (conn_idle_expired(s, c, now)) {
+			if (forget)
+				forget(s, c);
+			server_close(s, c);
+		}
+	}
+}
+
+void server_shutdown_all(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct conn *c = s->live; c; c = c->next) {
+		__atomic_store_n(&c->shut_by_us, 1, __ATOMIC_RELAXED);
+		(void)shutdown(c->fd, SHUT_RDWR);   /* ENOTCONN if the peer went first */
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static void server_usage(FILE *f)
+{
+	fprintf(f,
+"usage: daqmux server [options]\n"
+"\n"
+"Reads N DAQ sources concurrently with one backend and reports, per source,\n"
+"what arrived, what was lost and how late (see docs/protocol.md).\n"
+"\n"
+"  -b, --backend NAME      blocking, select, poll, epoll, threads or uring\n"
+"                          (default epoll; `daqmux backends` lists them)\n"
+"  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 = any\n"
+"                          free port). The first line on stdout is\n"
+"                          \"listening on HOST:PORT\".\n"
+"  -n, --sources N         end when N sources have ended (default 1; 0 = never)\n"
+"  -d, --duration SECONDS  end after this long at the latest\n"
+"      --max-frame BYTES   largest payload accepted (default 1M); larger is a\n"
+"                          protocol error for that source\n"
+"      --mode push|pull    push: sources stream (default); pull: the server\n"
+"                          sends a REQUEST and waits for each DATA\n"
+"      --edge              epoll: edge-triggered instead of level-triggered\n"
+"      --budget BYTES      bytes read from one source per wakeup before\n"
+"                          serving the others (default 256K)\n"
+"      --idle-timeout S    a source silent this long is closed (\"idle timeout\")\n"
+"      --keepalive S       TCP keepalive + TCP_USER_TIMEOUT: a dead peer is\n"
+"                          detected within about S seconds\n"
+"      --json FILE         write the summary as JSON\n"
+"      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
+"      --trace-max N       at most N frames in the trace (default 1000000)\n"
+"      --cpu N             pin the server to CPU N\n"
+"  -q, --quiet             no summary table on stdout\n"
+"  -h, --help              this text\n"
+"\n"
+"Ends when N sources have said BYE or closed, at --duration, or on SIGINT or\n"
+"SIGTERM; it always prints the summary and writes the JSON.\n"
+"Exit status: 0 every source ended cleanly with nothing lost; 1 a source lost\n"
+"frames, was truncated or had an error; 2 bad usage or failure to start.\n"
+"\n"
+"example:\n"
+"  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n");
+}
+
+static int server_parse(struct server_opts *o, int argc, char **argv)
+{
+	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
+	       O_TRACE, O_TRACEMAX, O_CPU };
+	static const struct option longs[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "sources", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "max-frame", required_argument, NULL, O_MAXFRAME },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "edge", no_argument, NULL, O_EDGE },
+		{ "budget", required_argument, NULL, O_BUDGET },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "keepalive", required_argument, NULL, O_KEEP },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "trace", required_argument, NULL, O_TRACE },
+		{ "trace-max", required_argument, NULL, O_TRACEMAX },
+		{ "cpu", required_argument, NULL, O_CPU },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	uint64_t v;
+	double d;
+	int ch;
+
+	*o = (struct server_opts){
+		.backend = "epoll", .listen = "127.0.0.1:5555", .sources = 1,
+		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
+		.trace_max = 1000000, .cpu = -1,
+	};
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "b:l:n:d:qh", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'b': o->backend = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'n':
+			if (parse_u64("--sources", optarg, 0, 1000000, &v)) return -1;
+			o->sources = (unsigned)v;
+			break;
+		case 'd':
+			if (parse_seconds("--duration", optarg, &o->duration)) return -1;
+			break;
+		case O_MAXFRAME:
+			if (parse_size("--max-frame", optarg, &v)) return -1;
+			if (v > UINT32_MAX - 1) {
+				msg("--max-frame: at most %u bytes", UINT32_MAX - 1);
+				return -1;
+			}
+			o->max_frame = (uint32_t)v;
+			break;
+		case O_MODE:
+			if (strcmp(optarg, "push") == 0)
+				o->mode = MODE_PUSH;
+			else if (strcmp(optarg, "pull") == 0)
+				o->mode = MODE_PULL;
+			else {
+				msg("--mode: '%s' is neither push nor pull", optarg);
+				return -1;
+			}
+			break;
+		case O_EDGE: o->edge = 1; break;
+		case O_BUDGET:
+			if (parse_size("--budget", optarg, &v)) return -1;
+			if (v < 1) {
+				msg("--budget: at least 1 byte");
+				return -1;
+			}
+			o->budget = (size_t)v;
+			break;
+		case O_IDLE:
+			if (parse_seconds("--idle-timeout", optarg, &o->idle_timeout)) return -1;
+			break;
+		case O_KEEP:
+			if (parse_seconds("--keepalive", optarg, &d)) return -1;
+			o->keepalive = d < 1 ? 1 : (unsigned)d;
+			break;
+		case O_JSON: o->json = optarg; break;
+		case O_TRACE: o->trace = optarg; break;
+		case O_TRACEMAX:
+			if (parse_u64("--trace-max", optarg, 1, 100000000, &o->trace_max)) return -1;
+			break;
+		case O_CPU:
+			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return -1;
+			o->cpu = (long)v;
+			break;
+		case 'q': o->quiet = 1; break;
+		case 'h': server_usage(stdout); exit(0);
+		default:
+			fprintf(stderr, "try 'daqmux server --help'\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		msg("unexpected argument '%s'; try 'daqmux server --help'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int server_signals(void)
+{
+	struct sigaction sa = { .sa_handler = server_on_signal };
+
+	/* No SA_RESTART: a blocked wait or read must return EINTR so the loop
+	 * sees the flag. Writes to a closed peer must fail, not kill us. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		msg("sigaction: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int server_setup(struct server *s)
+{
+	struct net_addr addr;
+	char why[256];
+
+	if (s->be->probe && s->be->probe(why, sizeof(why)) < 0) {
+		msg("the %s backend cannot run here: %s", s->be->name, why);
+		return -1;
+	}
+	if (s->opt.cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(s->opt.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+			msg("--cpu %ld: %s", s->opt.cpu, strerror(errno));
+			return -1;
+		}
+	}
+	/* Every source is a descriptor; let the hard limit be the limit. */
+	net_raise_nofile(1L << 20);
+	if (server_signals() < 0 || net_resolve(s->opt.listen, 1, &addr) < 0)
+		return -1;
+	s->lfd = net_listen(&addr, 4096, !s->be->blocking_listen);
+	if (s->lfd < 0)
+		return -1;
+	net_local_name(s->lfd, s->listen_name, sizeof(s->listen_name));
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s->rbuf_size = SERVER_RBUF_SIZE;
+	s->rbuf = malloc(s->rbuf_size);
+	if (s->opt.trace)
+		s->trace = calloc(s->opt.trace_max, sizeof(*s->trace));
+	if (!s->rbuf || (s->opt.trace && !s->trace)) {
+		msg("out of memory for the read buffer or --trace-max");
+		return -1;
+	}
+	return 0;
+}
+
+static void server_free(struct server *s)
+{
+	for (struct conn *c = s->live, *next; c; c = next) {
+		next = c->next;
+		server_close(s, c);
+	}
+	server_reap(s);
+	for (unsigned i = 0; i < s->nsrcs; i++) {
+		source_free(s->srcs[i]);
+		free(s->srcs[i]);
+	}
+	free(s->srcs);
+	free(s->rbuf);
+	free(s->trace);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
+	pthread_mutex_destroy(&s->lock);
+}
+
+int server_main(int argc, char **argv)
+{
+	struct server s = { .lfd = -1, .reserve_fd = -1 };
+	struct report_usage usage;
+	int rc;
+
+	pthread_mutex_init(&s.lock, NULL);
+	if (server_parse(&s.opt, argc, argv) < 0)
+		return 2;
+	s.be = backend_find(s.opt.backend);
+	if (!s.be) {
+		msg("unknown backend '%s'; `daqmux backends` lists them", s.opt.backend);
+		return 2;
+	}
+	if (s.opt.edge && strcmp(s.be->name, "epoll") != 0) {
+		msg("--edge applies to the epoll backend only");
+		return 2;
+	}
+	if (server_setup(&s) < 0) {
+		server_free(&s);
+		return 2;
+	}
+	printf("listening on %s\n", s.listen_name);
+	fflush(stdout);
+
+	report_usage_start(&usage);
+	s.start_ns = now_ns();
+	if (s.opt.duration > 0)
+		s.deadline_ns = s.start_ns + (uint64_t)(s.opt.duration * 1e9);
+	rc = s.be->run(&s);
+	/* Whatever is still connected stays "active": we stopped, not it. */
+	for (struct conn *c = s.live; c; c = c->next)
+		c->shut_by_us = 1;
+	report_usage_stop(&usage, &s);
+
+	if (rc < 0) {
+		server_free(&s);
+		return 2;
+	}
+	rc = report_write(&s, &usage);
+	server_free(&s);
+	return rc;
+}
+
+int backends_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("Available backends:\n");
+	for (size_t i = 0; i < backend_count; i++) {
+		const struct backend *b = backends[i];
+		char why[256] = "";
+		int ok = !b->probe || b->probe(why, sizeof(why)) == 0;
+		printf("  %-9s %-13s %s\n", b->name, ok ? "available" : "UNAVAILABLE",
+		       ok ? b->summary : why);
+	}
+	return 0;
+}

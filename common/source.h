@@ -1,0 +1,98 @@
+/*
+ * source.h - per-source accounting: what arrived, what was lost, how late.
+ *
+ * One record per source. It is owned by whoever reads that source's
+ * connection (the one event loop, or the source's own thread), so the
+ * per-frame path touches no shared state and takes no lock; records are
+ * summed only when the run ends.
+ */
+#ifndef DAQMUX_SOURCE_H
+#define DAQMUX_SOURCE_H
+
+#include <stdint.h>
+
+#include "hist.h"
+#include "proto.h"
+
+enum source_status {
+	SRC_ACTIVE,       /* still connected */
+	SRC_COMPLETE,     /* BYE received and its count matches what arrived */
+	SRC_INCOMPLETE,   /* BYE received, but frames are missing (lost > 0) */
+	SRC_CLOSED,       /* peer closed at a frame boundary without BYE */
+	SRC_TRUNCATED,    /* peer closed in the middle of a frame */
+	SRC_ERROR,        /* protocol or socket error; reason in error[] */
+};
+
+const char *source_status_name(enum source_status s);
+
+/* Sequence numbers this far behind the newest are still told apart as
+ * "late" (an earlier gap filled) or "duplicate"; older ones count as
+ * duplicates. 1024 bits = 128 bytes per source. */
+#define SOURCE_SEQ_WINDOW 1024u
+
+struct source {
+	uint32_t id;
+	int      have_id;         /* a frame has named the source */
+	char     name[PROTO_NAME_MAX + 1];
+	char     peer[64];        /* "HOST:PORT" of the (latest) connection */
+
+	uint64_t frames;          /* DATA frames received, duplicates included */
+	uint64_t bytes;           /* their payload bytes */
+	uint64_t lost;            /* sequence numbers never received */
+	uint64_t duplicates;
+	uint64_t late;            /* arrived after a later one: gap filled */
+	uint64_t crc_errors;
+	uint64_t next_seq;        /* one past the highest sequence seen */
+	uint64_t seen[SOURCE_SEQ_WINDOW / 64]; /* bitmap of seqs below next_seq */
+	uint64_t bye_count;       /* seq of the BYE: frames the source says it sent */
+	int      got_bye;
+
+	uint64_t first_ns, last_ns; /* first and latest delivery, CLOCK_MONOTONIC */
+	uint64_t max_gap_ns;        /* longest silence between two deliveries */
+	unsigned connections;       /* 1, more after a --reconnect resume */
+	int      resumed;           /* a later connection took this one over */
+
+	struct hist lat;          /* one-way latency (push) or RTT (pull), ns */
+	uint64_t unstamped;       /* frames with no time (not in lat) */
+
+	enum source_status status;
+	char     error[128];
+};
+
+/* An empty, active record; the histogram is allocated by the first
+ * DATA frame (if that allocation fails, frames are counted as unstamped). */
+void source_init(struct source *s);
+void source_free(struct source *s);
+
+/*
+ * Account one DATA frame received at now_ns. latency_ns is what goes into
+ * the histogram (computed by the caller: one-way or RTT), or UINT64_MAX
+ * when the frame carries no time.
+ */
+void source_data(struct source *s, const struct proto_header *h, int crc_ok,
+		 uint64_t now_ns, uint64_t latency_ns);
+
+/* Account the BYE and set the final status (COMPLETE, INCOMPLETE or ERROR
+ * when the source claims fewer frames than arrived). */
+void source_bye(struct source *s, uint64_t count);
+
+/* End without BYE: CLOSED, or TRUNCATED when mid_frame. */
+void source_eof(struct source *s, int mid_frame);
+
+/* End on an error; the reason is copied (printf-style). */
+void source_fail(struct source *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Terminal means the source will not be read again. */
+static inline int source_ended(const struct source *s)
+{
+	return s->status != SRC_ACTIVE;
+}
+
+/* A source whose record counts as a clean run: exit status 0. */
+static inline int source_ok(const struct source *s)
+{
+	return s->status == SRC_COMPLETE && s->lost == 0;
+}
+
+#endif
