@@ -144,7 +144,7 @@ nomem:
 /* Out of descriptors: the pending connection would make the listener
  * readable forever. Spend the reserve descriptor to accept it and close
  * it at once, so the peer hears a clear "no" and the loop does not spin. */
-static void server_shed(struct server *s, int err)
+void server_shed(struct server *s, int err)
 {
 	char peer[80] = "?";
 	struct sockaddr_storage ss;
@@ -223,11 +223,13 @@ void server_close(struct server *s, struct conn *c)
 {
 	if (c->fd < 0)
 		return;
-	/* close(2) on Linux releases the descriptor even when it reports an
-	 * error, so there is nothing to retry. */
+	pthread_mutex_lock(&s->lock);
+	/* Under the lock: server_shutdown_all() must never see a descriptor
+	 * number that a concurrent accept has already reused. close(2) on
+	 * Linux releases the descriptor even when it reports an error, so
+	 * there is nothing to retry. */
 	(void)close(c->fd);
 	c->fd = -1;
-	pthread_mutex_lock(&s->lock);
 	list_unlink(&s->live, c);
 	s->nlive--;
 	list_push(&s->dead, c);

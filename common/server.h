@@ -130,6 +130,12 @@ int server_wait_ms(struct server *s);
  */
 int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct conn **out);
 
+/* EMFILE/ENFILE while a connection is pending: accept it with the reserve
+ * descriptor and close it at once, with a message, so the listener does
+ * not stay readable forever (no busy loop). For accepts done elsewhere
+ * (io_uring completions carry -EMFILE). */
+void server_shed(struct server *s, int err);
+
 /* Register a descriptor accepted by other means (io_uring). Returns the
  * connection, or NULL when it could not be registered (reported, closed). */
 struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc);
