@@ -104,7 +104,11 @@ static enum conn_state conn_frame(struct server *s, struct conn *c,
 			lat = c->req_ns && now > c->req_ns ? now - c->req_ns : UINT64_MAX;
 		else if (h->send_ns)
 			lat = now > h->send_ns ? now - h->send_ns : 0;
-		source_data(src, h, f->crc_ok, now, lat);
+		if (source_data(src, h, f->crc_ok, now, lat) < 0) {
+			char who[96];
+			msg("%s: %s; connection closed", conn_label(c, who, sizeof(who)), src->error);
+			return CONN_END;
+		}
 		c->nframes++;
 		if (s->trace) {
 			uint64_t i = __atomic_fetch_add(&s->trace_n, 1, __ATOMIC_RELAXED);

@@ -64,9 +64,16 @@ static void advance(struct source *s, uint64_t seq)
 	s->next_seq = seq + 1;
 }
 
-void source_data(struct source *s, const struct proto_header *h, int crc_ok,
-		 uint64_t now_ns, uint64_t latency_ns)
+int source_data(struct source *s, const struct proto_header *h, int crc_ok,
+		uint64_t now_ns, uint64_t latency_ns)
 {
+	/* A jump no real source can make (it also keeps next_seq from
+	 * wrapping): the sequence field is garbage, not a gap. */
+	if (h->seq >= s->next_seq && h->seq - s->next_seq > SOURCE_MAX_JUMP) {
+		source_fail(s, "sequence number jumps from %llu to %llu",
+			    (unsigned long long)s->next_seq, (unsigned long long)h->seq);
+		return -1;
+	}
 	s->frames++;
 	s->bytes += h->length;
 	if (!crc_ok)
@@ -90,7 +97,7 @@ void source_data(struct source *s, const struct proto_header *h, int crc_ok,
 		s->lost--;
 	}
 
-	if (s->first_ns == 0)
+	if (s->frames == 1)
 		s->first_ns = now_ns;
 	else if (now_ns - s->last_ns > s->max_gap_ns)
 		s->max_gap_ns = now_ns - s->last_ns;
@@ -103,6 +110,7 @@ void source_data(struct source *s, const struct proto_header *h, int crc_ok,
 		s->unstamped++;
 	else
 		hist_record(&s->lat, latency_ns);
+	return 0;
 }
 
 void source_bye(struct source *s, uint64_t count)

@@ -64,13 +64,17 @@ struct source {
 void source_init(struct source *s);
 void source_free(struct source *s);
 
+/* A sequence number more than this far ahead of the last one is garbage. */
+#define SOURCE_MAX_JUMP (1ull << 40)
+
 /*
  * Account one DATA frame received at now_ns. latency_ns is what goes into
  * the histogram (computed by the caller: one-way or RTT), or UINT64_MAX
- * when the frame carries no time.
+ * when the frame carries no time. Returns -1 (status ERROR, not counted)
+ * when the sequence number is implausible.
  */
-void source_data(struct source *s, const struct proto_header *h, int crc_ok,
-		 uint64_t now_ns, uint64_t latency_ns);
+int source_data(struct source *s, const struct proto_header *h, int crc_ok,
+		uint64_t now_ns, uint64_t latency_ns);
 
 /* Account the BYE and set the final status (COMPLETE, INCOMPLETE or ERROR
  * when the source claims fewer frames than arrived). */
