@@ -46,7 +46,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all deps test-deps compare-deps test unit conformance compare clean help
+.PHONY: all deps test-deps compare-deps fuzz-deps test compare fuzz clean help
 all: $(BIN)/daqmux
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
@@ -63,6 +64,8 @@ test-deps:
 	$(Q)tools/deps.sh build test
 compare-deps:
 	$(Q)tools/deps.sh build compare
+fuzz-deps:
+	$(Q)tools/deps.sh fuzz
 
 $(O)/%.o: %.c | deps
 	@mkdir -p $(@D)
@@ -96,6 +99,22 @@ test: $(BIN)/daqmux $(TEST_BIN)
 
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
+
+# libFuzzer needs clang whatever CC is; the corpus grows in build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz_frame.c common/frame.c common/proto.c common/crc32c.c \
+            common/source.c common/hist.c
+fuzz: | fuzz-deps
+	@mkdir -p build/fuzz/corpus
+	$(call say,FUZZ,build/fuzz/fuzz_frame)
+	$(Q)clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -Icommon \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(FUZZ_SRC) -o build/fuzz/fuzz_frame -pthread
+	$(Q)build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-print_final_stats=1 build/fuzz/corpus tests/fuzz_seeds 2>build/fuzz/log || \
+		{ tail -40 build/fuzz/log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units)' build/fuzz/log | sed 's/^/  /'
+	@echo "  fuzz: no crash, no sanitizer report in $(FUZZ_SECONDS) s"
 
 clean:
 	$(call say,CLEAN,build bin)
