@@ -94,6 +94,7 @@ struct server {
 	uint8_t *rbuf;             /* one read buffer for single-threaded loops */
 	size_t rbuf_size;
 	uint64_t start_ns, deadline_ns;
+	uint64_t next_sweep_ns;    /* server_sweep: event-loop backends only */
 
 	pthread_mutex_t lock;      /* guards everything below */
 	struct conn *live;         /* open connections */
