@@ -111,7 +111,7 @@ fuzz: | fuzz-deps
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(FUZZ_SRC) -o build/fuzz/fuzz_frame -pthread
 	$(Q)build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		-print_final_stats=1 build/fuzz/corpus tests/fuzz_seeds 2>build/fuzz/log || \
+		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz_seeds 2>build/fuzz/log || \
 		{ tail -40 build/fuzz/log; exit 1; }
 	@grep -E '^(Done|stat::number_of_executed_units)' build/fuzz/log | sed 's/^/  /'
 	@echo "  fuzz: no crash, no sanitizer report in $(FUZZ_SECONDS) s"
