@@ -12,6 +12,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
 override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Iclient -Icompare
 LDLIBS   += -pthread -lm
 
+comma := ,
 ifneq ($(SANITIZE),)
   O      ?= build/$(subst $(comma),-,$(SANITIZE))
   override CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
@@ -21,7 +22,6 @@ else
   O      ?= build/default
   BIN    := bin
 endif
-comma := ,
 
 ifeq ($(V),1)
   Q :=

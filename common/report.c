@@ -172,6 +172,24 @@ static void json_hist(struct jw *w, const char *key, const struct hist *h)
 	jw_obj_end(w);
 }
 
+/* The nonzero buckets of a histogram as [low_ns, high_ns, count], so that
+ * a reader (daqmux compare's CDF plot) has the whole distribution, not
+ * only its percentiles. At most a few hundred entries for real latencies. */
+static void json_buckets(struct jw *w, const char *key, const struct hist *h)
+{
+	jw_arr_begin(w, key);
+	for (unsigned i = 0; h->counts && i < HIST_BUCKETS; i++) {
+		if (!h->counts[i])
+			continue;
+		jw_arr_begin(w, NULL);
+		jw_u64(w, NULL, hist_bucket_low(i));
+		jw_u64(w, NULL, hist_bucket_high(i));
+		jw_u64(w, NULL, h->counts[i]);
+		jw_arr_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u)
 {
@@ -210,6 +228,9 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 		       k == SRC_ACTIVE ? t->by_status[k] - t->idle : t->by_status[k]);
 	jw_obj_end(&w);
 	json_hist(&w, lat, &t->lat);
+	char bkey[32];
+	snprintf(bkey, sizeof(bkey), "%s_buckets", lat);
+	json_buckets(&w, bkey, &t->lat);
 	jw_obj_begin(&w, "syscalls");
 	jw_u64(&w, "waits", c->waits);
 	jw_u64(&w, "reads", c->reads);
@@ -310,9 +331,10 @@ int report_write(struct server *s, const struct report_usage *u)
 		hist_free(&t.lat);
 		return 2;
 	}
-	if (n)
+	if (n) {
 		memcpy(v, s->srcs, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), by_id);
+		qsort(v, n, sizeof(*v), by_id);
+	}
 	for (unsigned i = 0; i < n; i++)
 		totals_add(&t, v[i]);
 
