@@ -150,9 +150,9 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	if (c->ctl)
 		fprintf(f, ", %lu ctl", (unsigned long)c->ctl);
 	if (c->enters)
-		fprintf(f, ", %lu io_uring_enter (%lu sqes, %lu cqes, %lu ENOBUFS)",
+		fprintf(f, ", %lu io_uring_enter (%lu sqes, %lu cqes, %lu ENOBUFS, %lu CQ overflows)",
 			(unsigned long)c->enters, (unsigned long)c->sqes, (unsigned long)c->cqes,
-			(unsigned long)c->nobufs);
+			(unsigned long)c->nobufs, (unsigned long)c->overflows);
 	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
 		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
 		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
