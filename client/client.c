@@ -1,0 +1,355 @@
+/*
+ * client.c - `daqmux client`: set up the sources, run the loop, report.
+ *
+ * The report answers two questions: did every source send what it was
+ * asked to (frames, status), and who was the limit? A client that stays
+ * on schedule with few EAGAIN writes measured the server; one that was
+ * blocked on full socket buffers for long measured the server's reading
+ * speed; one that fell behind schedule without being blocked measured
+ * itself, and its numbers say so.
+ * Try it:
+ *   bin/daqmux server --backend epoll --listen 127.0.0.1:5555 --sources 4 &
+ *   bin/daqmux client --sources 4 --rate 1000 --count 2000 --json client.json
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include "client.h"
+#include "client_int.h"
+#include "json.h"
+#include "util.h"
+
+/* Beyond this many sources the table lists only those that were not ok;
+ * --json always has all of them. */
+#define CLIENT_TABLE_MAX 64
+
+static const char *client_status_name(enum client_status st)
+{
+	switch (st) {
+	case CLIENT_OK:      return "ok";
+	case CLIENT_FAILED:  return "failed";
+	case CLIENT_FAULT:   return "fault";
+	case CLIENT_RUNNING: break;
+	}
+	return "failed";
+}
+
+static double client_src_rate(const struct client_src *s)
+{
+	/* A paced source's last frame takes up one period too: 10 frames
+	 * at 100 Hz are 0.1 s of schedule, not the 0.09 s until the last. */
+	double span = (double)(s->t_end - s->start_ns) +
+		      (s->end_ns == UINT64_MAX ? s->period_ns : 0);
+	if (s->t_end <= s->start_ns || s->frames == 0)
+		return 0;
+	return (double)s->frames * 1e9 / span;
+}
+
+struct client_totals {
+	uint64_t frames, bytes, wire_bytes, eagain, blocked_ns, partial;
+	uint64_t t_last;
+	uint32_t ok, failed, fault;
+	struct client_lag lag;
+	double user_s, sys_s;
+};
+
+static void client_totals(const struct client_run *r, struct client_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		const struct client_src *s = &r->src[i];
+		t->frames += s->frames;
+		t->bytes += s->bytes;
+		t->wire_bytes += s->wire_bytes;
+		t->eagain += s->eagain;
+		t->blocked_ns += s->blocked_ns;
+		t->partial += s->partial;
+		if (s->t_end > t->t_last)
+			t->t_last = s->t_end;
+		t->ok += s->status == CLIENT_OK;
+		t->fault += s->status == CLIENT_FAULT;
+		t->failed += s->status != CLIENT_OK && s->status != CLIENT_FAULT;
+		client_lag_merge(&t->lag, s->lag);
+	}
+}
+
+static double client_elapsed(const struct client_run *r, const struct client_totals *t)
+{
+	if (!r->t0 || t->t_last <= r->t0)
+		return 0;
+	return (double)(t->t_last - r->t0) / 1e9;
+}
+
+static void client_table(FILE *f, const struct client_run *r, const struct client_totals *t)
+{
+	const struct client_opts *o = r->o;
+	uint32_t shown = 0, hidden = 0;
+	double el = client_elapsed(r, t);
+
+	fprintf(f, "%10s %12s %14s %11s %10s %10s %9s %11s  %s\n", "source", "frames",
+		"bytes", "rate/s", "p99 ms", "max ms", "EAGAIN", "blocked ms", "status");
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		const struct client_src *s = &r->src[i];
+		if (r->nsrc > CLIENT_TABLE_MAX && (s->status == CLIENT_OK || shown >= CLIENT_TABLE_MAX)) {
+			hidden++;
+			continue;
+		}
+		shown++;
+		fprintf(f, "%10u %12llu %14llu %11.1f %10.3f %10.3f %9llu %11.1f  %s\n", s->id,
+			(unsigned long long)s->frames, (unsigned long long)s->bytes,
+			client_src_rate(s), (double)client_lag_percentile(s->lag, 99) / 1e6,
+			(double)s->lag->max / 1e6, (unsigned long long)s->eagain,
+			(double)s->blocked_ns / 1e6, client_status_name(s->status));
+		if (s->error[0])
+			fprintf(f, "%10s %s\n", "", s->error);
+		else if (s->nfaults)
+			fprintf(f, "%10s fault %s\n", "", s->fault_desc);
+	}
+	if (hidden)
+		fprintf(f, "%10s (%u more sources, all ok: --json lists every one)\n", "", hidden);
+	fprintf(f, "%10s %12llu %14llu %11.1f %10.3f %10.3f %9llu %11.1f  %u ok, %u fault, %u failed\n",
+		"total", (unsigned long long)t->frames, (unsigned long long)t->bytes,
+		el > 0 ? (double)t->frames / el : 0, (double)client_lag_percentile(&t->lag, 99) / 1e6,
+		(double)t->lag.max / 1e6, (unsigned long long)t->eagain, (double)t->blocked_ns / 1e6,
+		t->ok, t->fault, t->failed);
+	fprintf(f, "\n%u source%s sent %llu frames (%.1f MB with headers) in %.3f s: %.0f frames/s, "
+		"%.1f MB/s; client CPU %.2f s user, %.2f s system\n",
+		r->nsrc, r->nsrc == 1 ? "" : "s", (unsigned long long)t->frames,
+		(double)t->wire_bytes / 1e6, el, el > 0 ? (double)t->frames / el : 0,
+		el > 0 ? (double)t->wire_bytes / 1e6 / el : 0, t->user_s, t->sys_s);
+	if (o->pull)
+		fprintf(f, "pull mode: p99/max are from reading a REQUEST to writing its answer\n");
+	else if (o->rate == 0 && !o->nslow)
+		fprintf(f, "max rate: p99/max are from encoding a batch to its write\n");
+	else
+		fprintf(f, "p99/max: how far behind its scheduled time each frame was written\n");
+	if (t->eagain == 0)
+		fprintf(f, "no write found a full socket: the server kept up with the client\n");
+	else
+		fprintf(f, "%llu writes found a full socket, blocked %.1f ms in all (summed over "
+			"sources): there the server was the limit, not the client\n",
+			(unsigned long long)t->eagain, (double)t->blocked_ns / 1e6);
+	if (o->idle)
+		fprintf(f, "idle connections: %u of %u established, %u of them closed by the "
+			"server%s\n", r->idle_connected, o->idle, r->idle_lost,
+			r->idle_lost || r->idle_connected < o->idle
+			? " (it may turn away descriptors it cannot watch, or stop accepting)" : "");
+	if (r->signalled)
+		fprintf(f, "stopped early by a signal: sources sent BYE where they could\n");
+}
+
+static int client_json(const struct client_run *r, const struct client_totals *t, FILE *f)
+{
+	const struct client_opts *o = r->o;
+	struct jw w;
+	char name[PROTO_NAME_MAX + 64];
+
+	jw_init(&w, f);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "connect", o->connect);
+	jw_str(&w, "mode", o->pull ? "pull" : "push");
+	jw_u64(&w, "sources", r->nsrc);
+	jw_u64(&w, "frames", t->frames);
+	jw_u64(&w, "bytes", t->bytes);
+	jw_u64(&w, "wire_bytes", t->wire_bytes);
+	jw_num(&w, "elapsed_s", client_elapsed(r, t));
+	jw_u64(&w, "eagain_writes", t->eagain);
+	jw_u64(&w, "partial_writes", t->partial);
+	jw_u64(&w, "blocked_ns", t->blocked_ns);
+	jw_obj_begin(&w, "behind_ns");
+	jw_u64(&w, "p50", client_lag_percentile(&t->lag, 50));
+	jw_u64(&w, "p99", client_lag_percentile(&t->lag, 99));
+	jw_u64(&w, "max", t->lag.max);
+	jw_obj_end(&w);
+	jw_num(&w, "cpu_user_s", t->user_s);
+	jw_num(&w, "cpu_sys_s", t->sys_s);
+	jw_u64(&w, "idle", o->idle);
+	jw_u64(&w, "idle_connected", r->idle_connected);
+	jw_u64(&w, "idle_closed_by_server", r->idle_lost);
+	jw_bool(&w, "signalled", r->signalled != 0);
+	jw_u64(&w, "ok", t->ok);
+	jw_u64(&w, "fault", t->fault);
+	jw_u64(&w, "failed", t->failed);
+	jw_arr_begin(&w, "per_source");
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		const struct client_src *s = &r->src[i];
+		jw_obj_begin(&w, NULL);
+		jw_u64(&w, "id", s->id);
+		client_src_name(o, s->index, name, sizeof(name));
+		jw_str(&w, "name", name);
+		jw_u64(&w, "frames", s->frames);
+		jw_u64(&w, "bytes", s->bytes);
+		jw_u64(&w, "wire_bytes", s->wire_bytes);
+		jw_num(&w, "rate_fps", client_src_rate(s));
+		if (s->bye_sent)
+			jw_u64(&w, "bye_count", s->bye_count);
+		else
+			jw_null(&w, "bye_count");
+		jw_u64(&w, "behind_p99_ns", client_lag_percentile(s->lag, 99));
+		jw_u64(&w, "behind_max_ns", s->lag->max);
+		jw_u64(&w, "eagain_writes", s->eagain);
+		jw_u64(&w, "partial_writes", s->partial);
+		jw_u64(&w, "blocked_ns", s->blocked_ns);
+		jw_u64(&w, "connections", s->connections);
+		jw_str(&w, "status", client_status_name(s->status));
+		jw_str(&w, "fault", s->nfaults ? s->fault_desc : NULL);
+		jw_str(&w, "error", s->error[0] ? s->error : NULL);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w);
+}
+
+/* f was opened before the run, so a bad path costs no run. */
+static int client_write_json(const struct client_run *r, const struct client_totals *t, FILE *f)
+{
+	const char *path = r->o->json;
+	int rc = client_json(r, t, f);
+	int e = errno;
+
+	if (f != stdout && fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc < 0)
+		msg("writing --json %s failed: %s", path, strerror(e));
+	return rc;
+}
+
+/* CPU seconds this process has used, user and system. */
+static void client_cpu(double *user, double *sys)
+{
+	struct rusage ru;
+	*user = *sys = 0;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;         /* only the report's CPU line is lost */
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* RLIMIT_NOFILE: enough for every connection, or exit 2 saying so. */
+static int client_check_nofile(const struct client_opts *o, uint32_t nall)
+{
+	/* One descriptor per connection, plus epoll, stdio, the JSON file. */
+	long need = (long)nall + 16;
+	long have = net_raise_nofile(need);
+	struct rlimit rl;
+
+	if (have < 0) {
+		msg("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	if (have >= need)
+		return 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_max = (rlim_t)have;
+	msg("%u sources and %u idle connections need %ld descriptors, but only %ld are "
+	    "allowed (hard limit %llu): raise it (ulimit -n %ld) or use fewer",
+	    o->sources, o->idle, need, have, (unsigned long long)rl.rlim_max, need);
+	return -1;
+}
+
+int client_main(int argc, char **argv)
+{
+	struct client_opts o;
+	struct client_run r;
+	struct client_totals t;
+	double u0, s0, u1, s1;
+	FILE *jf = NULL;
+	uint32_t inited = 0;
+	int rc = client_opts_parse(&o, argc, argv);
+
+	memset(&r, 0, sizeof(r));
+	if (rc) {
+		rc = rc == 1 ? 0 : 2;
+		goto out;
+	}
+	r.o = &o;
+	r.nsrc = o.sources;
+	r.nall = o.sources + o.idle;
+	rc = 2;
+	if (client_check_nofile(&o, r.nall) < 0)
+		goto out;
+	if (o.json) {
+		/* Opened now, so that a bad path costs no run. */
+		jf = strcmp(o.json, "-") == 0 ? stdout : fopen(o.json, "w");
+		if (!jf) {
+			msg("cannot write --json %s: %s", o.json, strerror(errno));
+			goto out;
+		}
+	}
+
+	rc = 1;
+	if (client_gen_init(&r.gen, &o) < 0) {
+		msg("out of memory for payloads of up to %u bytes",
+		    o.size_max > o.big_bytes ? o.size_max : o.big_bytes);
+		goto out;
+	}
+	if (r.gen.max_payload > PROTO_DEFAULT_MAX_FRAME)
+		msg("note: payloads of up to %u bytes are above the server's default --max-frame "
+		    "(%u): start the server with --max-frame %u", r.gen.max_payload,
+		    PROTO_DEFAULT_MAX_FRAME, r.gen.max_payload);
+	r.src = calloc(r.nall, sizeof(*r.src));
+	if (!r.src) {
+		msg("out of memory for %u connections", r.nall);
+		goto out;
+	}
+	for (; inited < r.nall; inited++) {
+		int idle = inited >= r.nsrc;
+		if (client_src_init(&r.gen, &r.src[inited], idle ? inited - r.nsrc : inited,
+				    idle) < 0) {
+			msg("out of memory setting up source %u of %u", inited, r.nall);
+			goto out;
+		}
+	}
+
+	client_cpu(&u0, &s0);
+	if (client_loop(&r) < 0)
+		r.failed = 1;
+	client_cpu(&u1, &s1);
+
+	for (uint32_t i = 0; i < r.nsrc; i++) {
+		struct client_src *s = &r.src[i];
+		char what[64];
+		unsigned n = client_faults_pending(s, what, sizeof(what));
+		if (n && s->status != CLIENT_FAILED && !s->stopping) {
+			msg("source %u: fault %s never fired (%llu frames sent)%s", s->id, what,
+			    (unsigned long long)s->frames, n > 1 ? ", nor did others" : "");
+			r.failed = 1;
+		}
+	}
+
+	if (r.idle_connected < o.idle || r.idle_lost)
+		msg("note: %u of %u idle connections were established and %u of those closed "
+		    "by the server (a limit of the server, not counted as a failure)",
+		    r.idle_connected, o.idle, r.idle_lost);
+	client_totals(&r, &t);
+	t.user_s = u1 - u0;
+	t.sys_s = s1 - s0;
+	if (!o.quiet) {
+		FILE *f = jf == stdout ? stderr : stdout;
+		client_table(f, &r, &t);
+		fflush(f);
+	}
+	if (jf && client_write_json(&r, &t, jf) < 0)
+		r.failed = 1;
+	jf = NULL;
+	rc = r.failed || t.failed ? 1 : 0;
+out:
+	if (jf && jf != stdout)
+		fclose(jf);     /* only on the way out after an error */
+	for (uint32_t i = 0; i < inited; i++)
+		client_src_free(&r.src[i]);
+	free(r.src);
+	client_gen_free(&r.gen);
+	client_opts_free(&o);
+	return rc;
+}

@@ -1,0 +1,295 @@
+/*
+ * client_int.h - what the client's files share (not part of its interface).
+ *
+ *   client.c        client_main: set-up, the summary table and JSON
+ *   client_opts.c   the command line and --help
+ *   client_gen.c    frame generation: sizes, pattern, CRC cache, faults,
+ *                   the output buffer and what was written of it
+ *   client_loop.c   connections and the one epoll event loop
+ *
+ * Try it: make && bin/daqmux client --help
+ */
+#ifndef DAQMUX_CLIENT_INT_H
+#define DAQMUX_CLIENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "net.h"
+#include "proto.h"
+
+#define CLIENT_GOLDEN           0x9e3779b97f4a7c15ull
+
+/* splitmix64's output function: a good 64-bit mix, so that a payload
+ * size can be a pure function of (source, seq) and survive a rewind. */
+static inline uint64_t client_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* splitmix64: the fragment pieces and pauses, garbage bytes, the pattern. */
+static inline uint64_t client_rand(uint64_t *state)
+{
+	*state += CLIENT_GOLDEN;
+	return client_mix(*state);
+}
+
+#define CLIENT_NS               1000000000ull
+#define CLIENT_MS               1000000ull
+
+/* Output buffer per source. Paced sources rarely hold more than a frame
+ * or two; a max-rate source batches as many frames as fit into one write,
+ * so a bigger buffer means fewer system calls per frame. Either way it is
+ * at least two of the largest frames, which a dup or reorder emits at once. */
+#define CLIENT_BUF_PACED        (64u << 10)
+#define CLIENT_BUF_MAX_RATE     (256u << 10)
+#define CLIENT_BUF_BUDGET       (512ull << 20) /* all max-rate buffers together */
+
+#define CLIENT_CONNECT_WINDOW   64      /* connects in flight at once */
+#define CLIENT_IDLE_STALL       (1 * CLIENT_NS)  /* idle connects this stuck: start anyway */
+#define CLIENT_CONNECT_TIMEOUT  (10 * CLIENT_NS)
+#define CLIENT_LINGER           (2 * CLIENT_NS)  /* wait for the server's EOF */
+#define CLIENT_STOP_GRACE       (1 * CLIENT_NS)  /* after a stop, to send BYE: well
+                                                 * inside a supervisor's SIGKILL grace */
+#define CLIENT_BACKOFF_FIRST    (100 * CLIENT_MS)
+#define CLIENT_BACKOFF_MAX      (2 * CLIENT_NS)
+#define CLIENT_BACKOFF_GIVEUP   (30 * CLIENT_NS)
+#define CLIENT_PULL_BACKLOG     65536   /* unanswered REQUESTs before we stop reading */
+
+enum client_fault_kind {
+	CF_TRUNCATE, CF_RESET, CF_CLOSE, CF_BAD_MAGIC, CF_BAD_VERSION,
+	CF_BAD_TYPE, CF_OVERSIZE, CF_ID_CHANGE, CF_GARBAGE,     /* fatal */
+	CF_CRC, CF_DUP, CF_REORDER, CF_SKIP, CF_BYE_MORE, CF_BYE_LESS, CF_ZERO,
+	CF_NKINDS
+};
+
+static inline int client_fault_fatal(enum client_fault_kind k)
+{
+	return k <= CF_GARBAGE;
+}
+
+static inline int client_fault_at_bye(enum client_fault_kind k)
+{
+	return k == CF_BYE_MORE || k == CF_BYE_LESS;
+}
+
+const char *client_fault_name(enum client_fault_kind k);
+
+#define CLIENT_MAX_FAULTS 8            /* per source */
+
+struct client_fault {
+	uint32_t id;               /* source id */
+	enum client_fault_kind kind;
+	uint64_t at;               /* after this many DATA frames */
+	int      at_given;         /* @N was written */
+	int      done;             /* injected */
+};
+
+struct client_idval {              /* --silent ID:SECONDS, --slow ID:HZ */
+	uint32_t id;
+	double   v;
+};
+
+struct client_opts {
+	const char *connect;
+	struct net_addr addr;
+	uint32_t sources;
+	double   rate;              /* frames/s per source; 0 = max */
+	int      rate_given;
+	uint32_t size_min, size_max;
+	uint64_t big_every;         /* 0 = no --big */
+	uint32_t big_bytes;
+	uint64_t count;
+	double   duration;          /* seconds, when use_duration (else --count) */
+	int      use_duration;
+	struct client_idval *silent, *slow;
+	size_t   nsilent, nslow;
+	struct client_fault *faults;
+	size_t   nfaults;
+	int      fragment, pull, reconnect, quiet;
+	int      burst;             /* all schedules in phase (default: spread) */
+	uint64_t seed;
+	uint32_t first_id;
+	const char *name_prefix;
+	uint32_t idle;
+	const char *json;
+};
+
+/* Returns 0 to run, 1 when --help was printed, 2 on bad usage (said why). */
+int  client_opts_parse(struct client_opts *o, int argc, char **argv);
+void client_opts_free(struct client_opts *o);
+
+/*
+ * How far behind schedule frames were written: a log-linear histogram
+ * like common/hist.h but with 8 instead of 64 buckets per power of two
+ * (6 % resolution instead of 0.8 %), so that it is 2.4 KiB per source
+ * instead of 17.5: thousands of sources each carry one.
+ */
+#define CLIENT_LAG_SUB_BITS 3
+#define CLIENT_LAG_SUB      (1u << CLIENT_LAG_SUB_BITS)
+#define CLIENT_LAG_MAX_BITS 40
+#define CLIENT_LAG_BUCKETS  ((CLIENT_LAG_MAX_BITS - CLIENT_LAG_SUB_BITS + 1) * CLIENT_LAG_SUB)
+
+struct client_lag {
+	uint64_t n, max;
+	uint64_t counts[CLIENT_LAG_BUCKETS];
+};
+
+static inline void client_lag_record(struct client_lag *l, uint64_t v)
+{
+	uint64_t c = v >= (1ull << CLIENT_LAG_MAX_BITS) ? (1ull << CLIENT_LAG_MAX_BITS) - 1 : v;
+	unsigned i;
+	if (c < 2 * CLIENT_LAG_SUB) {
+		i = (unsigned)c;
+	} else {
+		unsigned shift = (unsigned)(63 - __builtin_clzll(c)) - CLIENT_LAG_SUB_BITS;
+		i = shift * CLIENT_LAG_SUB + (unsigned)(c >> shift);
+	}
+	l->counts[i]++;
+	l->n++;
+	if (v > l->max)
+		l->max = v;
+}
+
+void     client_lag_merge(struct client_lag *dst, const struct client_lag *src);
+uint64_t client_lag_percentile(const struct client_lag *l, double p);
+
+enum client_state {
+	CS_IDLE,        /* not connected yet (waiting for a connect slot) */
+	CS_CONNECTING,  /* nonblocking connect in flight */
+	CS_READY,       /* connected, waiting for the others (start barrier) */
+	CS_SILENT,      /* connected, --silent: says nothing until wake */
+	CS_RUN,         /* sending, or answering REQUESTs */
+	CS_BACKOFF,     /* --reconnect: waiting to try again */
+	CS_CLOSING,     /* last bytes written, SHUT_WR sent, awaiting the EOF */
+	CS_DONE,        /* descriptor closed, status final */
+};
+
+enum client_status { CLIENT_RUNNING, CLIENT_OK, CLIENT_FAILED, CLIENT_FAULT };
+
+struct client_src {
+	uint32_t index, id;
+	int      idle;              /* an --idle connection: never sends */
+	int      fd;
+	enum client_state state;
+	int      heap_pos;          /* -1 when no timer is set */
+	uint64_t wake;              /* the timer, CLOCK_MONOTONIC ns */
+
+	/* schedule: frame k is due at start_ns + k * period_ns */
+	double   period_ns;         /* 0 = --rate max */
+	uint64_t start_ns;          /* t0, plus the --silent time */
+	uint64_t silent_ns;
+	uint64_t end_ns;            /* --duration: t0 + duration, else UINT64_MAX */
+	uint64_t quota;             /* frames to send; UINT64_MAX with --duration */
+
+	/* generator */
+	uint64_t next_seq;          /* next DATA sequence number to encode */
+	uint64_t key;               /* payload sizes: a function of (key, seq) */
+	uint64_t rng;               /* fragment pieces and pauses, garbage */
+	int      hello_due;         /* encode HELLO before anything else */
+	int      bye_queued;        /* BYE (or a fatal fault) is in the buffer */
+	int      held;              /* reorder: held_seq waits for its successor */
+	uint64_t held_seq, held_send_ns;
+	struct client_fault *faults[CLIENT_MAX_FAULTS];
+	unsigned nfaults;
+	int      faulted;           /* a fault went out: server closes are expected */
+	int      fatal;             /* ... and it was one that ends the source */
+	enum client_fault_kind fatal_kind;
+	char     fault_desc[64];    /* "crc@10,dup@20" */
+
+	/* output buffer: [0, acked) written and counted, [acked, off)
+	 * written but the frame there not whole yet, [off, len) not
+	 * written; [raw, len) are fault bytes, not frames (raw = SIZE_MAX
+	 * when there are none) */
+	uint8_t *buf;
+	size_t   cap, len, off, acked, raw;
+	int      blocked;           /* waiting for EPOLLOUT */
+	uint64_t blocked_since;
+	uint64_t frag_ready;        /* --fragment: next piece not before */
+
+	/* pull mode */
+	struct frame_parser fp;
+	uint64_t pending_req;       /* REQUESTs read, not answered yet */
+	int      read_more;         /* stopped reading with bytes left */
+
+	/* connection */
+	uint64_t fail_since;        /* first failure of this outage, 0 = none */
+	uint64_t backoff_ns;
+	unsigned connections;
+	int      windowed;          /* counted in the start's connect window */
+	int      stopping;          /* stop asked: BYE at the next chance */
+	int      got_eof;
+
+	/* what went out */
+	uint64_t frames, bytes, wire_bytes;
+	uint64_t eagain, blocked_ns, partial;
+	int      bye_sent;          /* the BYE went out whole, claiming bye_count */
+	uint64_t bye_count;
+	uint64_t t_end;             /* when the BYE (or the last byte) went out */
+	struct client_lag *lag;
+	enum client_status status;
+	char     error[200];
+};
+
+/* The frame generator: one for the run, read-only after client_gen_init
+ * except for the CRC cache. */
+struct client_gen {
+	const struct client_opts *o;
+	uint8_t  *pattern;          /* payload bytes: every payload is a prefix */
+	uint32_t  max_payload;
+	uint32_t *crc;              /* crc[len], valid where crc_have has the bit */
+	uint8_t  *crc_have;
+	uint32_t *crc_ckpt;         /* CRC of the first k * 4 KiB bytes */
+};
+
+int  client_gen_init(struct client_gen *g, const struct client_opts *o);
+void client_gen_free(struct client_gen *g);
+
+/* Set up source i (buffers, schedule, faults); 0 or -1 (ENOMEM). */
+int  client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, int idle);
+void client_src_free(struct client_src *s);
+
+/* Encode whatever is due at now into the buffer: HELLO, DATA frames, a
+ * fault, the BYE. In pull mode one answer per pending REQUEST. */
+void client_fill(struct client_gen *g, struct client_src *s, uint64_t now);
+
+/* The time at which client_fill has something new to do (UINT64_MAX:
+ * nothing until an event), for a source that is not blocked. */
+uint64_t client_next_due(struct client_gen *g, const struct client_src *s, uint64_t now);
+
+/* Account frames written up to s->off at time now (complete frames
+ * only); returns the number of frames accounted. */
+uint64_t client_account(struct client_src *s, uint64_t now);
+
+/* After a lost connection: forget what was not written and rewind the
+ * sequence to the first DATA frame that did not go out whole. */
+void client_rewind(struct client_src *s);
+
+/* The source's next HELLO name, e.g. "src-3". */
+void client_src_name(const struct client_opts *o, uint32_t index, char *buf, size_t len);
+
+/* Faults that never fired: describe the first into buf, return how many. */
+unsigned client_faults_pending(const struct client_src *s, char *buf, size_t len);
+
+/* One run: the options, the generator, every connection. */
+struct client_run {
+	const struct client_opts *o;
+	struct client_gen gen;
+	struct client_src *src;     /* sources, then idle connections */
+	uint32_t nsrc, nall;
+	uint64_t t0, t_end;
+	int      failed;            /* a source failed: exit 1 */
+	int      signalled;         /* SIGINT/SIGTERM seen */
+	uint32_t idle_connected;    /* idle connections that were established */
+	uint32_t idle_lost;         /* ... and then closed by the server */
+	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
+};
+
+/* Connect everything, run every source to its end (or a stop), close
+ * the idle connections. 0, or -1 when the loop itself failed (said why). */
+int client_loop(struct client_run *r);
+
+#endif

@@ -1,0 +1,1002 @@
+/*
+ * client_loop.c - every source's connection, driven by one epoll loop.
+ *
+ * One thread, nonblocking sockets, edge-triggered epoll, and one timer
+ * heap keyed by each source's next deadline (its next frame, the end of
+ * its silence, a fragment pause, a reconnect backoff, a connect or
+ * linger timeout). The wait sleeps until the earliest deadline with
+ * epoll_pwait2's nanosecond timeout, so a thousand paced sources cost one
+ * thread and no timer descriptors. A source whose socket is full waits
+ * for EPOLLOUT alone; the others keep their schedules.
+ *
+ * Start-up: connect everything (at most CLIENT_CONNECT_WINDOW at a time,
+ * so a small listen backlog is not flooded with SYNs), then start every
+ * schedule from one t0, source i offset by i/N of its period (--burst:
+ * no offset). Idle connections a server stops accepting do not hold up
+ * the start; they are counted. The run ends when every source has ended.
+ * Try it: bin/daqmux client --sources 100 --rate 1000 --duration 2
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client_int.h"
+#include "util.h"
+
+struct client_ev {
+	struct client_run *r;
+	int      epfd;
+	struct client_src **heap;
+	uint32_t nheap;
+	uint32_t next_connect;      /* next connection to open first time */
+	uint32_t inflight;          /* of those, connects in flight */
+	uint32_t active_pending;    /* start-up: sources not connected yet */
+	uint32_t idle_pending;      /* idle connections neither up nor given up */
+	uint64_t last_progress;     /* a connect last completed or failed */
+	uint32_t active_left;       /* sources (not idle) not DONE */
+	int      started;
+	int      stopping;
+	uint64_t stop_deadline;
+	unsigned sig_seen;
+	unsigned notes;             /* reconnect messages printed */
+	sigset_t waitmask;          /* the mask during the wait: signals open */
+	char     peer[80];          /* --connect, for messages */
+};
+
+/* ---- signals: blocked except inside the wait (client_proc_setup) ---- */
+
+static volatile sig_atomic_t client_signals;
+static volatile sig_atomic_t client_last_signal;
+
+static void client_on_signal(int sig)
+{
+	client_signals = client_signals + 1;
+	client_last_signal = sig;
+}
+
+/* ---- the timer heap ---- */
+
+static void client_heap_swap(struct client_ev *ev, uint32_t a, uint32_t b)
+{
+	struct client_src *t = ev->heap[a];
+	ev->heap[a] = ev->heap[b];
+	ev->heap[b] = t;
+	ev->heap[a]->heap_pos = (int)a;
+	ev->heap[b]->heap_pos = (int)b;
+}
+
+static void client_heap_up(struct client_ev *ev, uint32_t i)
+{
+	while (i > 0 && ev->heap[(i - 1) / 2]->wake > ev->heap[i]->wake) {
+		client_heap_swap(ev, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void client_heap_down(struct client_ev *ev, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i;
+		if (l < ev->nheap && ev->heap[l]->wake < ev->heap[m]->wake)
+			m = l;
+		if (l + 1 < ev->nheap && ev->heap[l + 1]->wake < ev->heap[m]->wake)
+			m = l + 1;
+		if (m == i)
+			return;
+		client_heap_swap(ev, i, m);
+		i = m;
+	}
+}
+
+static void client_timer_del(struct client_ev *ev, struct client_src *s)
+{
+	if (s->heap_pos < 0)
+		return;
+	uint32_t i = (uint32_t)s->heap_pos;
+	s->heap_pos = -1;
+	if (i == --ev->nheap)
+		return;
+	ev->heap[i] = ev->heap[ev->nheap];
+	ev->heap[i]->heap_pos = (int)i;
+	client_heap_down(ev, i);
+	client_heap_up(ev, i);
+}
+
+static void client_timer_set(struct client_ev *ev, struct client_src *s, uint64_t wake)
+{
+	if (wake == UINT64_MAX) {
+		client_timer_del(ev, s);
+		return;
+	}
+	s->wake = wake;
+	if (s->heap_pos < 0) {
+		s->heap_pos = (int)ev->nheap;
+		ev->heap[ev->nheap++] = s;
+	}
+	client_heap_down(ev, (uint32_t)s->heap_pos);
+	client_heap_up(ev, (uint32_t)s->heap_pos);
+}
+
+/* ---- ends of a source ---- */
+
+static const char *client_who(const struct client_src *s, char *buf, size_t len)
+{
+	if (s->idle)
+		snprintf(buf, len, "idle connection %u", s->index);
+	else
+		snprintf(buf, len, "source %u", s->id);
+	return buf;
+}
+
+static void client_set_error(struct client_src *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void client_set_error(struct client_src *s, const char *fmt, ...)
+{
+	va_list ap;
+	if (s->error[0])
+		return;         /* the first reason is the one that explains */
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+}
+
+static void client_close_fd(struct client_src *s)
+{
+	/* close() also takes the descriptor out of the epoll set. Its error
+	 * (EINTR, or EIO on some file systems) cannot be acted on for a
+	 * socket: the descriptor is gone either way. */
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static void client_done(struct client_ev *ev, struct client_src *s, enum client_status st,
+			uint64_t now)
+{
+	if (s->state == CS_DONE)
+		return;
+	client_timer_del(ev, s);
+	client_close_fd(s);
+	if (s->blocked) {
+		s->blocked_ns += now - s->blocked_since;
+		s->blocked = 0;
+	}
+	if (s->windowed) {
+		s->windowed = 0;
+		ev->inflight--;
+	}
+	if (!s->t_end)
+		s->t_end = now;
+	if (s->idle && s->connections == 0) {
+		ev->idle_pending--;     /* resolved: it never will connect */
+		ev->last_progress = now;
+	}
+	s->state = CS_DONE;
+	s->status = s->faulted && st != CLIENT_FAILED ? CLIENT_FAULT : st;
+	if (!s->idle)
+		ev->active_left--;
+}
+
+static void client_stop(struct client_ev *ev, uint64_t now, const char *why);
+static void client_open(struct client_ev *ev, struct client_src *s, uint64_t now);
+static void client_service(struct client_ev *ev, struct client_src *s, uint64_t now);
+
+/* Reconnect progress: a server restart under a thousand sources would
+ * otherwise print two thousand lines. */
+#define CLIENT_MAX_NOTES 8
+
+static void client_note(struct client_ev *ev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void client_note(struct client_ev *ev, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (ev->notes > CLIENT_MAX_NOTES)
+		return;
+	if (ev->notes++ == CLIENT_MAX_NOTES) {
+		msg("(more reconnect messages are not shown; the summary has every source)");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	msg("%s", line);
+}
+
+/* One source failed: the run fails, and the others stop with a BYE. */
+static void client_fail_run(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	char who[48], why[80];
+	ev->r->failed = 1;
+	snprintf(why, sizeof(why), "after %s failed", client_who(s, who, sizeof(who)));
+	client_stop(ev, now, why);
+}
+
+/* What to check, for the message that ends a run. */
+static const char *client_hint(int err)
+{
+	switch (err) {
+	case 0:
+	case ECONNRESET:
+	case EPIPE:
+		return "did the server stop, crash or reject this source? (see its output)";
+	case ECONNREFUSED:
+		return "is the server running and listening there?";
+	case ETIMEDOUT:
+		return "no answer in time: is the server accepting (listen backlog full?)";
+	case EMFILE:
+	case ENFILE:
+		return "out of descriptors: raise ulimit -n";
+	default:
+		return "check the server and --connect";
+	}
+}
+
+/*
+ * The connection is gone (err: an errno, 0 for the server's EOF). After
+ * a fault or the BYE this is expected; with --reconnect it is retried;
+ * otherwise the source has failed, and so has the run.
+ */
+static void client_lost(struct client_ev *ev, struct client_src *s, int err, const char *what,
+			uint64_t now)
+{
+	const struct client_opts *o = ev->r->o;
+	char who[48], why[96];
+
+	if (s->state == CS_DONE)
+		return;
+	if (err)
+		snprintf(why, sizeof(why), "%s: %s", what, strerror(err));
+	else
+		snprintf(why, sizeof(why), "the server closed the connection");
+	if (s->state == CS_CLOSING) {
+		client_done(ev, s, CLIENT_OK, now);
+		return;
+	}
+	if (s->faulted) {
+		client_set_error(s, "fault %s injected; then %s", s->fault_desc, why);
+		client_done(ev, s, CLIENT_FAULT, now);
+		return;
+	}
+	int connecting = s->state == CS_CONNECTING || s->state == CS_IDLE;
+	if (s->idle && (!connecting || !o->reconnect || ev->stopping ||
+			(s->fail_since && now - s->fail_since >= CLIENT_BACKOFF_GIVEUP))) {
+		/* Idle connections are background load, not sources: one the
+		 * server turns away (select beyond FD_SETSIZE, a full listen
+		 * backlog) is counted and reported, not a failure. */
+		if (!connecting)
+			ev->r->idle_lost++;
+		client_set_error(s, "%s", why);
+		client_done(ev, s, CLIENT_OK, now);
+		return;
+	}
+	if (o->reconnect && !ev->stopping) {
+		if (!s->fail_since) {
+			s->fail_since = now;
+			s->backoff_ns = CLIENT_BACKOFF_FIRST;
+			client_note(ev, "%s: %s after %llu frames; reconnecting to %s",
+				    client_who(s, who, sizeof(who)), why,
+				    (unsigned long long)s->frames, ev->peer);
+		}
+		if (now - s->fail_since >= CLIENT_BACKOFF_GIVEUP) {
+			client_set_error(s, "gave up reconnecting after %.0f s; last: %s",
+					 (double)(now - s->fail_since) / 1e9, why);
+			msg("%s: %s: %s", client_who(s, who, sizeof(who)), s->error, client_hint(err));
+			client_done(ev, s, CLIENT_FAILED, now);
+			client_fail_run(ev, s, now);
+			return;
+		}
+		if (!ev->started && s->state == CS_READY)
+			ev->active_pending++;   /* idle ones never get here */
+		if (s->windowed) {
+			s->windowed = 0;
+			ev->inflight--;
+		}
+		client_close_fd(s);
+		if (s->blocked) {
+			s->blocked_ns += now - s->blocked_since;
+			s->blocked = 0;
+		}
+		if (!s->idle)
+			client_rewind(s);
+		s->state = CS_BACKOFF;
+		client_timer_set(ev, s, now + s->backoff_ns);
+		s->backoff_ns = s->backoff_ns * 2 > CLIENT_BACKOFF_MAX ? CLIENT_BACKOFF_MAX
+									: s->backoff_ns * 2;
+		return;
+	}
+	client_set_error(s, "%s", why);
+	if (!ev->stopping)
+		msg("%s: %s (%s, %llu frames sent): %s", client_who(s, who, sizeof(who)), why,
+		    ev->peer, (unsigned long long)s->frames, client_hint(err));
+	client_done(ev, s, CLIENT_FAILED, now);
+	client_fail_run(ev, s, now);
+}
+
+/* A protocol problem on the server's side: reconnecting would not help. */
+static void client_proto_fail(struct client_ev *ev, struct client_src *s, uint64_t now,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void client_proto_fail(struct client_ev *ev, struct client_src *s, uint64_t now,
+			      const char *fmt, ...)
+{
+	char who[48];
+	va_list ap;
+	if (s->faulted) {
+		client_done(ev, s, CLIENT_FAULT, now);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	msg("%s: %s", client_who(s, who, sizeof(who)), s->error);
+	client_done(ev, s, CLIENT_FAILED, now);
+	client_fail_run(ev, s, now);
+}
+
+/* ---- reading: REQUESTs in pull mode, the EOF in any mode ---- */
+
+static void client_read(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	uint8_t in[4096];
+	const struct client_opts *o = ev->r->o;
+
+	for (;;) {
+		if (s->pending_req >= CLIENT_PULL_BACKLOG) {
+			/* Answers are not getting out: leave the REQUESTs in
+			 * the socket, so the server feels the back-pressure. */
+			s->read_more = 1;
+			return;
+		}
+		ssize_t n = recv(s->fd, in, sizeof(in), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->read_more = 0;
+				return;
+			}
+			client_lost(ev, s, errno, "read", now);
+			return;
+		}
+		if (n == 0) {
+			s->got_eof = 1;
+			if (s->state == CS_CLOSING)
+				client_done(ev, s, CLIENT_OK, now);
+			else
+				client_lost(ev, s, 0, "read", now);
+			return;
+		}
+		if (s->state == CS_CLOSING || s->idle)
+			continue;
+		if (!o->pull) {
+			client_proto_fail(ev, s, now, "the server sent %zd bytes to a push source "
+					  "(a pull-mode server? then use --mode pull)", n);
+			return;
+		}
+		size_t off = 0, used;
+		struct frame fr;
+		char why[128];
+		while (off < (size_t)n) {
+			enum frame_result fres = frame_parse(&s->fp, in + off, (size_t)n - off,
+							     &used, &fr, why, sizeof(why));
+			off += used;
+			if (fres == FRAME_BAD) {
+				client_proto_fail(ev, s, now, "the server sent a bad frame: %s", why);
+				return;
+			}
+			if (fres == FRAME_MORE)
+				break;
+			if (fr.h.type != PROTO_REQUEST) {
+				client_proto_fail(ev, s, now, "the server sent %s, but a pull source "
+						  "expects only REQUEST", proto_type_name(fr.h.type));
+				return;
+			}
+			s->pending_req++;
+		}
+	}
+}
+
+/* ---- writing ---- */
+
+enum { FL_DONE, FL_BLOCKED, FL_PAUSED, FL_FAILED };
+
+/* Write what the buffer holds; *err is the errno behind FL_FAILED. */
+static int client_flush(struct client_ev *ev, struct client_src *s, uint64_t *now, int *err)
+{
+	int frag = ev->r->o->fragment;
+
+	while (s->off < s->len) {
+		size_t n = s->len - s->off;
+		if (frag) {
+			if (*now < s->frag_ready)
+				return FL_PAUSED;
+			size_t piece = 1 + (size_t)(client_rand(&s->rng) % 7);
+			if (n > piece)
+				n = piece;
+		}
+		/* MSG_NOSIGNAL: a closed peer is an EPIPE here, not a SIGPIPE. */
+		ssize_t w = send(s->fd, s->buf + s->off, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->eagain++;
+				s->blocked = 1;
+				s->blocked_since = *now;
+				return FL_BLOCKED;
+			}
+			*err = errno;
+			return FL_FAILED;
+		}
+		s->off += (size_t)w;
+		if ((size_t)w < n)
+			s->partial++;
+		*now = now_ns();
+		uint64_t before = s->frames;
+		client_account(s, *now);
+		/* Only DATA getting through ends an outage: a server that
+		 * accepts and drops us at once must not reset the backoff. */
+		if (s->frames != before)
+			s->fail_since = 0;
+		if (frag)
+			s->frag_ready = *now + 50000 + client_rand(&s->rng) % 250001;
+	}
+	if (s->acked == s->len) {
+		s->len = s->off = s->acked = 0;
+		s->raw = SIZE_MAX;
+	}
+	return FL_DONE;
+}
+
+/* Everything this source will say is written: half-close and wait for
+ * the server's EOF, so that nothing we send is ever overtaken by a RST. */
+static void client_close_phase(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	s->t_end = now;
+	if (s->fatal && s->fatal_kind == CF_RESET) {
+		/* Linger {on, 0 s}: close() sends RST instead of FIN. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		if (setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+			client_set_error(s, "SO_LINGER for the reset fault: %s", strerror(errno));
+		client_done(ev, s, CLIENT_FAULT, now);
+		return;
+	}
+	if (shutdown(s->fd, SHUT_WR) < 0) {
+		/* ENOTCONN: the server is gone already; nothing to wait for. */
+		client_done(ev, s, CLIENT_OK, now);
+		return;
+	}
+	s->state = CS_CLOSING;
+	if (s->got_eof) {
+		client_done(ev, s, CLIENT_OK, now);
+		return;
+	}
+	client_timer_set(ev, s, now + CLIENT_LINGER);
+	client_read(ev, s, now);
+}
+
+static void client_service(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	struct client_gen *g = &ev->r->gen;
+	int err = 0;
+
+	/* A few buffers per turn, then the others get theirs: one max-rate
+	 * source must not starve the rest of the loop. */
+	for (int round = 0; round < 4; round++) {
+		if (s->state != CS_RUN || s->blocked)
+			return;
+		if (s->read_more && s->pending_req < CLIENT_PULL_BACKLOG / 2) {
+			client_read(ev, s, now);
+			if (s->state != CS_RUN)
+				return;
+		}
+		client_fill(g, s, now);
+		switch (client_flush(ev, s, &now, &err)) {
+		case FL_FAILED:
+			client_lost(ev, s, err, "write", now);
+			return;
+		case FL_BLOCKED:
+			client_timer_del(ev, s);
+			return;
+		case FL_PAUSED:
+			client_timer_set(ev, s, s->frag_ready);
+			return;
+		}
+		if (s->bye_queued) {
+			client_close_phase(ev, s, now);
+			return;
+		}
+		uint64_t due = client_next_due(g, s, now);
+		if (due > now) {
+			client_timer_set(ev, s, due);
+			return;
+		}
+	}
+	client_timer_set(ev, s, now);
+}
+
+/* ---- connections ---- */
+
+static void client_begin(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	s->state = CS_RUN;
+	s->hello_due = 1;
+	client_service(ev, s, now);
+}
+
+static void client_connected(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	char who[48];
+
+	client_timer_del(ev, s);
+	s->connections++;
+	if (s->windowed) {
+		s->windowed = 0;
+		ev->inflight--;
+	}
+	ev->last_progress = now;
+	if (s->idle) {
+		s->state = CS_READY;
+		if (s->connections == 1) {
+			ev->idle_pending--;
+			ev->r->idle_connected++;
+		}
+		return;
+	}
+	if (!ev->started) {
+		s->state = CS_READY;
+		ev->active_pending--;
+		return;
+	}
+	if (s->fail_since)
+		client_note(ev, "%s: reconnected after %.1f s, resuming at frame %llu",
+			    client_who(s, who, sizeof(who)), (double)(now - s->fail_since) / 1e9,
+			    (unsigned long long)s->next_seq);
+	if (now < s->start_ns) {
+		s->state = CS_SILENT;
+		client_timer_set(ev, s, s->start_ns);
+		return;
+	}
+	client_begin(ev, s, now);
+}
+
+/* A failure here goes through client_lost like any other. */
+static void client_open(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	const struct client_opts *o = ev->r->o;
+	int fd = socket(o->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		client_lost(ev, s, errno, "socket", now);
+		return;
+	}
+	s->fd = fd;
+	s->got_eof = 0;
+	s->state = CS_CONNECTING;
+	if (!s->idle && net_set_nodelay(fd) < 0) {
+		client_lost(ev, s, errno, "TCP_NODELAY", now);
+		return;
+	}
+	/* Edge-triggered: EPOLLOUT reports once that a full socket has room
+	 * again, without re-arming it around every blocked write. */
+	struct epoll_event e = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = s,
+	};
+	if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+		client_lost(ev, s, errno, "epoll_ctl", now);
+		return;
+	}
+	/* Nonblocking, so EINTR does not cancel it: it goes on, as with
+	 * EINPROGRESS, and EPOLLOUT tells the outcome. */
+	if (connect(fd, (const struct sockaddr *)&o->addr.ss, o->addr.len) < 0 &&
+	    errno != EINPROGRESS && errno != EINTR) {
+		client_lost(ev, s, errno, "connect", now);
+		return;
+	}
+	client_timer_set(ev, s, now + CLIENT_CONNECT_TIMEOUT);
+}
+
+static void client_connect_event(struct client_ev *ev, struct client_src *s, uint32_t events,
+				 uint64_t now)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (!err && (events & (EPOLLERR | EPOLLHUP)))
+		err = ECONNRESET;
+	if (err) {
+		client_lost(ev, s, err, "connect", now);
+		return;
+	}
+	if (!(events & EPOLLOUT))
+		return;
+	client_connected(ev, s, now);
+	/* Edge-triggered: bytes that came with the connect (a pull server's
+	 * first REQUEST, or its EOF) are reported now or never. */
+	if ((events & (EPOLLIN | EPOLLRDHUP)) && s->state != CS_DONE && s->state != CS_BACKOFF)
+		client_read(ev, s, now);
+	if (s->state == CS_RUN && s->pending_req && !s->blocked)
+		client_service(ev, s, now);
+}
+
+/* ---- the start and the stop ---- */
+
+/* Every source is connected, and so is every idle connection, or those
+ * still trying have made no progress for CLIENT_IDLE_STALL: a server that
+ * stops accepting (the blocking backend, busy with its sources) must not
+ * hold the run back, and its refusal is reported, not fatal. */
+static int client_may_start(const struct client_ev *ev, uint64_t now)
+{
+	return ev->active_pending == 0 &&
+	       (ev->idle_pending == 0 || now - ev->last_progress >= CLIENT_IDLE_STALL);
+}
+
+static void client_start(struct client_ev *ev, uint64_t now)
+{
+	struct client_run *r = ev->r;
+
+	ev->started = 1;
+	r->t0 = now;
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		struct client_src *s = &r->src[i];
+		/* Spread the sources over one period: one thread cannot write
+		 * to N sockets in the same microsecond, so in-phase schedules
+		 * would make the last of each burst late by the client's own
+		 * doing (N sends, several us each on loopback) and the
+		 * server's latency figures would measure that. */
+		uint64_t phase = r->o->burst ? 0 : (uint64_t)(s->period_ns * i / r->nsrc);
+		s->start_ns = now + s->silent_ns + phase;
+		s->end_ns = r->o->use_duration ? now + (uint64_t)(r->o->duration * 1e9) : UINT64_MAX;
+		if (s->state != CS_READY)
+			continue;
+		if (s->silent_ns) {
+			s->state = CS_SILENT;
+			client_timer_set(ev, s, s->start_ns);
+		} else {
+			client_begin(ev, s, now);
+		}
+	}
+}
+
+/* Stop every source: those running say BYE at their next chance, those
+ * that never started are closed. Bounded by CLIENT_STOP_GRACE. */
+static void client_stop(struct client_ev *ev, uint64_t now, const char *why)
+{
+	struct client_run *r = ev->r;
+
+	if (ev->stopping)
+		return;
+	ev->stopping = 1;
+	ev->stop_deadline = now + CLIENT_STOP_GRACE;
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		struct client_src *s = &r->src[i];
+		switch (s->state) {
+		case CS_IDLE:
+		case CS_CONNECTING:
+		case CS_READY:
+		case CS_BACKOFF:
+			if (s->state == CS_READY && ev->started)
+				break;
+			client_set_error(s, "%s", ev->started ? "stopped while reconnecting"
+							      : "the run stopped before the start");
+			client_done(ev, s, CLIENT_FAILED, now);
+			break;
+		case CS_SILENT:
+		case CS_RUN:
+			/* The BYE still carries the true count, so the server
+			 * sees a clean end; the note says it came early. */
+			if (s->bye_queued)
+				break;  /* done already, the BYE is on its way */
+			client_set_error(s, "stopped early, %s", why);
+			s->stopping = 1;
+			if (s->state == CS_SILENT)
+				client_begin(ev, s, now);
+			else
+				client_service(ev, s, now);
+			break;
+		case CS_CLOSING:
+		case CS_DONE:
+			break;
+		}
+	}
+}
+
+/* The grace after a stop is over, or a second signal came. */
+static void client_force(struct client_ev *ev, uint64_t now)
+{
+	struct client_run *r = ev->r;
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		struct client_src *s = &r->src[i];
+		if (s->state == CS_DONE)
+			continue;
+		if (s->state == CS_CLOSING) {
+			client_done(ev, s, CLIENT_OK, now);
+			continue;
+		}
+		snprintf(s->error, sizeof(s->error), "stopped before its BYE could be written "
+			 "(is the server reading?)");
+		client_done(ev, s, CLIENT_FAILED, now);
+		r->failed = 1;
+	}
+}
+
+/* ---- the loop ---- */
+
+static void client_on_timer(struct client_ev *ev, struct client_src *s, uint64_t now)
+{
+	switch (s->state) {
+	case CS_CONNECTING:
+		client_lost(ev, s, ETIMEDOUT, "connect", now);
+		break;
+	case CS_SILENT:
+		client_begin(ev, s, now);
+		break;
+	case CS_RUN:
+		client_service(ev, s, now);
+		break;
+	case CS_BACKOFF:
+		client_open(ev, s, now);
+		break;
+	case CS_CLOSING:
+		/* No EOF within the linger time: what we sent is in the
+		 * kernel's hands, which is all a sender can know. */
+		client_done(ev, s, CLIENT_OK, now);
+		break;
+	default:
+		break;
+	}
+}
+
+static void client_on_event(struct client_ev *ev, struct client_src *s, uint32_t events,
+			    uint64_t now)
+{
+	if (s->state == CS_CONNECTING) {
+		client_connect_event(ev, s, events, now);
+		return;
+	}
+	if (s->state == CS_DONE || s->state == CS_BACKOFF)
+		return;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		client_read(ev, s, now);
+		if (s->state == CS_DONE || s->state == CS_BACKOFF)
+			return;
+	}
+	if ((events & EPOLLOUT) && s->blocked) {
+		s->blocked = 0;
+		s->blocked_ns += now - s->blocked_since;
+		client_service(ev, s, now);
+	} else if (s->state == CS_RUN && s->pending_req && !s->blocked) {
+		client_service(ev, s, now);
+	}
+}
+
+static int client_wait(struct client_ev *ev, struct epoll_event *evs, int max, uint64_t timeout)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+	if (!ev->r->epoll_fallback) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(timeout / CLIENT_NS),
+			.tv_nsec = (long)(timeout % CLIENT_NS),
+		};
+		int n = epoll_pwait2(ev->epfd, evs, max, timeout == UINT64_MAX ? NULL : &ts,
+				     &ev->waitmask);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		/* Kernel older than 5.11: millisecond timeouts it is. */
+		ev->r->epoll_fallback = 1;
+	}
+#endif
+	int ms = -1;
+	if (timeout != UINT64_MAX)
+		ms = timeout / CLIENT_MS >= INT_MAX ? INT_MAX
+						    : (int)((timeout + CLIENT_MS - 1) / CLIENT_MS);
+	return epoll_pwait(ev->epfd, evs, max, ms, &ev->waitmask);
+}
+
+static void client_format_peer(struct client_ev *ev)
+{
+	const struct net_addr *a = &ev->r->o->addr;
+	net_format((const struct sockaddr *)&a->ss, a->len, ev->peer, sizeof(ev->peer));
+}
+
+/* What the run changes in the process, put back afterwards, so that
+ * whoever calls client_main gets its process back as it was. */
+struct client_proc {
+	struct sigaction old[2], pipe_old;
+	int      have_old[2], have_pipe, have_mask;
+	sigset_t oldmask;
+	int      slack;
+};
+
+static const int client_sigs[2] = { SIGINT, SIGTERM };
+
+static void client_proc_setup(struct client_proc *p, sigset_t *waitmask)
+{
+	struct sigaction sa = { .sa_handler = client_on_signal };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t block;
+
+	memset(p, 0, sizeof(*p));
+	/* The kernel's default timer slack (50 us) would delay every paced
+	 * wake-up by up to that much; ask for wake-ups on time instead.
+	 * Failing that, pacing is just a little less tight. */
+	p->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	if (p->slack > 0 && prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) < 0)
+		p->slack = -1;
+
+	client_signals = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigemptyset(&block);
+	for (int i = 0; i < 2; i++) {
+		/* A signal ignored by whoever started us (a shell's
+		 * background job ignores SIGINT) stays ignored. */
+		if (sigaction(client_sigs[i], NULL, &p->old[i]) < 0 ||
+		    p->old[i].sa_handler == SIG_IGN)
+			continue;
+		if (sigaction(client_sigs[i], &sa, NULL) < 0) {
+			msg("sigaction(%s): %s; it will end the client without a summary",
+			    strsignal(client_sigs[i]), strerror(errno));
+			continue;
+		}
+		p->have_old[i] = 1;
+		sigaddset(&block, client_sigs[i]);
+	}
+	/* Belt and braces with MSG_NOSIGNAL: nothing here may die of a
+	 * write to a closed socket. */
+	sigemptyset(&ign.sa_mask);
+	p->have_pipe = sigaction(SIGPIPE, &ign, &p->pipe_old) == 0;
+
+	/* Blocked except inside the wait, which unblocks them atomically:
+	 * a signal can never slip in between checking the flag and going
+	 * to sleep. */
+	if (sigprocmask(SIG_BLOCK, &block, &p->oldmask) < 0) {
+		msg("sigprocmask: %s", strerror(errno));
+		sigemptyset(&p->oldmask);
+	} else {
+		p->have_mask = 1;
+	}
+	*waitmask = p->oldmask;
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGTERM);
+}
+
+static void client_proc_restore(struct client_proc *p)
+{
+	if (p->have_mask && sigprocmask(SIG_SETMASK, &p->oldmask, NULL) < 0)
+		msg("sigprocmask (restoring): %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (p->have_old[i] && sigaction(client_sigs[i], &p->old[i], NULL) < 0)
+			msg("sigaction (restoring): %s", strerror(errno));
+	if (p->have_pipe && sigaction(SIGPIPE, &p->pipe_old, NULL) < 0)
+		msg("sigaction (restoring SIGPIPE): %s", strerror(errno));
+	if (p->slack > 0 && prctl(PR_SET_TIMERSLACK, (unsigned long)p->slack, 0, 0, 0) < 0)
+		msg("prctl(PR_SET_TIMERSLACK) (restoring): %s", strerror(errno));
+}
+
+int client_loop(struct client_run *r)
+{
+	struct client_ev ev = { .r = r, .epfd = -1 };
+	struct epoll_event evs[256];
+	struct client_proc proc;
+	int rc = -1;
+
+	client_format_peer(&ev);
+	ev.heap = calloc(r->nall, sizeof(*ev.heap));
+	if (!ev.heap) {
+		msg("out of memory for %u connections", r->nall);
+		return -1;
+	}
+	ev.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev.epfd < 0) {
+		msg("epoll_create1: %s", strerror(errno));
+		free(ev.heap);
+		return -1;
+	}
+	client_proc_setup(&proc, &ev.waitmask);
+
+	ev.active_pending = r->nsrc;
+	ev.idle_pending = r->nall - r->nsrc;
+	ev.last_progress = now_ns();
+	ev.active_left = r->nsrc;
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if ((unsigned)client_signals != ev.sig_seen) {
+			if (ev.sig_seen == 0) {
+				r->signalled = client_last_signal;
+				if (!r->o->quiet)
+					msg("%s: stopping, sending BYE (again to stop at once)",
+					    client_last_signal == SIGINT ? "SIGINT" : "SIGTERM");
+				client_stop(&ev, now, client_last_signal == SIGINT ? "by SIGINT" : "by SIGTERM");
+			} else {
+				client_force(&ev, now);
+			}
+			ev.sig_seen = (unsigned)client_signals;
+		}
+		if (ev.stopping && now >= ev.stop_deadline)
+			client_force(&ev, now);
+		/* Sources first (they come first in r->src), then the idle
+		 * connections; those that go on after the start are idle. */
+		while (ev.inflight < CLIENT_CONNECT_WINDOW && ev.next_connect < r->nall &&
+		       !ev.stopping) {
+			struct client_src *s = &r->src[ev.next_connect++];
+			s->windowed = 1;
+			ev.inflight++;
+			client_open(&ev, s, now);
+		}
+		if (!ev.started && !ev.stopping && client_may_start(&ev, now))
+			client_start(&ev, now);
+		if (ev.active_left == 0)
+			break;
+
+		/* Due timers. Only as many as were queued: a source that
+		 * re-arms itself for "now" (max rate) waits for the next
+		 * turn, after the events. */
+		for (uint32_t n = ev.nheap; n > 0 && ev.nheap && ev.heap[0]->wake <= now; n--) {
+			struct client_src *s = ev.heap[0];
+			client_timer_del(&ev, s);
+			client_on_timer(&ev, s, now);
+			now = now_ns();
+		}
+		if (ev.active_left == 0)
+			break;
+
+		uint64_t timeout = UINT64_MAX;
+		if (ev.nheap)
+			timeout = ev.heap[0]->wake > now ? ev.heap[0]->wake - now : 0;
+		if (ev.stopping) {
+			uint64_t t = ev.stop_deadline > now ? ev.stop_deadline - now : 0;
+			if (t < timeout)
+				timeout = t;
+		} else if (!ev.started && ev.active_pending == 0) {
+			uint64_t at = ev.last_progress + CLIENT_IDLE_STALL;
+			uint64_t t = at > now ? at - now : 0;
+			if (t < timeout)
+				timeout = t;
+		}
+		int n = client_wait(&ev, evs, (int)ARRAY_SIZE(evs), timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;       /* a signal: the top of the loop sees it */
+			msg("epoll wait: %s", strerror(errno));
+			goto out;
+		}
+		now = now_ns();
+		for (int i = 0; i < n; i++)
+			client_on_event(&ev, evs[i].data.ptr, evs[i].events, now);
+	}
+	rc = 0;
+out:
+	{
+		/* The idle connections stay open until here, as asked. */
+		uint64_t now = now_ns();
+		for (uint32_t i = 0; i < r->nall; i++)
+			if (r->src[i].state != CS_DONE)
+				client_done(&ev, &r->src[i], r->src[i].idle ? CLIENT_OK : CLIENT_FAILED, now);
+		r->t_end = now;
+	}
+	if (close(ev.epfd) < 0)
+		msg("close(epoll): %s", strerror(errno));
+	free(ev.heap);
+	client_proc_restore(&proc);
+	return rc;
+}
