@@ -120,4 +120,7 @@ clean:
 	$(call say,CLEAN,build bin)
 	$(Q)rm -rf build bin
 
+# Test objects are intermediate; keep them so a second `make test` relinks nothing.
+.SECONDARY:
+
 -include $(LIB_OBJ:.o=.d) $(O)/common/main.d $(TEST_BIN:=.d)
