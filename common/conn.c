@@ -58,7 +58,9 @@ static enum conn_state conn_name(struct server *s, struct conn *c, uint32_t id)
 		struct source *r = s->srcs[i];
 		if (r == me || !r->have_id || r->id != id)
 			continue;
-		if (r->status == SRC_ACTIVE)
+		/* Under the lock only `closed` is settled: a record still
+		 * open may be changing in its reader's thread right now. */
+		if (!r->closed || r->status == SRC_ACTIVE)
 			clash = r->peer;
 		else if (!r->resumed && r->status != SRC_COMPLETE)
 			prev = r;
@@ -145,6 +147,7 @@ enum conn_state conn_input(struct server *s, struct conn *c,
 			   const uint8_t *buf, size_t len, uint64_t now_ns)
 {
 	c->last_rx_ns = now_ns;
+	c->src->heard = 1;
 	while (len) {
 		struct frame f;
 		char why[128];
@@ -168,7 +171,8 @@ enum conn_state conn_input(struct server *s, struct conn *c,
 void conn_eof(struct server *s, struct conn *c)
 {
 	(void)s;
-	if (c->shut_by_us)
+	/* Atomic: server_shutdown_all() sets it from another thread. */
+	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;     /* we shut it down to stop: the source is still active */
 	source_eof(c->src, frame_partial(&c->fp));
 	if (c->src->status == SRC_TRUNCATED) {
@@ -186,7 +190,7 @@ void conn_eof(struct server *s, struct conn *c)
 void conn_error(struct server *s, struct conn *c, int err)
 {
 	(void)s;
-	if (c->shut_by_us)
+	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;
 	switch (err) {
 	case ECONNRESET:

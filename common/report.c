@@ -21,12 +21,29 @@ void report_usage_start(struct report_usage *u)
 	getrusage(RUSAGE_SELF, &u->start);
 }
 
+/* Peak resident memory of this address space. ru_maxrss is inherited
+ * across execve, so a server started by a big parent would report the
+ * parent's peak; VmHWM starts afresh with the new image. */
+static long report_peak_rss_kib(const struct rusage *ru)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib >= 0 ? kib : ru->ru_maxrss;
+}
+
 void report_usage_stop(struct report_usage *u, const struct server *s)
 {
 	getrusage(RUSAGE_SELF, &u->stop);
 	u->user_s = tv_s(u->stop.ru_utime) - tv_s(u->start.ru_utime);
 	u->sys_s = tv_s(u->stop.ru_stime) - tv_s(u->start.ru_stime);
-	u->max_rss_kib = u->stop.ru_maxrss;
+	u->max_rss_kib = report_peak_rss_kib(&u->stop);
 	u->elapsed_s = (double)(now_ns() - s->start_ns) / 1e9;
 }
 
@@ -38,13 +55,19 @@ struct totals {
 	struct hist lat;
 };
 
+/* Connected but never sent a byte (whether still open or closed since):
+ * counted, not listed, so 10,000 idle descriptors don't bury the sources. */
 static int source_is_idle(const struct source *r)
 {
-	return r->status == SRC_ACTIVE && !r->have_id;
+	return !r->heard;
 }
 
 static void totals_add(struct totals *t, const struct source *r)
 {
+	if (source_is_idle(r)) {
+		t->idle++;
+		return;
+	}
 	t->frames += r->frames;
 	t->bytes += r->bytes;
 	t->lost += r->lost;
@@ -55,7 +78,6 @@ static void totals_add(struct totals *t, const struct source *r)
 	if (r->max_gap_ns > t->max_gap_ns)
 		t->max_gap_ns = r->max_gap_ns;
 	t->by_status[r->status]++;
-	t->idle += source_is_idle(r);
 	if (t->lat.counts)
 		hist_merge(&t->lat, &r->lat);
 	/* A record a reconnect took over is judged by its successor. */
@@ -131,12 +153,12 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	for (int k = 0; k <= SRC_ERROR; k++)
 		if (t->by_status[k])
 			snprintf(st + strlen(st), sizeof(st) - strlen(st), "%s%u %s", st[0] ? ", " : "",
-				 k == SRC_ACTIVE ? t->by_status[k] - t->idle : t->by_status[k],
+				 t->by_status[k],
 				 source_status_name((enum source_status)k));
 	print_row(f, "total", "", "", t->frames, t->bytes, t->lost, t->duplicates, t->crc_errors,
 		  &t->lat, t->max_gap_ns, st);
 	if (t->idle)
-		fprintf(f, "%u idle connection%s (connected, never sent a byte)\n", t->idle,
+		fprintf(f, "%u idle connection%s (connected, never sent a byte; not sources)\n", t->idle,
 			t->idle == 1 ? "" : "s");
 	if (s->refused)
 		fprintf(f, "%lu connection%s refused (see the messages above)\n",
@@ -224,8 +246,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_u64(&w, "max_gap_ns", t->max_gap_ns);
 	jw_obj_begin(&w, "status");
 	for (int k = 0; k <= SRC_ERROR; k++)
-		jw_u64(&w, source_status_name((enum source_status)k),
-		       k == SRC_ACTIVE ? t->by_status[k] - t->idle : t->by_status[k]);
+		jw_u64(&w, source_status_name((enum source_status)k), t->by_status[k]);
 	jw_obj_end(&w);
 	json_hist(&w, lat, &t->lat);
 	char bkey[32];

@@ -233,7 +233,10 @@ void server_close(struct server *s, struct conn *c)
 	list_unlink(&s->live, c);
 	s->nlive--;
 	list_push(&s->dead, c);
-	if (source_ended(c->src))
+	c->src->closed = 1;
+	/* A connection that never sent a byte is not a source: it must not
+	 * end a run that waits for --sources N. */
+	if (c->src->heard && source_ended(c->src))
 		__atomic_add_fetch(&s->ended, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -33,6 +33,8 @@ const char *source_status_name(enum source_status s);
 struct source {
 	uint32_t id;
 	int      have_id;         /* a frame has named the source */
+	int      heard;           /* a byte has arrived: it is a source, not
+				     just an idle connection */
 	char     name[PROTO_NAME_MAX + 1];
 	char     peer[64];        /* "HOST:PORT" of the (latest) connection */
 
@@ -51,6 +53,7 @@ struct source {
 	uint64_t max_gap_ns;        /* longest silence between two deliveries */
 	unsigned connections;       /* 1, more after a --reconnect resume */
 	int      resumed;           /* a later connection took this one over */
+	int      closed;            /* its connection is closed (under s->lock) */
 
 	struct hist lat;          /* one-way latency (push) or RTT (pull), ns */
 	uint64_t unstamped;       /* frames with no time (not in lat) */
