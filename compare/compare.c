@@ -1,0 +1,699 @@
+/*
+ * compare.c - `daqmux compare`: every backend through the same scenarios,
+ * measured the same way, written up in one report.
+ *
+ * This file is the driver: the options, the plan and its time budget
+ * (computed and printed before the first run), the loop over scenarios x
+ * repetitions x backends x variants with progress on stderr, the median
+ * of the repetitions, and the description of the machine. The runs
+ * themselves are in scenarios.c and proc.c, the output in report.c and
+ * plot.c. docs/compare.md says what each scenario measures.
+ *
+ * Repetitions are interleaved (all backends once, then all again) so that
+ * a slow minute of the machine does not land on one backend only.
+ *
+ * Try it: make && bin/daqmux compare --quick && less report/report.md
+ */
+#include "compare.h"
+#include "compare_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static struct cmp *cmp_current;   /* for the signal handler */
+
+static void cmp_on_signal(int sig)
+{
+	(void)sig;
+	if (cmp_current)
+		cmp_current->interrupted = 1;
+}
+
+const char *cmp_state_name(enum cmp_state s)
+{
+	switch (s) {
+	case CMP_OK: return "ok";
+	case CMP_FAILED: return "failed";
+	case CMP_UNSUPPORTED: return "unsupported";
+	case CMP_SKIPPED: return "skipped";
+	case CMP_NOTRUN: return "not run";
+	}
+	return "?";
+}
+
+void cmp_sfmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+void cmp_cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+	if (n >= len - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+double cmp_elapsed(const struct cmp *c)
+{
+	return (double)(now_ns() - c->t0) / 1e9;
+}
+
+/* ---- options and the plan ----------------------------------------------- */
+
+static void cmp_usage(FILE *f)
+{
+	fprintf(f,
+"usage: daqmux compare [options]\n"
+"\n"
+"Runs every available backend through the same four scenarios, the server\n"
+"pinned to one CPU and the client to another, each run repeated, and writes\n"
+"the medians (with min-max) to a report: report.md, results.json, one CSV per\n"
+"scenario and PNG plots (gnuplot). docs/compare.md explains the scenarios.\n"
+"\n"
+"  blocked      4 sources at 1 kHz, source 0 silent for the first 2 s: which\n"
+"               backends keep delivering the other three?\n"
+"  latency      pull mode, 1 and 8 sources: REQUEST->DATA round-trip time,\n"
+"               next to sockperf's TCP ping-pong on the same machine\n"
+"  throughput   8 sources at --rate max, 64 B, 4 KiB, 64 KiB payloads: frames/s,\n"
+"               MB/s, server CPU and system calls per frame\n"
+"  idle         8 sources at 1 kHz plus 0, 100, 1000, 10000 idle connections:\n"
+"               server CPU per frame, p99 latency, peak memory\n"
+"\n"
+"  --backends a,b,c     only these backends (default: all available)\n"
+"  --scenarios a,b,c    only these scenarios (default: all four)\n"
+"  --repeat N           repetitions of each run (default 3; --quick 1)\n"
+"  --seconds S          length of each latency, throughput and idle run\n"
+"                       (default 1; --quick 0.4, idle 0.6)\n"
+"  --quick              a reduced run in under a minute: one repetition,\n"
+"                       shorter runs, idle counts 0, 1000 and 10000\n"
+"  --out DIR            where the report goes (default report)\n"
+"  -h, --help           this text\n"
+"\n"
+"Progress and the time estimate go to stderr. A run that fails (server exit 2,\n"
+"a crash, a timeout) is reported with its reason; the rest of the report still\n"
+"comes out. Only 127.0.0.1 is used.\n"
+"Exit status: 0 the report was written; 1 it was written but some runs\n"
+"failed; 2 bad usage or no report.\n"
+"\n"
+"examples:\n"
+"  daqmux compare --quick\n"
+"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n");
+}
+
+static void cmp_plan_default(struct cmp_plan *p, int quick)
+{
+	*p = (struct cmp_plan){
+		.repeat = 3, .blocked_s = 4, .silent_s = 2, .latency_s = 1, .sockperf_s = 2,
+		.throughput_s = 1, .idle_s = 1,
+		.latency_sources = { 1, 8 }, .sizes = { 64, 4096, 65536 },
+		.idle_counts = { 0, 100, 1000, 10000 }, .nidle = 4,
+	};
+	/* --quick: every scenario and every backend, shorter. The idle
+	 * counts keep 10,000 (the target) and 1,000 (select's last). */
+	if (quick) {
+		p->repeat = 1;
+		p->blocked_s = 1.6;
+		p->silent_s = 0.8;
+		p->latency_s = p->throughput_s = 0.4;
+		p->idle_s = 0.6;   /* its steady window is 70 % of the run */
+		p->sockperf_s = 1;
+		p->idle_counts[1] = 1000;
+		p->idle_counts[2] = 10000;
+		p->nidle = 3;
+	}
+}
+
+/* "a,b,c": each word to each(); stops at the first it refuses. */
+static int cmp_parse_list(const char *arg, int (*each)(void *, const char *), void *ctx)
+{
+	char buf[512];
+	cmp_sfmt(buf, sizeof(buf), "%s", arg);
+	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (each(ctx, w) < 0)
+			return -1;
+	return 0;
+}
+
+static int cmp_one_scen(void *ctx, const char *w)
+{
+	unsigned *mask = ctx;
+	for (int i = 0; i < CMP_NSCENS; i++)
+		if (strcmp(cmp_scens[i].name, w) == 0) {
+			*mask |= 1u << i;
+			return 0;
+		}
+	msg("--scenarios: unknown scenario '%s' (blocked, latency, throughput, idle)", w);
+	return -1;
+}
+
+static int cmp_one_backend(void *ctx, const char *w)
+{
+	struct cmp *c = ctx;
+	for (size_t i = 0; i < c->nbe; i++)
+		if (strcmp(c->be[i].be->name, w) == 0) {
+			c->be[i].selected = 1;
+			return 0;
+		}
+	char names[256] = "";
+	for (size_t i = 0; i < c->nbe; i++)
+		cmp_sfmt(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 i ? ", " : "", c->be[i].be->name);
+	msg("--backends: unknown backend '%s' (this build has: %s)", w, names);
+	return -1;
+}
+
+static int cmp_parse(struct cmp *c, int argc, char **argv)
+{
+	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_QUICK, O_OUT };
+	static const struct option longs[] = {
+		{ "backends", required_argument, NULL, O_BACKENDS },
+		{ "scenarios", required_argument, NULL, O_SCENARIOS },
+		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "seconds", required_argument, NULL, O_SECONDS },
+		{ "quick", no_argument, NULL, O_QUICK },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct cmp_opts *o = &c->o;
+	uint64_t v;
+	int ch;
+
+	*o = (struct cmp_opts){ .out = "report" };
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (ch) {
+		case O_BACKENDS: o->backends = optarg; break;
+		case O_SCENARIOS:
+			if (cmp_parse_list(optarg, cmp_one_scen, &o->scen_mask) < 0)
+				return -1;
+			break;
+		case O_REPEAT:
+			if (parse_u64("--repeat", optarg, 1, CMP_MAX_REPEAT, &v) < 0)
+				return -1;
+			o->repeat = (unsigned)v;
+			break;
+		case O_SECONDS:
+			if (parse_seconds("--seconds", optarg, &o->seconds) < 0)
+				return -1;
+			if (o->seconds < 0.2 || o->seconds > 600) {
+				msg("--seconds: from 0.2 to 600");
+				return -1;
+			}
+			break;
+		case O_QUICK: o->quick = 1; break;
+		case O_OUT: o->out = optarg; break;
+		case 'h': cmp_usage(stdout); exit(0);
+		default:
+			fprintf(stderr, "try 'daqmux compare --help'\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		msg("unexpected argument '%s'; try 'daqmux compare --help'", argv[optind]);
+		return -1;
+	}
+	if (!o->scen_mask)
+		o->scen_mask = (1u << CMP_NSCENS) - 1;
+	cmp_plan_default(&c->p, o->quick);
+	if (o->repeat)
+		c->p.repeat = o->repeat;
+	if (o->seconds > 0)
+		c->p.latency_s = c->p.throughput_s = c->p.idle_s = o->seconds;
+	/* sockperf measures -t minus ~0.45 s of warm-up: as long as ours. */
+	if (c->p.sockperf_s < ceil(c->p.latency_s + 0.45))
+		c->p.sockperf_s = ceil(c->p.latency_s + 0.45);
+	return 0;
+}
+
+/* ---- the machine ---------------------------------------------------------- */
+
+static void cmp_machine(struct cmp *c)
+{
+	struct cmp_machine *m = &c->mach;
+	struct utsname u;
+	char line[512];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (uname(&u) == 0) {
+		cmp_sfmt(m->kernel, sizeof(m->kernel), "%s %s %s %s", u.sysname, u.release, u.version,
+			 u.machine);
+		cmp_sfmt(m->hostname, sizeof(m->hostname), "%s", u.nodename);
+	}
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (colon && strncmp(line, "model name", 10) == 0) {
+			colon += 1 + (colon[1] == ' ');
+			colon[strcspn(colon, "\n")] = '\0';
+			cmp_sfmt(m->cpu_model, sizeof(m->cpu_model), "%s", colon);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	m->cores = sysconf(_SC_NPROCESSORS_ONLN);
+	gmtime_r(&now, &tm);
+	strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	/* The revision of the tree the binary was built from: bin/.. */
+	char dir[CMP_PATH], out[CMP_PATH + 32], why[160];
+	cmp_sfmt(dir, sizeof(dir), "%s", c->exe);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	cmp_sfmt(out, sizeof(out), "%s/git-describe.log", c->raw);
+	char *argv[] = { "git", "-C", dir, "describe", "--always", "--dirty", NULL };
+	if (cmp_exec(argv, out, NULL, 10, why, sizeof(why)) == 0 &&
+	    (f = fopen(out, "r")) != NULL) {
+		if (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			cmp_sfmt(m->revision, sizeof(m->revision), "%s", line);
+		}
+		fclose(f);
+	}
+	unlink(out);
+}
+
+/* Server on one CPU, client on another, when we may use two. */
+static void cmp_cpus(struct cmp *c)
+{
+	cpu_set_t set;
+	c->cpu_server = c->cpu_client = -1;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return;
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &set))
+			continue;
+		if (c->cpu_server < 0)
+			c->cpu_server = i;
+		else {
+			c->cpu_client = i;
+			break;
+		}
+	}
+}
+
+/* The children inherit our descriptor limit: raise it as far as allowed. */
+static void cmp_nofile(struct cmp *c)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	c->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	c->nofile = rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : (long)rl.rlim_cur;
+}
+
+/* ---- the output directory ----------------------------------------------- */
+
+static int cmp_mkdir(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		msg("compare: cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Files of an earlier run in raw/ and data/ would mix with this one's. */
+static void cmp_clean_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char f[CMP_PATH + 300];
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		cmp_sfmt(f, sizeof(f), "%s/%s", path, e->d_name);
+		unlink(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int cmp_outdir(struct cmp *c)
+{
+	char p[CMP_PATH + 16];
+	if (cmp_mkdir(c->o.out) < 0 || !realpath(c->o.out, c->out)) {
+		msg("compare: cannot use --out %s: %s", c->o.out, strerror(errno));
+		return -1;
+	}
+	cmp_sfmt(c->raw, sizeof(c->raw), "%s/raw", c->out);
+	cmp_sfmt(p, sizeof(p), "%s/data", c->out);
+	if (cmp_mkdir(c->raw) < 0 || cmp_mkdir(p) < 0)
+		return -1;
+	cmp_clean_dir(c->raw);
+	cmp_clean_dir(p);
+	return 0;
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+const struct cmp_case *cmp_find(const struct cmp *c, enum cmp_scen_id s, const char *backend,
+				unsigned variant)
+{
+	for (size_t i = 0; i < c->ncases; i++) {
+		const struct cmp_case *k = &c->cases[i];
+		if (k->sc->id == s && k->variant == variant && strcmp(k->backend, backend) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+double cmp_med(const struct cmp *c, enum cmp_scen_id s, const char *backend, unsigned variant,
+	       const char *metric)
+{
+	const struct cmp_case *k = cmp_find(c, s, backend, variant);
+	if (!k || k->state != CMP_OK)
+		return NAN;
+	return k->med[cmp_metric_index(k->sc, metric)];
+}
+
+struct cmp_case *cmp_case_get(struct cmp *c, const struct cmp_scen *sc, const char *backend,
+			      unsigned variant)
+{
+	struct cmp_case *k = (struct cmp_case *)cmp_find(c, sc->id, backend, variant);
+	if (k)
+		return k;
+	if (c->ncases == c->capcases) {
+		size_t cap = c->capcases ? 2 * c->capcases : 64;
+		struct cmp_case *n = realloc(c->cases, cap * sizeof(*n));
+		if (!n) {
+			msg("compare: out of memory");
+			exit(2);
+		}
+		c->cases = n;
+		c->capcases = cap;
+	}
+	k = &c->cases[c->ncases++];
+	memset(k, 0, sizeof(*k));
+	k->sc = sc;
+	k->backend = backend;
+	k->variant = variant;
+	k->state = CMP_NOTRUN;
+	if (strcmp(backend, "sockperf") == 0) {
+		cmp_sfmt(k->vlabel, sizeof(k->vlabel), "1 connection");
+		k->x = 1;
+	} else {
+		sc->variant(c, variant, k->vlabel, sizeof(k->vlabel), &k->x);
+	}
+	for (unsigned r = 0; r < CMP_MAX_REPEAT; r++) {
+		k->rep[r].state = CMP_NOTRUN;
+		for (unsigned m = 0; m < CMP_MAX_METRICS; m++)
+			k->rep[r].m[m] = NAN;
+	}
+	return k;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+void cmp_case_summarise(struct cmp_case *k)
+{
+	double v[CMP_MAX_REPEAT];
+	int unsupported = -1, skipped = -1, failed = -1, noted = -1;
+
+	k->nok = 0;
+	for (unsigned r = 0; r < k->nrep; r++) {
+		const struct cmp_rep *p = &k->rep[r];
+		if (p->state == CMP_OK) {
+			k->nok++;
+			if (noted < 0 && p->why[0])
+				noted = (int)r;
+		} else if (p->state == CMP_UNSUPPORTED && unsupported < 0) {
+			unsupported = (int)r;
+		} else if (p->state == CMP_SKIPPED && skipped < 0) {
+			skipped = (int)r;
+		} else if (p->state == CMP_FAILED && failed < 0) {
+			failed = (int)r;
+		}
+	}
+	k->why[0] = '\0';
+	if (k->nok) {
+		k->state = CMP_OK;
+		int w = failed >= 0 ? failed : noted;   /* a failed repetition is worth saying */
+		if (w >= 0)
+			cmp_sfmt(k->why, sizeof(k->why), "%s%s", k->rep[w].state == CMP_FAILED ?
+				 "a repetition failed: " : "", k->rep[w].why);
+	} else {
+		int w = unsupported >= 0 ? unsupported : skipped >= 0 ? skipped : failed;
+		k->state = w >= 0 ? k->rep[w].state : CMP_NOTRUN;
+		if (w >= 0)
+			cmp_sfmt(k->why, sizeof(k->why), "%s", k->rep[w].why);
+	}
+	for (unsigned m = 0; m < k->sc->nmetrics; m++) {
+		unsigned n = 0;
+		for (unsigned r = 0; r < k->nrep; r++)
+			if (k->rep[r].state == CMP_OK && !isnan(k->rep[r].m[m]))
+				v[n++] = k->rep[r].m[m];
+		if (!n) {
+			k->med[m] = k->lo[m] = k->hi[m] = NAN;
+			continue;
+		}
+		qsort(v, n, sizeof(double), cmp_dbl);
+		k->med[m] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		k->lo[m] = v[0];
+		k->hi[m] = v[n - 1];
+	}
+}
+
+/* ---- progress --------------------------------------------------------------- */
+
+static void cmp_clock(char *buf, size_t len, double s)
+{
+	if (s < 0)
+		s = 0;
+	cmp_sfmt(buf, len, "%d:%02d", (int)(s / 60), (int)fmod(s, 60));
+}
+
+void cmp_progress(struct cmp *c, const char *scen, const char *backend, const char *variant,
+		  unsigned rep, double est_s)
+{
+	char el[16], left[16];
+	double elapsed = cmp_elapsed(c);
+	/* What is left, scaled by how the estimates have held up so far. */
+	double scale = c->est_done_s > 5 ? elapsed / c->est_done_s : 1;
+	cmp_clock(el, sizeof(el), elapsed);
+	cmp_clock(left, sizeof(left), (c->est_total_s - c->est_done_s) * scale);
+	c->run_k++;
+	fprintf(stderr, "compare: [%3u/%u %s, ~%s left] %-10s %-9s %-10s rep %u/%u\n", c->run_k,
+		c->run_n, el, left, scen, backend, variant, rep + 1, c->p.repeat);
+	c->est_done_s += est_s;
+}
+
+/* ---- the driver ------------------------------------------------------------- */
+
+static int cmp_backend_on(const struct cmp *c, size_t i)
+{
+	return c->be[i].available && c->be[i].selected;
+}
+
+static void cmp_estimate(struct cmp *c)
+{
+	c->run_n = 0;
+	c->est_total_s = 0;
+	for (int s = 0; s < CMP_NSCENS; s++) {
+		const struct cmp_scen *sc = &cmp_scens[s];
+		if (!(c->o.scen_mask & (1u << s)))
+			continue;
+		for (unsigned r = 0; r < c->p.repeat; r++) {
+			if (s == CMP_LATENCY && c->have_sockperf) {
+				c->run_n++;
+				c->est_total_s += c->p.sockperf_s + CMP_SOCKPERF_EXTRA_S;
+			}
+			for (size_t b = 0; b < c->nbe; b++) {
+				if (!cmp_backend_on(c, b))
+					continue;
+				for (unsigned v = 0; v < sc->nvariants(c); v++) {
+					c->run_n++;
+					c->est_total_s += sc->estimate_s(c, v);
+				}
+			}
+		}
+	}
+	c->est_total_s += 3;   /* plots and the report */
+}
+
+static void cmp_report_run(const struct cmp_case *k, unsigned rep)
+{
+	const struct cmp_rep *r = &k->rep[rep];
+	if (r->state != CMP_OK)
+		fprintf(stderr, "compare:     %s: %s\n", cmp_state_name(r->state), r->why);
+}
+
+static void cmp_run_all(struct cmp *c)
+{
+	for (int s = 0; s < CMP_NSCENS && !c->interrupted; s++) {
+		const struct cmp_scen *sc = &cmp_scens[s];
+		if (!(c->o.scen_mask & (1u << s)))
+			continue;
+		for (unsigned r = 0; r < c->p.repeat && !c->interrupted; r++) {
+			if (s == CMP_LATENCY && c->have_sockperf) {
+				struct cmp_case *k = cmp_case_get(c, sc, "sockperf", 0);
+				cmp_progress(c, sc->name, "sockperf", "reference", r,
+					     c->p.sockperf_s + CMP_SOCKPERF_EXTRA_S);
+				cmp_sockperf_run(c, k, r);
+				k->nrep = r + 1;
+				cmp_report_run(k, r);
+			}
+			for (size_t b = 0; b < c->nbe && !c->interrupted; b++) {
+				if (!cmp_backend_on(c, b))
+					continue;
+				for (unsigned v = 0; v < sc->nvariants(c) && !c->interrupted; v++) {
+					struct cmp_case *k = cmp_case_get(c, sc, c->be[b].be->name, v);
+					cmp_progress(c, sc->name, k->backend, k->vlabel, r, sc->estimate_s(c, v));
+					sc->run(c, k, r);
+					k->nrep = r + 1;
+					if (c->interrupted && k->rep[r].state == CMP_FAILED)
+						k->rep[r].state = CMP_SKIPPED;   /* cut short, not failed */
+					cmp_report_run(k, r);
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < c->ncases; i++)
+		cmp_case_summarise(&c->cases[i]);
+}
+
+static void cmp_free(struct cmp *c)
+{
+	for (size_t i = 0; i < c->ncases; i++) {
+		struct cmp_case *k = &c->cases[i];
+		free(k->bucket_lo);
+		free(k->bucket_n);
+		free(k->cdf.x);
+		free(k->cdf.y);
+	}
+	free(c->cases);
+}
+
+int compare_main(int argc, char **argv)
+{
+	static struct cmp cmp;   /* large; one per process */
+	struct cmp *c = &cmp;
+	char plots[512] = "";
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->t0 = now_ns();
+	for (size_t i = 0; i < backend_count && i < CMP_MAX_BACKENDS; i++) {
+		struct cmp_backend *b = &c->be[c->nbe++];
+		b->be = backends[i];
+		b->available = !b->be->probe || b->be->probe(b->why, sizeof(b->why)) == 0;
+	}
+	if (cmp_parse(c, argc, argv) < 0)
+		return 2;
+	if (c->o.backends) {
+		if (cmp_parse_list(c->o.backends, cmp_one_backend, c) < 0)
+			return 2;
+	} else {
+		for (size_t i = 0; i < c->nbe; i++)
+			c->be[i].selected = 1;
+	}
+	ssize_t n = readlink("/proc/self/exe", c->exe, sizeof(c->exe) - 1);
+	if (n <= 0) {
+		msg("compare: cannot find my own binary (/proc/self/exe): %s", strerror(errno));
+		return 2;
+	}
+	c->exe[n] = '\0';
+	if (cmp_outdir(c) < 0)
+		return 2;
+
+	cmp_current = c;
+	struct sigaction sa = { .sa_handler = cmp_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	cmp_cpus(c);
+	cmp_nofile(c);
+	cmp_machine(c);
+	cmp_plot_probe(c);
+	if (c->o.scen_mask & (1u << CMP_LATENCY))
+		cmp_sockperf_probe(c);
+	else
+		cmp_sfmt(c->sockperf_why, sizeof(c->sockperf_why), "the latency scenario was not run");
+
+	size_t nsel = 0;
+	for (size_t i = 0; i < c->nbe; i++) {
+		if (!c->be[i].selected)
+			continue;
+		if (c->be[i].available)
+			nsel++;
+		else
+			fprintf(stderr, "compare: %s is unavailable here: %s\n", c->be[i].be->name,
+				c->be[i].why);
+	}
+	cmp_estimate(c);
+	fprintf(stderr, "compare: %zu backend%s, %u repetition%s, %u runs; estimated %.0f s "
+		"(%d:%02d)%s\n", nsel, nsel == 1 ? "" : "s", c->p.repeat, c->p.repeat == 1 ? "" : "s",
+		c->run_n, c->est_total_s, (int)(c->est_total_s / 60), (int)fmod(c->est_total_s, 60),
+		c->o.quick ? " (--quick)" : "");
+	if (c->cpu_server >= 0)
+		fprintf(stderr, "compare: server pinned to CPU %d, client to CPU %d\n", c->cpu_server,
+			c->cpu_client);
+	else
+		fprintf(stderr, "compare: only one CPU: server and client are NOT pinned and share it\n");
+	if ((c->o.scen_mask & (1u << CMP_IDLE)) &&
+	    c->nofile < (long)c->p.idle_counts[c->p.nidle - 1] + 72)
+		fprintf(stderr, "compare: RLIMIT_NOFILE is only %ld: the largest idle counts will be "
+			"skipped (raise the hard limit: ulimit -Hn)\n", c->nofile);
+	if (!c->have_sockperf && (c->o.scen_mask & (1u << CMP_LATENCY)))
+		fprintf(stderr, "compare: no sockperf reference: %s\n", c->sockperf_why);
+	if (!c->have_gnuplot)
+		fprintf(stderr, "compare: no plots: %s\n", c->gp_why);
+
+	if (nsel == 0)
+		fprintf(stderr, "compare: no selected backend can run here; the report says why\n");
+	else
+		cmp_run_all(c);
+	if (c->interrupted)
+		fprintf(stderr, "compare: interrupted; writing the report of what ran\n");
+
+	cmp_plot_all(c, plots, sizeof(plots));
+	c->wall_s = cmp_elapsed(c);
+	if (cmp_write_report(c) < 0)
+		rc = 2;
+	for (size_t i = 0; i < c->ncases && rc == 0; i++)
+		if (c->cases[i].state == CMP_FAILED)
+			rc = 1;
+	if (rc != 2)
+		fprintf(stderr, "compare: done in %.0f s (estimated %.0f s): %s/report.md%s%s\n",
+			c->wall_s, c->est_total_s, c->o.out, plots[0] ? ", " : "", plots);
+	cmp_free(c);
+	cmp_current = NULL;
+	return c->interrupted && rc == 0 ? 1 : rc;
+}

@@ -1,0 +1,243 @@
+/*
+ * results.c - the machine-readable half of the report: results.json
+ * (every figure of every repetition, the medians, the machine, the plan,
+ * the targets) and one CSV per scenario (a row per backend x variant x
+ * repetition, then its median, min and max rows).
+ */
+#include "compare_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- CSV ------------------------------------------------------------------- */
+
+static void cmp_csv_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s == '\n' ? ' ' : *s, f);
+	}
+	fputc('"', f);
+}
+
+static void cmp_csv_row(FILE *f, const struct cmp_case *k, const char *rep, const char *state,
+			const double *m, double wall, const char *why)
+{
+	fprintf(f, "%s,", k->backend);
+	cmp_csv_str(f, k->vlabel);
+	fprintf(f, ",%g,%s,%s", k->x, rep, state);
+	for (unsigned i = 0; i < k->sc->nmetrics; i++) {
+		if (isnan(m[i]))
+			fprintf(f, ",");
+		else
+			fprintf(f, ",%.6g", m[i]);
+	}
+	if (isnan(wall))
+		fprintf(f, ",,");
+	else
+		fprintf(f, ",%.3f,", wall);
+	cmp_csv_str(f, why);
+	fprintf(f, "\n");
+}
+
+int cmp_write_csv(const struct cmp *c, const struct cmp_scen *sc)
+{
+	char path[CMP_PATH + 32];
+	cmp_sfmt(path, sizeof(path), "%s/%s.csv", c->out, sc->name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		msg("compare: cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "backend,variant,x,rep,state");
+	for (unsigned i = 0; i < sc->nmetrics; i++)
+		fprintf(f, ",%s", sc->metrics[i].key);
+	fprintf(f, ",wall_s,note\n");
+	for (size_t i = 0; i < c->ncases; i++) {
+		const struct cmp_case *k = &c->cases[i];
+		char rep[16];
+		if (k->sc != sc)
+			continue;
+		for (unsigned r = 0; r < k->nrep; r++) {
+			cmp_sfmt(rep, sizeof(rep), "%u", r + 1);
+			cmp_csv_row(f, k, rep, cmp_state_name(k->rep[r].state), k->rep[r].m,
+				    k->rep[r].wall_s, k->rep[r].why);
+		}
+		cmp_csv_row(f, k, "median", cmp_state_name(k->state), k->med, NAN, k->why);
+		cmp_csv_row(f, k, "min", cmp_state_name(k->state), k->lo, NAN, "");
+		cmp_csv_row(f, k, "max", cmp_state_name(k->state), k->hi, NAN, "");
+	}
+	if (fclose(f) != 0) {
+		msg("compare: writing %s failed: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- results.json ------------------------------------------------------------ */
+
+static void cmp_json_metrics(struct jw *w, const char *key, const struct cmp_scen *sc, const double *m)
+{
+	jw_obj_begin(w, key);
+	for (unsigned i = 0; i < sc->nmetrics; i++)
+		if (isnan(m[i]))
+			jw_null(w, sc->metrics[i].key);
+		else
+			jw_num(w, sc->metrics[i].key, m[i]);
+	jw_obj_end(w);
+}
+
+static const char *cmp_unit_name(enum cmp_unit u)
+{
+	static const char *const names[] = { "count", "ns", "ns/frame", "1/s", "MB/s", "per frame",
+					      "MiB", "ms" };
+	return names[u];
+}
+
+static void cmp_json_case(struct jw *w, const struct cmp_case *k)
+{
+	jw_obj_begin(w, NULL);
+	jw_str(w, "backend", k->backend);
+	jw_str(w, "variant", k->vlabel);
+	jw_num(w, "x", k->x);
+	jw_str(w, "state", cmp_state_name(k->state));
+	jw_str(w, "note", k->why);
+	jw_u64(w, "repetitions_ok", k->nok);
+	cmp_json_metrics(w, "median", k->sc, k->med);
+	cmp_json_metrics(w, "min", k->sc, k->lo);
+	cmp_json_metrics(w, "max", k->sc, k->hi);
+	jw_arr_begin(w, "repetitions");
+	for (unsigned r = 0; r < k->nrep; r++) {
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "rep", r + 1);
+		jw_str(w, "state", cmp_state_name(k->rep[r].state));
+		jw_str(w, "note", k->rep[r].why);
+		jw_num(w, "wall_s", k->rep[r].wall_s);
+		cmp_json_metrics(w, "metrics", k->sc, k->rep[r].m);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (k->nbuckets) {
+		/* latency: the histogram of every repetition merged, for the CDF */
+		jw_arr_begin(w, "rtt_buckets");
+		for (size_t i = 0; i < k->nbuckets; i++) {
+			jw_arr_begin(w, NULL);
+			jw_num(w, NULL, k->bucket_lo[i]);
+			jw_num(w, NULL, k->bucket_n[i]);
+			jw_arr_end(w);
+		}
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
+int cmp_write_json(const struct cmp *c)
+{
+	char path[CMP_PATH + 32];
+	struct cmp_target t[8];
+	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
+	struct jw w;
+
+	cmp_sfmt(path, sizeof(path), "%s/results.json", c->out);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		msg("compare: cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	jw_init(&w, f);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "tool", "daqmux compare");
+	jw_obj_begin(&w, "machine");
+	jw_str(&w, "date", c->mach.date);
+	jw_str(&w, "hostname", c->mach.hostname);
+	jw_str(&w, "kernel", c->mach.kernel);
+	jw_str(&w, "cpu_model", c->mach.cpu_model);
+	jw_i64(&w, "cores", c->mach.cores);
+	jw_bool(&w, "pinned", c->cpu_server >= 0);
+	jw_i64(&w, "server_cpu", c->cpu_server);
+	jw_i64(&w, "client_cpu", c->cpu_client);
+	jw_i64(&w, "nofile", c->nofile);
+	jw_i64(&w, "nofile_hard", c->nofile_hard);
+	jw_str(&w, "daqmux_revision", c->mach.revision[0] ? c->mach.revision : NULL);
+	jw_obj_end(&w);
+	jw_obj_begin(&w, "plan");
+	jw_bool(&w, "quick", c->o.quick);
+	jw_u64(&w, "repeat", c->p.repeat);
+	jw_num(&w, "blocked_s", c->p.blocked_s);
+	jw_num(&w, "silent_s", c->p.silent_s);
+	jw_num(&w, "latency_s", c->p.latency_s);
+	jw_num(&w, "sockperf_s", c->p.sockperf_s);
+	jw_num(&w, "throughput_s", c->p.throughput_s);
+	jw_num(&w, "idle_s", c->p.idle_s);
+	jw_arr_begin(&w, "idle_counts");
+	for (unsigned i = 0; i < c->p.nidle; i++)
+		jw_u64(&w, NULL, c->p.idle_counts[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_num(&w, "wall_s", c->wall_s);
+	jw_num(&w, "estimated_s", c->est_total_s);
+	jw_bool(&w, "interrupted", c->interrupted);
+	jw_arr_begin(&w, "backends");
+	for (size_t i = 0; i < c->nbe; i++) {
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "name", c->be[i].be->name);
+		jw_bool(&w, "available", c->be[i].available);
+		jw_bool(&w, "selected", c->be[i].selected);
+		jw_str(&w, "why", c->be[i].available ? NULL : c->be[i].why);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_begin(&w, "reference");
+	jw_bool(&w, "sockperf", c->have_sockperf);
+	jw_str(&w, "sockperf_why", c->have_sockperf ? NULL : c->sockperf_why);
+	jw_str(&w, "sockperf_note", "sockperf reports one-way latency = RTT/2; stored here x2 as RTT");
+	jw_bool(&w, "gnuplot", c->have_gnuplot);
+	jw_str(&w, "gnuplot_terminal", c->have_gnuplot ? c->gp_term : NULL);
+	jw_obj_end(&w);
+	jw_arr_begin(&w, "targets");
+	for (size_t i = 0; i < nt; i++) {
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "target", t[i].name);
+		jw_str(&w, "verdict", cmp_verdict_name(t[i].verdict));
+		jw_str(&w, "measured", t[i].detail);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_begin(&w, "scenarios");
+	for (int s = 0; s < CMP_NSCENS; s++) {
+		const struct cmp_scen *sc = &cmp_scens[s];
+		if (!(c->o.scen_mask & (1u << s)))
+			continue;
+		jw_obj_begin(&w, sc->name);
+		jw_str(&w, "title", sc->title);
+		jw_arr_begin(&w, "metrics");
+		for (unsigned i = 0; i < sc->nmetrics; i++) {
+			jw_obj_begin(&w, NULL);
+			jw_str(&w, "key", sc->metrics[i].key);
+			jw_str(&w, "label", sc->metrics[i].label);
+			jw_str(&w, "unit", cmp_unit_name(sc->metrics[i].unit));
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_arr_begin(&w, "cases");
+		for (size_t i = 0; i < c->ncases; i++)
+			if (c->cases[i].sc == sc)
+				cmp_json_case(&w, &c->cases[i]);
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	int rc = jw_finish(&w);
+	if (fclose(f) != 0 || rc < 0) {
+		msg("compare: writing %s failed", path);
+		return -1;
+	}
+	return 0;
+}
