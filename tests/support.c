@@ -1,0 +1,990 @@
+/*
+ * support.c - run the real daqmux server and client from cmocka tests
+ * (see support.h for the shape of a scenario and the two layers).
+ *
+ * Waits poll waitpid(WNOHANG) every few milliseconds up to a deadline
+ * rather than blocking in waitpid: a blocking wait cannot time out, and
+ * a test must never hang the suite. What the tests measure (latency) is
+ * measured by the server, so this polling costs nothing but a little CPU.
+ */
+#include "support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net.h"
+#include "util.h"
+
+#ifndef DAQMUX_BIN
+#error "DAQMUX_BIN (the absolute path of bin/daqmux) is defined by the Makefile"
+#endif
+
+#define SUP_POLL_NS     (5 * 1000000ull)   /* how often a wait looks */
+#define SUP_REAP_S      5.0                /* after SIGKILL, at most */
+#define SUP_MAX_ARGS    128
+
+static uint64_t sup_after(double seconds)
+{
+	return now_ns() + (uint64_t)(seconds * 1e9);
+}
+
+static void sup_nap(void)
+{
+	struct timespec ts = { 0, (long)SUP_POLL_NS };
+	/* EINTR only shortens the nap; the caller looks again either way. */
+	(void)nanosleep(&ts, NULL);
+}
+
+/* Fail the current test at file:line with a message (does not return:
+ * cmocka's _fail jumps back to the runner). */
+static void sup_fail_at(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void sup_fail_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_error(fmt, ap);
+	va_end(ap);
+	print_error("\n");
+	_fail(file, line);
+}
+
+/* Fail at the line of the scenario that made the sup_* call under way. */
+#define sup_tfail(t, ...) sup_fail_at((t)->at_file, (t)->at_line, __VA_ARGS__)
+
+static void sup_at(struct sup *t, const char *file, int line)
+{
+	t->at_file = file;
+	t->at_line = line;
+}
+
+/* ---- one child process -------------------------------------------------- */
+
+static void sup_join_cmd(char *buf, size_t len, char *const argv[])
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i] && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+int sup_proc_spawn(struct sup_proc *p, const char *label, const char *dir,
+		   char *const argv[])
+{
+	pid_t parent = getpid(), pid;
+	int out = -1, err = -1, nul = -1;
+
+	memset(p, 0, sizeof(*p));
+	p->label = label;
+	if ((size_t)snprintf(p->out, sizeof(p->out), "%s/%s.out", dir, label) >= sizeof(p->out) ||
+	    (size_t)snprintf(p->err, sizeof(p->err), "%s/%s.err", dir, label) >= sizeof(p->err)) {
+		print_error("%s: path too long under %s\n", label, dir);
+		return -1;
+	}
+	sup_join_cmd(p->cmd, sizeof(p->cmd), argv);
+
+	out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (out < 0 || err < 0 || nul < 0) {
+		print_error("%s: cannot create its output files in %s: %s\n", label, dir,
+			    strerror(errno));
+		goto fail;
+	}
+
+	/* Whatever cmocka has buffered must not be written twice. */
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		print_error("%s: fork: %s\n", label, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* Die with the test process, whatever ends it; if it is already
+		 * gone, the parent is no longer the one that forked us. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		if (dup2(nul, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+		    dup2(err, STDERR_FILENO) < 0)
+			_exit(127);
+		/* A clean start: the test may ignore SIGPIPE (sup_connect), and
+		 * an ignored signal stays ignored across exec. */
+		sigemptyset(&none);
+		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
+		    signal(SIGPIPE, SIG_DFL) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR)
+			_exit(127);
+		execv(argv[0], argv);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	/* The child has its copies. close(2) releases the descriptor even
+	 * when it reports an error, and nothing was written through these
+	 * here, so there is nothing to check or retry. */
+	(void)close(out);
+	(void)close(err);
+	(void)close(nul);
+	p->pid = pid;
+	return 0;
+
+fail:
+	if (out >= 0)
+		(void)close(out);
+	if (err >= 0)
+		(void)close(err);
+	if (nul >= 0)
+		(void)close(nul);
+	return -1;
+}
+
+int sup_proc_wait(struct sup_proc *p, uint64_t deadline_ns)
+{
+	if (p->reaped)
+		return 0;
+	if (p->pid <= 0) {
+		print_error("%s: waiting for a process that was never started\n", p->label);
+		return -1;
+	}
+	for (;;) {
+		int st;
+		pid_t r = waitpid(p->pid, &st, WNOHANG);
+		if (r == p->pid) {
+			p->status = st;
+			p->reaped = 1;
+			return 0;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			print_error("%s: waitpid(%ld): %s\n", p->label, (long)p->pid, strerror(errno));
+			return -1;
+		}
+		if (now_ns() >= deadline_ns)
+			return 1;
+		sup_nap();
+	}
+}
+
+int sup_proc_signal(struct sup_proc *p, int sig)
+{
+	if (p->reaped || p->pid <= 0)
+		return 0;
+	if (kill(p->pid, sig) < 0) {
+		print_error("%s: kill(%ld, %s): %s\n", p->label, (long)p->pid, strsignal(sig),
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void sup_proc_kill(struct sup_proc *p)
+{
+	if (p->reaped || p->pid <= 0)
+		return;
+	if (sup_proc_signal(p, SIGKILL) < 0)
+		return;
+	int r = sup_proc_wait(p, sup_after(SUP_REAP_S));
+	if (r > 0)
+		print_error("%s: pid %ld still there %g s after SIGKILL; left behind\n",
+			    p->label, (long)p->pid, SUP_REAP_S);
+}
+
+int sup_proc_exit_code(const struct sup_proc *p)
+{
+	if (!p->reaped)
+		return -1;
+	if (WIFEXITED(p->status))
+		return WEXITSTATUS(p->status);
+	if (WIFSIGNALED(p->status))
+		return 128 + WTERMSIG(p->status);
+	return -1;
+}
+
+const char *sup_proc_describe(const struct sup_proc *p, char *buf, size_t len)
+{
+	if (!p->reaped)
+		snprintf(buf, len, p->pid > 0 ? "running" : "not started");
+	else if (WIFEXITED(p->status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(p->status));
+	else if (WIFSIGNALED(p->status))
+		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(p->status),
+			 strsignal(WTERMSIG(p->status)), WCOREDUMP(p->status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "wait status 0x%x", (unsigned)p->status);
+	return buf;
+}
+
+static void sup_dump_file(const char *label, const char *what, const char *path,
+			  unsigned lines)
+{
+	size_t len;
+	char *text = sup_read_file(path, &len);
+	const char *from;
+
+	if (!text) {
+		print_message("  [%s.%s] cannot read %s: %s\n", label, what, path, strerror(errno));
+		return;
+	}
+	if (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+	/* Back up over `lines` newlines from the end. */
+	from = text + len;
+	for (unsigned n = 0; from > text; from--)
+		if (from[-1] == '\n' && ++n == lines)
+			break;
+	if (from > text)
+		print_message("  [%s.%s] ...\n", label, what);
+	while (*from) {
+		const char *eol = strchr(from, '\n');
+		int n = eol ? (int)(eol - from) : (int)strlen(from);
+		print_message("  [%s.%s] %.*s\n", label, what, n, from);
+		from += n + (eol != NULL);
+	}
+	free(text);
+}
+
+void sup_proc_dump(const struct sup_proc *p, unsigned lines)
+{
+	char how[96];
+
+	if (p->pid <= 0)
+		return;
+	print_message("  %s: %s  (%s)\n", p->label, p->cmd, sup_proc_describe(p, how, sizeof(how)));
+	sup_dump_file(p->label, "out", p->out, lines);
+	sup_dump_file(p->label, "err", p->err, lines);
+}
+
+int sup_proc_sanitizer_report(const struct sup_proc *p, char *buf, size_t len)
+{
+	static const char *const marks[] = {
+		"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "MemorySanitizer",
+		"UndefinedBehaviorSanitizer", "runtime error: ",
+	};
+	size_t n;
+	char *text = sup_read_file(p->err, &n);
+
+	if (!text)
+		return -1;
+	for (char *line = text; *line;) {
+		char *eol = strchr(line, '\n');
+		if (eol)
+			*eol = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
+			if (strstr(line, marks[i])) {
+				snprintf(buf, len, "%s", line);
+				free(text);
+				return 1;
+			}
+		}
+		if (!eol)
+			break;
+		line = eol + 1;
+	}
+	free(text);
+	return 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+int sup_mkdtemp(char *buf, size_t len, const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((size_t)snprintf(buf, len, "%s/daqmux-%s.XXXXXX", tmp, tag) >= len) {
+		print_error("temporary directory name too long under %s\n", tmp);
+		return -1;
+	}
+	if (!mkdtemp(buf)) {
+		print_error("mkdtemp %s: %s\n", buf, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sup_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d) {
+		print_error("opendir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			print_error("unlink %s/%s: %s\n", dir, e->d_name, strerror(errno));
+			rc = -1;
+		}
+		errno = 0;
+	}
+	if (errno) {
+		print_error("readdir %s: %s\n", dir, strerror(errno));
+		rc = -1;
+	}
+	if (closedir(d) < 0) {
+		print_error("closedir %s: %s\n", dir, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rmdir(dir) < 0) {
+		print_error("rmdir %s: %s\n", dir, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+char *sup_read_file(const char *path, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	if (!buf)
+		goto fail;
+	for (;;) {
+		if (cap - len < 2) {
+			char *grown = realloc(buf, cap * 2);
+			if (!grown)
+				goto fail;
+			buf = grown;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	(void)close(fd);   /* read-only: a close error loses nothing */
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+
+fail:;
+	int saved = errno;
+	free(buf);
+	(void)close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/* ---- one test's world ----------------------------------------------------- */
+
+int sup_setup(void **state)
+{
+	const struct backend *be = *state;
+	struct sup *t;
+
+	if (!be) {
+		print_error("sup_setup: the test's prestate must be its backend\n");
+		return -1;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		print_error("sup_setup: out of memory\n");
+		return -1;
+	}
+	t->be = be;
+	sup_at(t, __FILE__, __LINE__);
+	t->server.label = "server";
+	t->client.label = "client";
+	if (sup_mkdtemp(t->dir, sizeof(t->dir), be->name) < 0) {
+		free(t);
+		return -1;
+	}
+	if ((size_t)snprintf(t->json_path, sizeof(t->json_path), "%s/server.json", t->dir) >=
+	    sizeof(t->json_path) ||
+	    (size_t)snprintf(t->client_json_path, sizeof(t->client_json_path), "%s/client.json",
+			     t->dir) >= sizeof(t->client_json_path)) {
+		print_error("sup_setup: %s: path too long\n", t->dir);
+		(void)sup_rmdir(t->dir);
+		free(t);
+		return -1;
+	}
+	sup_set_limit(t, SUP_TIME_LIMIT_S);
+	*state = t;
+	return 0;
+}
+
+int sup_teardown(void **state)
+{
+	struct sup *t = *state;
+
+	if (!t)
+		return 0;
+	/* A test that failed half way leaves its processes running. */
+	sup_proc_kill(&t->client);
+	sup_proc_kill(&t->server);
+	if (!t->passed && !t->skipped) {
+		print_message("  --- %s: the test did not pass; its processes' output "
+			      "(all of it in %s):\n", t->be->name, t->dir);
+		sup_proc_dump(&t->server, SUP_LOG_LINES);
+		sup_proc_dump(&t->client, SUP_LOG_LINES);
+	} else {
+		(void)sup_rmdir(t->dir);   /* says why if it fails; not the test's fault */
+	}
+	json_free(t->json);
+	json_free(t->client_json);
+	free(t);
+	*state = NULL;
+	return 0;
+}
+
+int sup_backend_available(const struct backend *be, char *why, size_t len)
+{
+	if (len)
+		why[0] = '\0';
+	if (!be->probe || be->probe(why, len) == 0)
+		return 1;
+	if (len && !why[0])
+		snprintf(why, len, "its probe failed without saying why");
+	return 0;
+}
+
+void sup_skip(struct sup *t, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	print_message("SKIP %s: %s\n", t->be->name, why);
+	t->skipped = 1;
+	skip();
+}
+
+struct sup *sup_begin(void **state)
+{
+	struct sup *t = *state;
+	char why[256];
+
+	if (!sup_backend_available(t->be, why, sizeof(why)))
+		sup_skip(t, "%s", why);
+	return t;
+}
+
+void sup_set_limit(struct sup *t, double seconds)
+{
+	t->limit_s = seconds;
+	t->deadline_ns = sup_after(seconds);
+}
+
+void sup_reset(struct sup *t)
+{
+	sup_proc_kill(&t->client);
+	sup_proc_kill(&t->server);
+	memset(&t->client, 0, sizeof(t->client));
+	memset(&t->server, 0, sizeof(t->server));
+	t->client.label = "client";
+	t->server.label = "server";
+	t->addr[0] = '\0';
+	json_free(t->json);
+	json_free(t->client_json);
+	t->json = t->client_json = NULL;
+}
+
+void sup_need_nofile_at(struct sup *t, rlim_t n, const char *file, int line)
+{
+	struct rlimit rl;
+
+	sup_at(t, file, line);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		sup_tfail(t, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= n)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
+		sup_skip(t, "needs %llu descriptors per process, but RLIMIT_NOFILE is "
+			 "%llu soft / %llu hard (raise the hard limit: ulimit -Hn, limits.conf)",
+			 (unsigned long long)n, (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = n;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		sup_tfail(t, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)n,
+			 strerror(errno));
+}
+
+/* fixed[] then args[] (NULL-terminated) into argv (with its NULL). */
+static void sup_argv(struct sup *t, char *argv[], size_t cap, const char *const fixed[],
+		     size_t nfixed, const char *const args[])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nfixed; i++)
+		argv[n++] = (char *)fixed[i];
+	for (size_t i = 0; args && args[i]; i++) {
+		if (n + 1 >= cap)
+			sup_tfail(t, "more than %zu arguments", cap - 1);
+		argv[n++] = (char *)args[i];
+	}
+	argv[n] = NULL;
+}
+
+/* A NULL-terminated variadic list of strings into args[] (with its NULL);
+ * 0, or -1 when there are more than fit. */
+static int sup_collect(const char *args[], size_t cap, va_list ap)
+{
+	size_t n = 0;
+	const char *a;
+
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		if (n + 1 >= cap)
+			return -1;
+		args[n++] = a;
+	}
+	args[n] = NULL;
+	return 0;
+}
+
+/* After a process ended: a signal or a sanitizer report fails the test. */
+static void sup_check_end(struct sup *t, struct sup_proc *p)
+{
+	char how[96], report[512];
+
+	if (WIFSIGNALED(p->status))
+		sup_tfail(t, "%s %s: %s", t->be->name, p->label,
+			 sup_proc_describe(p, how, sizeof(how)));
+	int r = sup_proc_sanitizer_report(p, report, sizeof(report));
+	if (r < 0)
+		sup_tfail(t, "%s: cannot read %s: %s", p->label, p->err, strerror(errno));
+	if (r > 0)
+		sup_tfail(t, "%s %s: sanitizer report: %s", t->be->name, p->label, report);
+}
+
+/* Wait for p until the test's deadline; kill it and fail at the deadline. */
+static int sup_wait_or_kill(struct sup *t, struct sup_proc *p)
+{
+	int r = sup_proc_wait(p, t->deadline_ns);
+
+	if (r < 0)
+		sup_tfail(t, "%s: cannot wait for it", p->label);
+	if (r > 0) {
+		sup_proc_kill(p);
+		sup_tfail(t, "%s %s: still running at the test's time limit of %g s; killed",
+			 t->be->name, p->label, t->limit_s);
+	}
+	sup_check_end(t, p);
+	return sup_proc_exit_code(p);
+}
+
+/* The first line of the server's stdout, if complete: 1 and t->addr set. */
+static int sup_read_listening(struct sup *t)
+{
+	static const char want[] = "listening on ";
+	char line[160];
+	ssize_t n;
+	int fd = open(t->server.out, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		sup_tfail(t, "server: cannot open %s: %s", t->server.out, strerror(errno));
+	do
+		n = read(fd, line, sizeof(line) - 1);
+	while (n < 0 && errno == EINTR);
+	int saved = errno;
+	(void)close(fd);   /* read-only */
+	if (n < 0)
+		sup_tfail(t, "server: read %s: %s", t->server.out, strerror(saved));
+	line[n] = '\0';
+	char *eol = strchr(line, '\n');
+	if (!eol)
+		return 0;
+	*eol = '\0';
+	if (strncmp(line, want, sizeof(want) - 1) != 0)
+		sup_tfail(t, "server: the first line on stdout is \"%s\", not \"%sHOST:PORT\"",
+			 line, want);
+	const char *addr = line + sizeof(want) - 1, *colon = strrchr(addr, ':');
+	size_t len = strlen(addr);
+	if (!colon || atoi(colon + 1) <= 0 || len >= sizeof(t->addr))
+		sup_tfail(t, "server: \"%s\" has no usable HOST:PORT", line);
+	memcpy(t->addr, addr, len + 1);
+	return 1;
+}
+
+void sup_server_startv_at(struct sup *t, const char *const args[], const char *file, int line)
+{
+	const char *fixed[] = {
+		DAQMUX_BIN, "server", "--backend", t->be->name, "--listen", "127.0.0.1:0",
+		"--json", t->json_path,
+	};
+	char *argv[SUP_MAX_ARGS];
+	uint64_t deadline = sup_after(SUP_START_TIMEOUT_S);
+	char how[96];
+
+	sup_at(t, file, line);
+	if (t->server.pid > 0)
+		sup_tfail(t, "the server of this test is already started");
+	if (deadline > t->deadline_ns)
+		deadline = t->deadline_ns;
+	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
+	if (sup_proc_spawn(&t->server, "server", t->dir, argv) < 0)
+		sup_tfail(t, "cannot start the server");
+	for (;;) {
+		int got = sup_read_listening(t);
+		int r = sup_proc_wait(&t->server, 0);   /* just look */
+		if (r < 0)
+			sup_tfail(t, "server: cannot wait for it");
+		if (r == 0) {
+			sup_check_end(t, &t->server);
+			sup_tfail(t, "%s server ended (%s) instead of serving",
+				 t->be->name, sup_proc_describe(&t->server, how, sizeof(how)));
+		}
+		if (got)
+			return;
+		if (now_ns() >= deadline) {
+			sup_proc_kill(&t->server);
+			sup_tfail(t, "%s server: no \"listening on\" line within %g s; killed",
+				 t->be->name, SUP_START_TIMEOUT_S);
+		}
+		sup_nap();
+	}
+}
+
+void sup_server_start_at(const char *file, int line, struct sup *t, ...)
+{
+	const char *args[SUP_MAX_ARGS];
+
+	va_list ap;
+
+	sup_at(t, file, line);
+	va_start(ap, t);
+	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
+	va_end(ap);
+	if (rc < 0)
+		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	sup_server_startv_at(t, args, file, line);
+}
+
+int sup_server_wait_at(struct sup *t, const char *file, int line)
+{
+	sup_at(t, file, line);
+	if (t->server.pid <= 0)
+		sup_tfail(t, "the server of this test was never started");
+	return sup_wait_or_kill(t, &t->server);
+}
+
+void sup_server_signal_at(struct sup *t, int sig, const char *file, int line)
+{
+	sup_at(t, file, line);
+	if (t->server.pid <= 0 || t->server.reaped)
+		sup_tfail(t, "server: not running, cannot send it %s", strsignal(sig));
+	if (sup_proc_signal(&t->server, sig) < 0)
+		sup_tfail(t, "server: cannot send it %s", strsignal(sig));
+}
+
+void sup_client_startv_at(struct sup *t, const char *const args[], const char *file, int line)
+{
+	const char *fixed[] = {
+		DAQMUX_BIN, "client", "--connect", t->addr, "--json", t->client_json_path,
+	};
+	char *argv[SUP_MAX_ARGS];
+
+	sup_at(t, file, line);
+
+	if (!t->addr[0])
+		sup_tfail(t, "start the server before the client");
+	if (t->client.pid > 0)
+		sup_tfail(t, "the client of this test is already started");
+	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
+	if (sup_proc_spawn(&t->client, "client", t->dir, argv) < 0)
+		sup_tfail(t, "cannot start the client");
+}
+
+void sup_client_start_at(const char *file, int line, struct sup *t, ...)
+{
+	const char *args[SUP_MAX_ARGS];
+
+	va_list ap;
+
+	sup_at(t, file, line);
+	va_start(ap, t);
+	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
+	va_end(ap);
+	if (rc < 0)
+		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	sup_client_startv_at(t, args, file, line);
+}
+
+int sup_client_wait_at(struct sup *t, const char *file, int line)
+{
+	sup_at(t, file, line);
+	if (t->client.pid <= 0)
+		sup_tfail(t, "the client of this test was never started");
+	return sup_wait_or_kill(t, &t->client);
+}
+
+int sup_client_runv_at(struct sup *t, const char *const args[], const char *file, int line)
+{
+	sup_client_startv_at(t, args, file, line);
+	return sup_client_wait_at(t, file, line);
+}
+
+int sup_client_run_at(const char *file, int line, struct sup *t, ...)
+{
+	const char *args[SUP_MAX_ARGS];
+
+	va_list ap;
+
+	sup_at(t, file, line);
+	va_start(ap, t);
+	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
+	va_end(ap);
+	if (rc < 0)
+		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	return sup_client_runv_at(t, args, file, line);
+}
+
+int sup_connect_at(struct sup *t, const char *file, int line)
+{
+	struct net_addr a;
+	int fd;
+
+	sup_at(t, file, line);
+
+	if (!t->addr[0])
+		sup_tfail(t, "start the server before connecting to it");
+	/* A write to a connection the server closed must fail (EPIPE), not
+	 * kill the test. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		sup_tfail(t, "signal(SIGPIPE): %s", strerror(errno));
+	if (net_resolve(t->addr, 0, &a) < 0)
+		sup_tfail(t, "cannot resolve %s", t->addr);
+	fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		sup_tfail(t, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&a.ss, a.len) < 0) {
+		int saved = errno;
+		(void)close(fd);
+		sup_tfail(t, "connect %s: %s", t->addr, strerror(saved));
+	}
+	return fd;
+}
+
+const struct json *sup_server_json_at(struct sup *t, const char *file, int line)
+{
+	char err[256];
+	const char *be;
+
+	sup_at(t, file, line);
+
+	if (t->json)
+		return t->json;
+	if (!t->server.reaped)
+		sup_tfail(t, "read the server's summary after sup_server_wait()");
+	t->json = json_parse_file(t->json_path, err, sizeof(err));
+	if (!t->json)
+		sup_tfail(t, "%s server summary %s: %s", t->be->name, t->json_path, err);
+	be = json_str(json_get(t->json, "backend"), NULL);
+	if (!be || strcmp(be, t->be->name) != 0)
+		sup_tfail(t, "the summary says backend \"%s\", the test ran \"%s\"",
+			 be ? be : "(none)", t->be->name);
+	return t->json;
+}
+
+const struct json *sup_client_json_at(struct sup *t, const char *file, int line)
+{
+	char err[256];
+
+	sup_at(t, file, line);
+	if (t->client_json)
+		return t->client_json;
+	if (!t->client.reaped)
+		sup_tfail(t, "read the client's summary after it ended");
+	t->client_json = json_parse_file(t->client_json_path, err, sizeof(err));
+	if (!t->client_json)
+		sup_tfail(t, "client summary %s: %s", t->client_json_path, err);
+	return t->client_json;
+}
+
+const struct json *sup_find_id(const struct json *arr, uint64_t id)
+{
+	if (!arr || arr->type != JSON_ARR)
+		return NULL;
+	for (const struct json *s = arr->child; s; s = s->next) {
+		const struct json *v = json_get(s, "id");
+		if (v && v->type == JSON_NUM && json_u64(v, UINT64_MAX) == id)
+			return s;
+	}
+	return NULL;
+}
+
+const struct json *sup_source(const struct json *summary, uint64_t id)
+{
+	return sup_find_id(json_get(summary, "sources"), id);
+}
+
+void sup_passed_at(struct sup *t, const char *file, int line)
+{
+	sup_at(t, file, line);
+	if (t->client.pid > 0 && !t->client.reaped)
+		sup_tfail(t, "the test ended with its client still running");
+	if (t->server.pid > 0 && !t->server.reaped)
+		sup_tfail(t, "the test ended with its server still running");
+	t->passed = 1;
+}
+
+/* ---- assertions ----------------------------------------------------------- */
+
+/* What j is, for a message: "source 3 (status error: why)" for a record
+ * of sources[], "summary" for the top level. */
+static const char *sup_what(const struct json *j, char *buf, size_t len)
+{
+	const struct json *id = json_get(j, "id"), *st = json_get(j, "status");
+
+	if (id && json_get(j, "peer")) {
+		const char *status = json_str(st, "?"), *error = json_str(json_get(j, "error"), "");
+		snprintf(buf, len, "source %s (status %s%s%s)", id->type == JSON_NUM ? id->str : "?",
+			 status, *error ? ": " : "", error);
+	} else {
+		snprintf(buf, len, "summary");
+	}
+	return buf;
+}
+
+static int sup_is_uint(const struct json *v)
+{
+	if (!v || v->type != JSON_NUM || !v->str || !*v->str)
+		return 0;
+	for (const char *c = v->str; *c; c++)
+		if (*c < '0' || *c > '9')
+			return 0;
+	return 1;
+}
+
+static const char *sup_type_name(const struct json *v)
+{
+	static const char *const names[] = {
+		[JSON_NULL] = "null", [JSON_BOOL] = "a boolean", [JSON_NUM] = "a number",
+		[JSON_STR] = "a string", [JSON_ARR] = "an array", [JSON_OBJ] = "an object",
+	};
+	return v ? names[v->type] : "missing";
+}
+
+uint64_t sup_u64_at(const struct json *j, const char *path, const char *file, int line)
+{
+	const struct json *v = json_path(j, path);
+	char what[256];
+
+	if (!sup_is_uint(v))
+		sup_fail_at(file, line, "%s: \"%s\" is %s%s%s, expected a non-negative integer",
+			    sup_what(j, what, sizeof(what)), path, sup_type_name(v),
+			    v && v->type == JSON_NUM ? " " : "", v && v->type == JSON_NUM ? v->str : "");
+	return json_u64(v, 0);
+}
+
+const char *sup_str_at(const struct json *j, const char *path, const char *file, int line)
+{
+	const struct json *v = json_path(j, path);
+	char what[256];
+
+	if (!v || v->type != JSON_STR)
+		sup_fail_at(file, line, "%s: \"%s\" is %s, expected a string",
+			    sup_what(j, what, sizeof(what)), path, sup_type_name(v));
+	return v->str;
+}
+
+void sup_expect_u64_at(const struct json *j, const char *path, uint64_t want,
+		       const char *file, int line)
+{
+	uint64_t got = sup_u64_at(j, path, file, line);
+	char what[256];
+
+	if (got != want)
+		sup_fail_at(file, line, "%s: %s is %llu, expected %llu",
+			    sup_what(j, what, sizeof(what)), path,
+			    (unsigned long long)got, (unsigned long long)want);
+}
+
+void sup_expect_str_at(const struct json *j, const char *path, const char *want,
+		       const char *file, int line)
+{
+	const char *got = sup_str_at(j, path, file, line);
+	char what[256];
+
+	if (strcmp(got, want) != 0)
+		sup_fail_at(file, line, "%s: %s is \"%s\", expected \"%s\"",
+			    sup_what(j, what, sizeof(what)), path, got, want);
+}
+
+void sup_expect_contains_at(const struct json *j, const char *path, const char *needle,
+			    const char *file, int line)
+{
+	const char *got = sup_str_at(j, path, file, line);
+	char what[256];
+
+	if (!strstr(got, needle))
+		sup_fail_at(file, line, "%s: %s \"%s\" does not mention \"%s\"",
+			    sup_what(j, what, sizeof(what)), path, got, needle);
+}
+
+const struct json *sup_expect_source_at(struct sup *t, uint64_t id, const char *file, int line)
+{
+	const struct json *s = sup_source(sup_server_json_at(t, file, line), id);
+
+	if (!s)
+		sup_fail_at(file, line, "%s: the summary has no record of source %llu",
+			    t->be->name, (unsigned long long)id);
+	return s;
+}
+
+void sup_expect_complete_at(struct sup *t, uint64_t id, uint64_t frames,
+			    const char *file, int line)
+{
+	static const char *const zero[] = { "lost", "duplicates", "late", "crc_errors" };
+	const struct json *s = sup_expect_source_at(t, id, file, line);
+	char what[256], bad[512] = "";
+	size_t used = 0;
+
+	/* Every mismatch in one message: "frames 50 (want 100), lost 2". */
+#define SUP_BAD(...) \
+	used += (size_t)snprintf(bad + used, used < sizeof(bad) ? sizeof(bad) - used : 0, __VA_ARGS__)
+	uint64_t got = sup_u64_at(s, "frames", file, line);
+	if (got != frames)
+		SUP_BAD("%sframes %llu (expected %llu)", used ? ", " : "",
+			(unsigned long long)got, (unsigned long long)frames);
+	for (size_t i = 0; i < ARRAY_SIZE(zero); i++) {
+		got = sup_u64_at(s, zero[i], file, line);
+		if (got)
+			SUP_BAD("%s%s %llu", used ? ", " : "", zero[i], (unsigned long long)got);
+	}
+	if (strcmp(sup_str_at(s, "status", file, line), "complete") != 0)
+		SUP_BAD("%snot complete", used ? ", " : "");
+#undef SUP_BAD
+	if (used)
+		sup_fail_at(file, line, "%s %s: %s", t->be->name, sup_what(s, what, sizeof(what)), bad);
+}
