@@ -10,7 +10,12 @@ extern const struct backend backend_blocking, backend_select, backend_poll,
 	backend_epoll, backend_threads, backend_uring;
 
 const struct backend *const backends[] = {
+	&backend_blocking,
+	&backend_select,
+	&backend_poll,
 	&backend_epoll,
+	&backend_threads,
+	&backend_uring,
 };
 
 const size_t backend_count = sizeof(backends) / sizeof(backends[0]);

@@ -86,7 +86,10 @@ static void list_unlink(struct conn **head, struct conn *c)
 		c->next->prev = c->prev;
 }
 
-struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
+/* Register fd; peer is the address accept() gave (NULL: ask the socket,
+ * which no longer knows once the peer has reset the connection). */
+static struct conn *server_register(struct server *s, int fd, struct syscounts *sc,
+				    const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct source *src = calloc(1, sizeof(*src));
@@ -96,7 +99,10 @@ struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
 		goto nomem;
 	source_init(src);
 	src->connections = 1;
-	net_peer_name(fd, src->peer, sizeof(src->peer));
+	if (peer)
+		net_format(peer, peer_len, src->peer, sizeof(src->peer));
+	else
+		net_peer_name(fd, src->peer, sizeof(src->peer));
 	c->fd = fd;
 	c->src = src;
 	c->sc = sc;
@@ -141,27 +147,40 @@ nomem:
 	return NULL;
 }
 
+struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
+{
+	return server_register(s, fd, sc, NULL, 0);
+}
+
 /* Out of descriptors: the pending connection would make the listener
  * readable forever. Spend the reserve descriptor to accept it and close
- * it at once, so the peer hears a clear "no" and the loop does not spin. */
-void server_shed(struct server *s, int err)
+ * it at once, so the peer hears a clear "no" and the loop does not spin.
+ * 1 when a connection was shed; 0 when none was pending - accept4() says
+ * EMFILE whenever the table is full, pending connection or not, so that
+ * is no refusal (nothing is counted or printed) and the caller must stop
+ * asking, or it would ask again at once, forever. */
+int server_shed(struct server *s, int err)
 {
-	char peer[80] = "?";
+	char peer[80];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	int fd = -1;
 
 	if (s->reserve_fd >= 0) {
 		close(s->reserve_fd);
-		int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
+		fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
 		if (fd >= 0) {
 			net_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
 			close(fd);
 		}
 		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	if (fd < 0)
+		return 0;
 	__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
 	msg("refused connection from %s: %s (raise `ulimit -n`, now %ld)",
 	    peer, strerror(err), net_raise_nofile(0));
+	return 1;
 }
 
 int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct conn **out)
@@ -190,8 +209,9 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 			case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case ENETUNREACH:
 				continue;
 			case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
-				server_shed(s, errno);
-				if (!nonblock)
+				/* Nothing was pending: the table is full, the
+				 * backlog empty; asking again would spin. */
+				if (!server_shed(s, errno) || !nonblock)
 					return 0;
 				continue;
 			default:
@@ -211,7 +231,7 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 				return 0;
 			continue;
 		}
-		*out = server_adopt(s, fd, sc);
+		*out = server_register(s, fd, sc, (struct sockaddr *)&ss, sl);
 		if (*out)
 			return 1;
 		if (!nonblock)
@@ -534,6 +554,13 @@ int server_main(int argc, char **argv)
 	if (s.opt.duration > 0)
 		s.deadline_ns = s.start_ns + (uint64_t)(s.opt.duration * 1e9);
 	rc = s.be->run(&s);
+	/* No accept after run(): give the reserve descriptor back, so that the
+	 * summary (and /proc/self/status for its peak RSS) can be opened even
+	 * when the connections hold every other descriptor. */
+	if (s.reserve_fd >= 0) {
+		close(s.reserve_fd);
+		s.reserve_fd = -1;
+	}
 	/* Whatever is still connected stays "active": we stopped, not it. */
 	for (struct conn *c = s.live; c; c = c->next)
 		c->shut_by_us = 1;
