@@ -27,7 +27,9 @@
 
 #include <cmocka.h>
 
+#include "crc32c.h"
 #include "net.h"
+#include "proto.h"
 #include "util.h"
 
 #ifndef DAQMUX_BIN
@@ -449,6 +451,8 @@ int sup_teardown(void **state)
 	if (!t)
 		return 0;
 	/* A test that failed half way leaves its processes running. */
+	for (unsigned i = 0; i < t->nextra; i++)
+		sup_proc_kill(&t->extra[i]);
 	sup_proc_kill(&t->client);
 	sup_proc_kill(&t->server);
 	if (!t->passed && !t->skipped) {
@@ -456,6 +460,8 @@ int sup_teardown(void **state)
 			      "(all of it in %s):\n", t->be->name, t->dir);
 		sup_proc_dump(&t->server, SUP_LOG_LINES);
 		sup_proc_dump(&t->client, SUP_LOG_LINES);
+		for (unsigned i = 0; i < t->nextra; i++)
+			sup_proc_dump(&t->extra[i], SUP_LOG_LINES);
 	} else {
 		(void)sup_rmdir(t->dir);   /* says why if it fails; not the test's fault */
 	}
@@ -508,6 +514,10 @@ void sup_set_limit(struct sup *t, double seconds)
 
 void sup_reset(struct sup *t)
 {
+	for (unsigned i = 0; i < t->nextra; i++)
+		sup_proc_kill(&t->extra[i]);
+	memset(t->extra, 0, sizeof(t->extra));
+	t->nextra = 0;
 	sup_proc_kill(&t->client);
 	sup_proc_kill(&t->server);
 	memset(&t->client, 0, sizeof(t->client));
@@ -851,6 +861,9 @@ const struct json *sup_source(const struct json *summary, uint64_t id)
 void sup_passed_at(struct sup *t, const char *file, int line)
 {
 	sup_at(t, file, line);
+	for (unsigned i = 0; i < t->nextra; i++)
+		if (!t->extra[i].reaped)
+			sup_tfail(t, "the test ended with its %s still running", t->extra[i].label);
 	if (t->client.pid > 0 && !t->client.reaped)
 		sup_tfail(t, "the test ended with its client still running");
 	if (t->server.pid > 0 && !t->server.reaped)
@@ -987,4 +1000,107 @@ void sup_expect_complete_at(struct sup *t, uint64_t id, uint64_t frames,
 #undef SUP_BAD
 	if (used)
 		sup_fail_at(file, line, "%s %s: %s", t->be->name, sup_what(s, what, sizeof(what)), bad);
+}
+
+/* ---- more processes, hand-made connections ------------------------------ */
+
+struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
+					   const char *label, ...)
+{
+	const char *args[SUP_MAX_ARGS];
+	char json[PATH_MAX], *argv[SUP_MAX_ARGS];
+	struct sup_proc *p;
+	va_list ap;
+
+	sup_at(t, file, line);
+	va_start(ap, label);
+	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
+	va_end(ap);
+	if (rc < 0)
+		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	if (!t->addr[0])
+		sup_tfail(t, "start the server before the client");
+	if (t->nextra >= SUP_MAX_EXTRA)
+		sup_tfail(t, "more than %d extra clients", SUP_MAX_EXTRA);
+	if ((size_t)snprintf(json, sizeof(json), "%s/%s.json", t->dir, label) >= sizeof(json))
+		sup_tfail(t, "%s: path too long under %s", label, t->dir);
+
+	const char *fixed[] = {
+		DAQMUX_BIN, "client", "--connect", t->addr, "--json", json,
+	};
+	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
+	p = &t->extra[t->nextra];
+	if (sup_proc_spawn(p, label, t->dir, argv) < 0)
+		sup_tfail(t, "cannot start %s", label);
+	t->nextra++;
+	return p;
+}
+
+int sup_proc_finish_at(struct sup *t, struct sup_proc *p, const char *file, int line)
+{
+	sup_at(t, file, line);
+	if (p->pid <= 0)
+		sup_tfail(t, "%s: never started", p->label ? p->label : "process");
+	return sup_wait_or_kill(t, p);
+}
+
+void sup_server_next_at(struct sup *t, const char *file, int line)
+{
+	static const char *const ext[] = { "out", "err", "json" };
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+
+	sup_at(t, file, line);
+	if (t->server.pid <= 0 || !t->server.reaped)
+		sup_tfail(t, "sup_server_next: the server has not ended");
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+		snprintf(from, sizeof(from), "%s/server.%s", t->dir, ext[i]);
+		snprintf(to, sizeof(to), "%s/server.1.%s", t->dir, ext[i]);
+		/* No summary is normal after a SIGKILL. */
+		if (rename(from, to) < 0 && errno != ENOENT)
+			sup_tfail(t, "rename %s: %s", from, strerror(errno));
+	}
+	json_free(t->json);
+	t->json = NULL;
+	memset(&t->server, 0, sizeof(t->server));
+	t->server.label = "server";
+}
+
+int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
+		   const void *payload, uint32_t len)
+{
+	uint8_t buf[PROTO_HEADER_SIZE + 4096];
+	struct proto_header h;
+	size_t n = PROTO_HEADER_SIZE + len, off = 0;
+
+	if (len > sizeof(buf) - PROTO_HEADER_SIZE) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	h = proto_make(type, id, seq, now_ns(), len, len ? crc32c(0, payload, len) : 0);
+	proto_encode(&h, buf);
+	if (len)
+		memcpy(buf + PROTO_HEADER_SIZE, payload, len);
+	while (off < n) {
+		ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+int sup_close_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0) {
+		int saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
 }

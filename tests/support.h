@@ -57,6 +57,7 @@
 #define SUP_TIME_LIMIT_S    60.0  /* default hard limit of one test */
 #define SUP_START_TIMEOUT_S 10.0  /* server start to its "listening on" line */
 #define SUP_LOG_LINES       25    /* lines of each output shown on failure */
+#define SUP_MAX_EXTRA       4     /* clients beside t->client in one test */
 
 /* ---- one child process -------------------------------------------------- */
 
@@ -134,6 +135,8 @@ struct sup {
 	struct json *json;          /* the server's summary, once loaded */
 	char     client_json_path[PATH_MAX];
 	struct json *client_json;   /* the client's, once loaded */
+	struct sup_proc extra[SUP_MAX_EXTRA]; /* more clients: sup_extra_client_start */
+	unsigned nextra;
 	int      passed;            /* reached sup_passed() */
 	int      skipped;           /* went through sup_skip() */
 	const char *at_file;        /* the caller of the sup_* call under way, */
@@ -251,6 +254,49 @@ int  sup_connect_at(struct sup *t, const char *file, int line);
 const struct json *sup_server_json_at(struct sup *t, const char *file, int line);
 const struct json *sup_client_json_at(struct sup *t, const char *file, int line);
 void sup_passed_at(struct sup *t, const char *file, int line);
+
+/* ---- more processes, hand-made connections ------------------------------ */
+
+/*
+ * Another `daqmux client --connect ADDR --json DIR/LABEL.json` plus the
+ * given arguments, beside t->client: e.g. a max-rate source and paced
+ * sources as two processes. LABEL (a string literal: it is kept) names
+ * its files. At most SUP_MAX_EXTRA per test; sup_teardown and sup_reset
+ * kill them and show their output like the client's.
+ */
+#define sup_extra_client_start(t, label, ...) \
+	sup_extra_client_start_at(__FILE__, __LINE__, (t), (label), __VA_ARGS__)
+
+/* Wait for p (t->server, t->client or an extra client) until the test's
+ * deadline; its exit status. Fails the test like sup_client_wait: killed
+ * at the deadline, a signal, a sanitizer report. */
+#define sup_proc_finish(t, p)  sup_proc_finish_at((t), (p), __FILE__, __LINE__)
+
+/*
+ * The server has ended (reaped): make room for another in the same test,
+ * e.g. on the first one's port (pass "--listen", t->addr) to see a client
+ * reconnect. Its output and summary are kept as server.1.out, .err and
+ * .json for a post-mortem; the parsed summary (t->json) is freed, so copy
+ * what you need from it first. The clients go on.
+ */
+#define sup_server_next(t)  sup_server_next_at((t), __FILE__, __LINE__)
+
+/*
+ * One frame (header and payload, with its CRC-32C and send time now) on
+ * a connection from sup_connect; the whole of it is written. 0, or -1
+ * with errno (EPIPE: the server closed it). Does not fail the test.
+ */
+int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
+		   const void *payload, uint32_t len);
+
+/* Close with a RST instead of a FIN (SO_LINGER on, 0 s): what the
+ * server sees as ECONNRESET. 0, or -1 with errno. */
+int sup_close_reset(int fd);
+
+struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
+					   const char *label, ...) __attribute__((sentinel));
+int  sup_proc_finish_at(struct sup *t, struct sup_proc *p, const char *file, int line);
+void sup_server_next_at(struct sup *t, const char *file, int line);
 
 /* ---- assertions on the summary, reported at the caller's line ------------ */
 
