@@ -291,6 +291,10 @@ enum conn_state conn_request(struct server *s, struct conn *c)
 	} while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(hdr))
 		return CONN_OPEN;
+	/* Stopping: server_shutdown_all() may have shut it down under a
+	 * reader thread that was still in conn_input; EPIPE is ours. */
+	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
+		return CONN_END;
 	/* One REQUEST is outstanding at a time, so a full send buffer means
 	 * the source has stopped reading: that is its fault, not a state. */
 	if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)

@@ -223,6 +223,8 @@ static void *threads_reader_main(void *arg)
 	 * 0.4 s instead of 0.65 s). */
 	if (!__atomic_load_n(&p->stopping, __ATOMIC_RELAXED))
 		server_close(p->s, r->c);
+	else
+		r->c->sc = &p->s->sc;   /* it outlives r->sc, freed at the join */
 	r->c = NULL;
 
 	threads_check(pthread_mutex_lock(&p->lock), "pthread_mutex_lock");
