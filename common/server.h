@@ -134,8 +134,10 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 /* EMFILE/ENFILE while a connection is pending: accept it with the reserve
  * descriptor and close it at once, with a message, so the listener does
  * not stay readable forever (no busy loop). For accepts done elsewhere
- * (io_uring completions carry -EMFILE). */
-void server_shed(struct server *s, int err);
+ * (io_uring completions carry -EMFILE). 1 when a connection was shed, 0
+ * when none was pending (EMFILE comes whenever the table is full): then
+ * do not ask again until the listener is readable or a tick has passed. */
+int server_shed(struct server *s, int err);
 
 /* Register a descriptor accepted by other means (io_uring). Returns the
  * connection, or NULL when it could not be registered (reported, closed). */

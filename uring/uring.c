@@ -31,6 +31,7 @@
 
 #ifdef HAVE_URING
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -68,6 +69,10 @@ enum { URING_RECV, URING_ACCEPT, URING_CANCEL, URING_TEST };
 #define URING_KIND(ud) ((unsigned)((ud) & 3))
 #define URING_IDX(ud)  ((uint32_t)(ud) >> 2)
 #define URING_GEN(ud)  ((uint32_t)((ud) >> 32))
+/* On the listener: the multishot accept, or (out of descriptors, nothing
+ * pending) a one-shot poll that says when a connection is waiting. */
+#define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
+#define URING_UD_LPOLL   URING_UD(URING_ACCEPT, 1, 0)
 
 enum uring_state {
 	URING_FREE,      /* on the free list */
@@ -85,6 +90,7 @@ struct uring_slot {
 struct uring_loop {
 	struct io_uring ring;
 	int have_ring, have_bufs, multishot, accept_armed, stopping, failed, overflowed;
+	uint64_t listen_ud;          /* what is armed on the listener */
 	uint8_t *mem;                /* the buffer ring's page, then the buffers */
 	struct io_uring_buf_ring *br;
 	uint64_t inflight;           /* requests whose last completion is due */
@@ -321,8 +327,28 @@ static void uring_arm_accept(struct server *s, struct uring_loop *l)
 		return;                  /* SQ full: next round */
 	/* Blocking sockets are fine: io_uring never blocks in a receive. */
 	io_uring_prep_multishot_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, URING_UD(URING_ACCEPT, 0, 0));
+	io_uring_sqe_set_data64(sqe, URING_UD_ACCEPT);
 	l->accept_armed = 1;
+	l->listen_ud = URING_UD_ACCEPT;
+}
+
+/*
+ * Out of descriptors with nothing pending: an accept would fail with
+ * -EMFILE at once (the kernel takes the descriptor before it looks for a
+ * connection), and re-arming it every round would spin. Wait instead for
+ * a connection to be pending; the accept re-armed then takes it, or sheds
+ * it if the table is still full. SQ full: the accept is re-armed next round.
+ */
+static void uring_park_accept(struct server *s, struct uring_loop *l)
+{
+	struct io_uring_sqe *sqe = uring_sqe(s, l);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_add(sqe, s->lfd, POLLIN);
+	io_uring_sqe_set_data64(sqe, URING_UD_LPOLL);
+	l->accept_armed = 1;
+	l->listen_ud = URING_UD_LPOLL;
 }
 
 static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
@@ -357,16 +383,19 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 
 static void uring_on_accept(struct server *s, struct uring_loop *l, const struct io_uring_cqe *cqe)
 {
-	s->sc.accepts++;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->accept_armed = 0;     /* re-armed at the top of the loop */
+	if (cqe->user_data == URING_UD_LPOLL)
+		return;                  /* a connection is pending: accept again */
+	s->sc.accepts++;
 	if (cqe->res >= 0) {
 		uring_adopt(s, l, cqe->res);
 		return;
 	}
 	switch (-cqe->res) {
 	case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
-		server_shed(s, -cqe->res);
+		if (!server_shed(s, -cqe->res) && !l->accept_armed)
+			uring_park_accept(s, l);
 		break;
 	/* accept(2): errors of the pending connection, not ours. */
 	case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
@@ -449,7 +478,7 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			l->inflight--;
 		if (l->stopping) {
-			if (kind == URING_ACCEPT && cqe->res >= 0)
+			if (cqe->user_data == URING_UD_ACCEPT && cqe->res >= 0)
 				close(cqe->res);   /* arrived during teardown */
 		} else if (kind == URING_RECV) {
 			uring_on_recv(s, l, cqe, now);
@@ -549,7 +578,7 @@ static void uring_drain(struct server *s, struct uring_loop *l)
 
 	l->stopping = 1;
 	if (l->accept_armed)
-		(void)uring_cancel(s, l, URING_UD(URING_ACCEPT, 0, 0));
+		(void)uring_cancel(s, l, l->listen_ud);
 	for (uint32_t i = 0; i < l->nslots; i++)
 		if (l->slots[i].state == URING_ARMED &&
 		    uring_cancel(s, l, URING_UD(URING_RECV, i, l->slots[i].gen)) < 0)
