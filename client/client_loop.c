@@ -816,11 +816,11 @@ static void client_format_peer(struct client_ev *ev)
 	net_format((const struct sockaddr *)&a->ss, a->len, ev->peer, sizeof(ev->peer));
 }
 
-/* What the run changes in the process, put back afterwards, so that
- * whoever calls client_main gets its process back as it was. */
+/* What the run changes in the process, put back afterwards (except the
+ * SIGINT/SIGTERM handlers: see client_proc_restore). */
 struct client_proc {
-	struct sigaction old[2], pipe_old;
-	int      have_old[2], have_pipe, have_mask;
+	struct sigaction pipe_old;
+	int      have_pipe, have_mask;
 	sigset_t oldmask;
 	int      slack;
 };
@@ -847,17 +847,16 @@ static void client_proc_setup(struct client_proc *p, sigset_t *waitmask)
 	sigaddset(&sa.sa_mask, SIGTERM);
 	sigemptyset(&block);
 	for (int i = 0; i < 2; i++) {
+		struct sigaction old;
 		/* A signal ignored by whoever started us (a shell's
 		 * background job ignores SIGINT) stays ignored. */
-		if (sigaction(client_sigs[i], NULL, &p->old[i]) < 0 ||
-		    p->old[i].sa_handler == SIG_IGN)
+		if (sigaction(client_sigs[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN)
 			continue;
 		if (sigaction(client_sigs[i], &sa, NULL) < 0) {
 			msg("sigaction(%s): %s; it will end the client without a summary",
 			    strsignal(client_sigs[i]), strerror(errno));
 			continue;
 		}
-		p->have_old[i] = 1;
 		sigaddset(&block, client_sigs[i]);
 	}
 	/* Belt and braces with MSG_NOSIGNAL: nothing here may die of a
@@ -881,11 +880,11 @@ static void client_proc_setup(struct client_proc *p, sigset_t *waitmask)
 
 static void client_proc_restore(struct client_proc *p)
 {
+	/* SIGINT and SIGTERM keep the flag-only handler: the run is over,
+	 * and a late signal must not kill the client while it writes the
+	 * summary the signal asked for. */
 	if (p->have_mask && sigprocmask(SIG_SETMASK, &p->oldmask, NULL) < 0)
 		msg("sigprocmask (restoring): %s", strerror(errno));
-	for (int i = 0; i < 2; i++)
-		if (p->have_old[i] && sigaction(client_sigs[i], &p->old[i], NULL) < 0)
-			msg("sigaction (restoring): %s", strerror(errno));
 	if (p->have_pipe && sigaction(SIGPIPE, &p->pipe_old, NULL) < 0)
 		msg("sigaction (restoring SIGPIPE): %s", strerror(errno));
 	if (p->slack > 0 && prctl(PR_SET_TIMERSLACK, (unsigned long)p->slack, 0, 0, 0) < 0)
