@@ -56,6 +56,7 @@ help:
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
+	@echo "make URING=     build without liburing (the uring backend says how to get it)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
