@@ -4,8 +4,9 @@
  *
  *   compare.c     options, the plan and its time budget, the driver loop,
  *                 progress, the machine description
- *   proc.c        child processes: spawn (pinned), wait with a hard
- *                 timeout, kill only what we started; one server+client run
+ *   proc.c        child processes (over common/proc.c): spawn (pinned),
+ *                 wait with a hard timeout, kill only what we started; one
+ *                 server+client run
  *   scenarios.c   the four scenarios: their command lines and what is
  *                 computed from the server's JSON, its trace and the client's
  *   sockperf.c    the reference RTT: sockperf TCP ping-pong on 127.0.0.1
@@ -29,6 +30,7 @@
 
 #include "backend.h"
 #include "json.h"
+#include "proc.h"
 
 #define CMP_MAX_REPEAT   20
 #define CMP_MAX_METRICS  12
@@ -216,11 +218,23 @@ struct cmp_argv {
 void cmp_argv_add(struct cmp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cmp_argv_free(struct cmp_argv *a);
 
+/* A child: a struct proc (common/proc.h), also readable by the names
+ * used here and in sockperf.c (pid, status, reaped: one and the same
+ * storage), and whether compare had to stop it. */
 struct cmp_child {
-	pid_t pid;                      /* 0 once reaped */
-	int status;                     /* waitpid status once reaped */
+	union {
+		struct proc proc;
+		struct {
+			pid_t pid;      /* kept once reaped; 0 if never started */
+			int status;     /* waitpid status once reaped */
+			int reaped;
+		};
+	};
 	int timed_out;
 };
+_Static_assert(offsetof(struct cmp_child, status) == offsetof(struct cmp_child, proc.status) &&
+	       offsetof(struct cmp_child, reaped) == offsetof(struct cmp_child, proc.reaped),
+	       "struct proc must begin with pid, status, reaped");
 
 /* Start argv (argv[0] a path) with stdin from /dev/null, stdout to
  * out_fd (or the log) and stderr to log_path; pinned to cpu when >= 0;
@@ -228,15 +242,17 @@ struct cmp_child {
 int cmp_spawn(struct cmp_child *ch, char *const argv[], int cpu, int out_fd,
 	      const char *log_path, const char *cwd, char *why, size_t len);
 
-/* Reap without blocking: 1 when it has ended (ch->status set), else 0. */
+/* Reap without blocking: 1 when it has ended (ch->status set) or was
+ * never started, else 0. */
 int cmp_reaped(struct cmp_child *ch);
 
 /* Wait until it ends or until deadline (CLOCK_MONOTONIC ns); past the
  * deadline it is stopped (SIGTERM, then SIGKILL after 2 s) and
- * ch->timed_out set. Always reaps. */
+ * ch->timed_out set. Reaps it (see cmp_stop). */
 void cmp_wait(struct cmp_child *ch, uint64_t deadline);
 
-/* SIGTERM, up to grace_ms, then SIGKILL; reaps. */
+/* SIGTERM, up to grace_ms, then SIGKILL; reaps (a child stuck in the
+ * kernel PROC_REAP_MS after SIGKILL is reported and left behind). */
 void cmp_stop(struct cmp_child *ch, unsigned grace_ms);
 
 /* Run a helper command to completion (bounded by timeout_s), its stdout

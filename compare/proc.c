@@ -1,10 +1,13 @@
 /*
  * proc.c - the child processes of `daqmux compare`.
  *
- * Every child is started here, pinned before exec when asked, with its
- * output in a log file, and waited for with a hard deadline: past it the
- * child gets SIGTERM (the server then still writes its summary) and, two
- * seconds later, SIGKILL. Only PIDs this file started are ever signalled.
+ * Every child is started through common/proc.c, pinned before exec when
+ * asked, with its output in a log file, and waited for with a hard
+ * deadline: past it the child gets SIGTERM (the server then still writes
+ * its summary) and, two seconds later, SIGKILL. Only PIDs started here
+ * are ever signalled. What is compare's own is what the wrappers below
+ * add: a failure says it with msg(), a timeout is remembered in
+ * ch->timed_out, and statuses read "exit status N".
  *
  * One measured run is a *pair*: `daqmux server --listen 127.0.0.1:0`,
  * whose first line on stdout says where it listens, then `daqmux client
@@ -16,9 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 #define CMP_START_TIMEOUT_S  5.0     /* "listening on" must come by then */
@@ -71,109 +72,64 @@ static void cmp_sleep_ms(unsigned ms)
 int cmp_spawn(struct cmp_child *ch, char *const argv[], int cpu, int out_fd,
 	      const char *log_path, const char *cwd, char *why, size_t len)
 {
-	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log_fd < 0) {
-		cmp_sfmt(why, len, "cannot create %s: %s", log_path, strerror(errno));
-		return -1;
+	struct proc_opts o;
+
+	proc_opts_init(&o);
+	if (out_fd >= 0) {
+		o.out_fd = out_fd;
+		o.err = log_path;
+	} else {
+		o.out = log_path;       /* and stderr with it */
 	}
-	memset(ch, 0, sizeof(*ch));
-	pid_t pid = fork();
-	if (pid < 0) {
-		cmp_sfmt(why, len, "fork: %s", strerror(errno));
-		close(log_fd);
-		return -1;
-	}
-	if (pid == 0) {
-		/* The child: only async-signal-safe calls until exec. */
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(out_fd >= 0 ? out_fd : log_fd, 1);
-		dup2(log_fd, 2);
-		if (cpu >= 0) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			if (sched_setaffinity(0, sizeof(set), &set) < 0) {
-				static const char m[] = "compare: sched_setaffinity failed\n";
-				(void)!write(2, m, sizeof(m) - 1);
-				_exit(126);
-			}
-		}
-		if (cwd && chdir(cwd) < 0)
-			_exit(126);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		execv(argv[0], argv);
-		if (errno == ENOENT && !strchr(argv[0], '/'))
-			execvp(argv[0], argv);
-		static const char m[] = "compare: exec failed\n";
-		(void)!write(2, m, sizeof(m) - 1);
-		_exit(127);
-	}
-	close(log_fd);
-	ch->pid = pid;
-	return 0;
+	o.cwd = cwd;
+	o.cpu = cpu;
+	/* A compare killed by Ctrl-C twice or by SIGKILL must not leave a
+	 * server or a flooding client running behind it. */
+	o.die_with_parent = 1;
+	ch->timed_out = 0;
+	return proc_spawn(&ch->proc, argv, &o, why, len);
 }
 
 int cmp_reaped(struct cmp_child *ch)
 {
-	if (!ch->pid)
-		return 1;
-	int st;
-	pid_t r = waitpid(ch->pid, &st, WNOHANG);
-	if (r == ch->pid) {
-		ch->status = st;
-		ch->pid = 0;
-		return 1;
-	}
-	if (r < 0 && errno == ECHILD) {   /* cannot happen for our own child */
-		ch->status = 0;
-		ch->pid = 0;
-		return 1;
-	}
-	return 0;
+	if (ch->pid <= 0)
+		return 1;       /* never started */
+	if (proc_poll(&ch->proc) < 0)
+		msg("compare: waitpid(%ld): %s", (long)ch->pid, strerror(errno));
+	return ch->reaped;
 }
 
 void cmp_stop(struct cmp_child *ch, unsigned grace_ms)
 {
-	if (cmp_reaped(ch))
+	if (proc_stop(&ch->proc, grace_ms) == 0)
 		return;
-	kill(ch->pid, SIGTERM);
-	for (unsigned t = 0; t < grace_ms; t += 10) {
-		if (cmp_reaped(ch))
-			return;
-		cmp_sleep_ms(10);
-	}
-	kill(ch->pid, SIGKILL);
-	int st;
-	while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	ch->status = st;
-	ch->pid = 0;
+	if (errno == ETIMEDOUT)
+		msg("compare: pid %ld is still there %g s after SIGKILL; left behind",
+		    (long)ch->pid, PROC_REAP_MS / 1000.0);
+	else
+		msg("compare: stopping pid %ld: %s", (long)ch->pid, strerror(errno));
 }
 
 void cmp_wait(struct cmp_child *ch, uint64_t deadline)
 {
-	while (!cmp_reaped(ch)) {
-		if (now_ns() >= deadline) {
-			ch->timed_out = 1;
-			cmp_stop(ch, CMP_KILL_GRACE_MS);
-			return;
-		}
-		cmp_sleep_ms(10);
-	}
+	if (ch->pid <= 0)
+		return;
+	int r = proc_wait(&ch->proc, deadline);
+	if (r < 0)
+		msg("compare: waitpid(%ld): %s", (long)ch->pid, strerror(errno));
+	if (r == 0)
+		ch->timed_out = 1;
+	if (!ch->reaped)
+		cmp_stop(ch, CMP_KILL_GRACE_MS);
 }
 
 void cmp_describe_status(int st, char *buf, size_t len)
 {
+	/* The report has always said "exit status N" (proc_describe: "exit N"). */
 	if (WIFEXITED(st))
 		cmp_sfmt(buf, len, "exit status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		cmp_sfmt(buf, len, "killed by signal %d (%s)%s", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)), WCOREDUMP(st) ? ", core dumped" : "");
 	else
-		cmp_sfmt(buf, len, "wait status 0x%x", st);
+		proc_describe(st, buf, len);
 }
 
 int cmp_exec(char *const argv[], const char *out_path, const char *cwd, double timeout_s,
@@ -269,34 +225,16 @@ static void cmp_pair_sample(struct cmp_pair *p, clockid_t clk, uint64_t t_listen
 }
 
 /* Read the server's first line, "listening on HOST:PORT", within the
- * start timeout. 0 with addr, or -1 (EOF or timeout). */
-static int cmp_read_listen(int fd, char *addr, size_t len)
+ * start timeout. 0 with addr, or -1 (it ended, said something else, or
+ * nothing in time). */
+static int cmp_read_listen(struct cmp_child *srv, int fd, char *addr, size_t len)
 {
+	static const char want[] = "listening on ";
 	char line[256];
-	size_t n = 0;
 	uint64_t deadline = now_ns() + (uint64_t)(CMP_START_TIMEOUT_S * 1e9);
 
-	while (n < sizeof(line) - 1) {
-		uint64_t now = now_ns();
-		if (now >= deadline)
-			return -1;
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int r = poll(&pfd, 1, (int)((deadline - now) / 1000000 + 1));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		ssize_t got = read(fd, line + n, 1);   /* one line: byte by byte */
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return -1;
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	if (sscanf(line, "listening on %200s", addr) != 1 || strlen(addr) >= len)
+	if (proc_wait_line(&srv->proc, fd, want, line, sizeof(line), deadline) != PROC_LINE_OK ||
+	    sscanf(line + sizeof(want) - 1, "%200s", addr) != 1 || strlen(addr) >= len)
 		return -1;
 	return 0;
 }
@@ -391,7 +329,7 @@ int cmp_pair_run(struct cmp *c, struct cmp_pair *p)
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
-	if (cmp_read_listen(pfd[0], addr, sizeof(addr)) < 0) {
+	if (cmp_read_listen(&srv, pfd[0], addr, sizeof(addr)) < 0) {
 		cmp_wait(&srv, now_ns() + 2000000000ull);
 		cmp_child_why("server did not start:", &srv, p->slog, p->why, sizeof(p->why));
 		goto fail;

@@ -2,10 +2,11 @@
  * support.c - run the real daqmux server and client from cmocka tests
  * (see support.h for the shape of a scenario and the two layers).
  *
- * Waits poll waitpid(WNOHANG) every few milliseconds up to a deadline
- * rather than blocking in waitpid: a blocking wait cannot time out, and
- * a test must never hang the suite. What the tests measure (latency) is
- * measured by the server, so this polling costs nothing but a little CPU.
+ * Starting, waiting for (always against a deadline: a test must never
+ * hang the suite) and killing a process is common/proc.c's, shared with
+ * `daqmux compare`; what is added here is the tests' own: files named
+ * after a label, messages through cmocka, failing the test at the
+ * caller's line, sanitizer reports, the logs of a test that failed.
  */
 #include "support.h"
 
@@ -18,11 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,20 +35,11 @@
 #error "DAQMUX_BIN (the absolute path of bin/daqmux) is defined by the Makefile"
 #endif
 
-#define SUP_POLL_NS     (5 * 1000000ull)   /* how often a wait looks */
-#define SUP_REAP_S      5.0                /* after SIGKILL, at most */
 #define SUP_MAX_ARGS    128
 
 static uint64_t sup_after(double seconds)
 {
 	return now_ns() + (uint64_t)(seconds * 1e9);
-}
-
-static void sup_nap(void)
-{
-	struct timespec ts = { 0, (long)SUP_POLL_NS };
-	/* EINTR only shortens the nap; the caller looks again either way. */
-	(void)nanosleep(&ts, NULL);
 }
 
 /* Fail the current test at file:line with a message (does not return:
@@ -94,8 +84,8 @@ static void sup_join_cmd(char *buf, size_t len, char *const argv[])
 int sup_proc_spawn(struct sup_proc *p, const char *label, const char *dir,
 		   char *const argv[])
 {
-	pid_t parent = getpid(), pid;
-	int out = -1, err = -1, nul = -1;
+	struct proc_opts o;
+	char why[PATH_MAX + 64];
 
 	memset(p, 0, sizeof(*p));
 	p->label = label;
@@ -105,61 +95,15 @@ int sup_proc_spawn(struct sup_proc *p, const char *label, const char *dir,
 		return -1;
 	}
 	sup_join_cmd(p->cmd, sizeof(p->cmd), argv);
-
-	out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (out < 0 || err < 0 || nul < 0) {
-		print_error("%s: cannot create its output files in %s: %s\n", label, dir,
-			    strerror(errno));
-		goto fail;
+	proc_opts_init(&o);
+	o.out = p->out;
+	o.err = p->err;
+	o.die_with_parent = 1;   /* the tests are single-threaded: see support.h */
+	if (proc_spawn(&p->proc, argv, &o, why, sizeof(why)) < 0) {
+		print_error("%s: %s\n", label, why);
+		return -1;
 	}
-
-	/* Whatever cmocka has buffered must not be written twice. */
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		print_error("%s: fork: %s\n", label, strerror(errno));
-		goto fail;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* Die with the test process, whatever ends it; if it is already
-		 * gone, the parent is no longer the one that forked us. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(127);
-		if (dup2(nul, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
-		    dup2(err, STDERR_FILENO) < 0)
-			_exit(127);
-		/* A clean start: the test may ignore SIGPIPE (sup_connect), and
-		 * an ignored signal stays ignored across exec. */
-		sigemptyset(&none);
-		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
-		    signal(SIGPIPE, SIG_DFL) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR)
-			_exit(127);
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	/* The child has its copies. close(2) releases the descriptor even
-	 * when it reports an error, and nothing was written through these
-	 * here, so there is nothing to check or retry. */
-	(void)close(out);
-	(void)close(err);
-	(void)close(nul);
-	p->pid = pid;
 	return 0;
-
-fail:
-	if (out >= 0)
-		(void)close(out);
-	if (err >= 0)
-		(void)close(err);
-	if (nul >= 0)
-		(void)close(nul);
-	return -1;
 }
 
 int sup_proc_wait(struct sup_proc *p, uint64_t deadline_ns)
@@ -170,31 +114,17 @@ int sup_proc_wait(struct sup_proc *p, uint64_t deadline_ns)
 		print_error("%s: waiting for a process that was never started\n", p->label);
 		return -1;
 	}
-	for (;;) {
-		int st;
-		pid_t r = waitpid(p->pid, &st, WNOHANG);
-		if (r == p->pid) {
-			p->status = st;
-			p->reaped = 1;
-			return 0;
-		}
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			print_error("%s: waitpid(%ld): %s\n", p->label, (long)p->pid, strerror(errno));
-			return -1;
-		}
-		if (now_ns() >= deadline_ns)
-			return 1;
-		sup_nap();
+	int r = proc_wait(&p->proc, deadline_ns);
+	if (r < 0) {
+		print_error("%s: waitpid(%ld): %s\n", p->label, (long)p->pid, strerror(errno));
+		return -1;
 	}
+	return r ? 0 : 1;
 }
 
 int sup_proc_signal(struct sup_proc *p, int sig)
 {
-	if (p->reaped || p->pid <= 0)
-		return 0;
-	if (kill(p->pid, sig) < 0) {
+	if (proc_signal(&p->proc, sig) < 0) {
 		print_error("%s: kill(%ld, %s): %s\n", p->label, (long)p->pid, strsignal(sig),
 			    strerror(errno));
 		return -1;
@@ -204,14 +134,13 @@ int sup_proc_signal(struct sup_proc *p, int sig)
 
 void sup_proc_kill(struct sup_proc *p)
 {
-	if (p->reaped || p->pid <= 0)
+	if (proc_kill(&p->proc) == 0)
 		return;
-	if (sup_proc_signal(p, SIGKILL) < 0)
-		return;
-	int r = sup_proc_wait(p, sup_after(SUP_REAP_S));
-	if (r > 0)
+	if (errno == ETIMEDOUT)
 		print_error("%s: pid %ld still there %g s after SIGKILL; left behind\n",
-			    p->label, (long)p->pid, SUP_REAP_S);
+			    p->label, (long)p->pid, PROC_REAP_MS / 1000.0);
+	else
+		print_error("%s: SIGKILL pid %ld: %s\n", p->label, (long)p->pid, strerror(errno));
 }
 
 int sup_proc_exit_code(const struct sup_proc *p)
@@ -227,15 +156,9 @@ int sup_proc_exit_code(const struct sup_proc *p)
 
 const char *sup_proc_describe(const struct sup_proc *p, char *buf, size_t len)
 {
-	if (!p->reaped)
-		snprintf(buf, len, p->pid > 0 ? "running" : "not started");
-	else if (WIFEXITED(p->status))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(p->status));
-	else if (WIFSIGNALED(p->status))
-		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(p->status),
-			 strsignal(WTERMSIG(p->status)), WCOREDUMP(p->status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "wait status 0x%x", (unsigned)p->status);
+	if (p->reaped)
+		return proc_describe(p->status, buf, len);
+	snprintf(buf, len, "%s", p->pid > 0 ? "running" : "not started");
 	return buf;
 }
 
@@ -613,37 +536,43 @@ static int sup_wait_or_kill(struct sup *t, struct sup_proc *p)
 	return sup_proc_exit_code(p);
 }
 
-/* The first line of the server's stdout, if complete: 1 and t->addr set. */
-static int sup_read_listening(struct sup *t)
+/* Wait for the server's first line, "listening on HOST:PORT", and set
+ * t->addr; fail the test if it ends, says something else or nothing in
+ * time (then it is killed). */
+static void sup_read_listening(struct sup *t, uint64_t deadline)
 {
 	static const char want[] = "listening on ";
-	char line[160];
-	ssize_t n;
+	char line[160], how[96];
 	int fd = open(t->server.out, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		sup_tfail(t, "server: cannot open %s: %s", t->server.out, strerror(errno));
-	do
-		n = read(fd, line, sizeof(line) - 1);
-	while (n < 0 && errno == EINTR);
+	int r = proc_wait_line(&t->server.proc, fd, want, line, sizeof(line), deadline);
 	int saved = errno;
 	(void)close(fd);   /* read-only */
-	if (n < 0)
+	if (r < 0)
 		sup_tfail(t, "server: read %s: %s", t->server.out, strerror(saved));
-	line[n] = '\0';
-	char *eol = strchr(line, '\n');
-	if (!eol)
-		return 0;
-	*eol = '\0';
-	if (strncmp(line, want, sizeof(want) - 1) != 0)
+	if (r == PROC_LINE_OTHER)
 		sup_tfail(t, "server: the first line on stdout is \"%s\", not \"%sHOST:PORT\"",
 			 line, want);
+	/* A server that said its line and died at once did not start either. */
+	if (r == PROC_LINE_OK && sup_proc_wait(&t->server, 0) < 0)
+		sup_tfail(t, "server: cannot wait for it");
+	if (r == PROC_LINE_ENDED || t->server.reaped) {
+		sup_check_end(t, &t->server);
+		sup_tfail(t, "%s server ended (%s) instead of serving",
+			 t->be->name, sup_proc_describe(&t->server, how, sizeof(how)));
+	}
+	if (r == PROC_LINE_TIMEOUT) {
+		sup_proc_kill(&t->server);
+		sup_tfail(t, "%s server: no \"listening on\" line within %g s; killed",
+			 t->be->name, SUP_START_TIMEOUT_S);
+	}
 	const char *addr = line + sizeof(want) - 1, *colon = strrchr(addr, ':');
 	size_t len = strlen(addr);
 	if (!colon || atoi(colon + 1) <= 0 || len >= sizeof(t->addr))
 		sup_tfail(t, "server: \"%s\" has no usable HOST:PORT", line);
 	memcpy(t->addr, addr, len + 1);
-	return 1;
 }
 
 void sup_server_startv_at(struct sup *t, const char *const args[], const char *file, int line)
@@ -654,7 +583,6 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 	};
 	char *argv[SUP_MAX_ARGS];
 	uint64_t deadline = sup_after(SUP_START_TIMEOUT_S);
-	char how[96];
 
 	sup_at(t, file, line);
 	if (t->server.pid > 0)
@@ -664,25 +592,7 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
 	if (sup_proc_spawn(&t->server, "server", t->dir, argv) < 0)
 		sup_tfail(t, "cannot start the server");
-	for (;;) {
-		int got = sup_read_listening(t);
-		int r = sup_proc_wait(&t->server, 0);   /* just look */
-		if (r < 0)
-			sup_tfail(t, "server: cannot wait for it");
-		if (r == 0) {
-			sup_check_end(t, &t->server);
-			sup_tfail(t, "%s server ended (%s) instead of serving",
-				 t->be->name, sup_proc_describe(&t->server, how, sizeof(how)));
-		}
-		if (got)
-			return;
-		if (now_ns() >= deadline) {
-			sup_proc_kill(&t->server);
-			sup_tfail(t, "%s server: no \"listening on\" line within %g s; killed",
-				 t->be->name, SUP_START_TIMEOUT_S);
-		}
-		sup_nap();
-	}
+	sup_read_listening(t, deadline);
 }
 
 void sup_server_start_at(const char *file, int line, struct sup *t, ...)

@@ -53,6 +53,7 @@
 
 #include "backend.h"
 #include "json.h"
+#include "proc.h"
 
 #define SUP_TIME_LIMIT_S    60.0  /* default hard limit of one test */
 #define SUP_START_TIMEOUT_S 10.0  /* server start to its "listening on" line */
@@ -61,20 +62,31 @@
 
 /* ---- one child process -------------------------------------------------- */
 
+/* A struct proc (common/proc.h: what starts, waits for and kills it),
+ * also readable by the names the tests use (pid, status, reaped: one and
+ * the same storage), with the files and words that make its logs. */
 struct sup_proc {
 	const char *label;          /* "server", "client": names its files */
-	pid_t pid;                  /* > 0 while it may still run */
-	int   status;               /* waitpid status, once reaped */
-	int   reaped;
+	union {
+		struct proc proc;
+		struct {
+			pid_t pid;  /* > 0 once started (kept once reaped) */
+			int   status; /* waitpid status, once reaped */
+			int   reaped;
+		};
+	};
 	char  out[PATH_MAX];        /* its stdout and stderr */
 	char  err[PATH_MAX];
 	char  cmd[512];             /* the command line, for the logs */
 };
+_Static_assert(offsetof(struct sup_proc, status) == offsetof(struct sup_proc, proc.status) &&
+	       offsetof(struct sup_proc, reaped) == offsetof(struct sup_proc, proc.reaped),
+	       "struct proc must begin with pid, status, reaped");
 
 /*
- * fork + execv(argv[0], argv) with stdin from /dev/null and stdout and
- * stderr in DIR/LABEL.out and DIR/LABEL.err. 0, or -1 after saying why
- * (a failed exec shows up as exit status 127 with the reason in .err).
+ * proc_spawn(argv) with stdin from /dev/null and stdout and stderr in
+ * DIR/LABEL.out and DIR/LABEL.err. 0, or -1 after saying why (a failed
+ * exec shows up as exit status 127 with the reason in .err).
  * The child is killed if the test process dies first: PR_SET_PDEATHSIG,
  * which follows the thread that forked (the tests are single-threaded).
  */
