@@ -389,6 +389,8 @@ static const struct cmp_metric cmp_tput_metrics[] = {
 	{ "waits_per_frame", "waits/frame", CMP_U_RATIO },
 	{ "client_blocked_ms", "client blocked", CMP_U_MS },
 	{ "client_eagain", "client EAGAIN writes", CMP_U_COUNT },
+	{ "client_cpu_pct", "client CPU %", CMP_U_RATIO },
+	{ "client_sys_pct", "client kernel CPU %", CMP_U_RATIO },
 	{ "frames", "frames", CMP_U_COUNT },
 	{ "lost", "lost", CMP_U_COUNT },
 };
@@ -444,6 +446,13 @@ static void cmp_tput_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 			cmp_set(r, k, "waits_per_frame", json_path_num(p.sj, "syscalls.waits", NAN) / frames);
 			cmp_set(r, k, "client_blocked_ms", json_path_num(p.cj, "blocked_ns", NAN) / 1e6);
 			cmp_set(r, k, "client_eagain", json_path_num(p.cj, "eagain_writes", NAN));
+			/* How busy the client's one core was: near 100 % with no
+			 * EAGAIN means the client, not the server, was the limit. */
+			double cel = json_path_num(p.cj, "elapsed_s", NAN);
+			double csys = json_path_num(p.cj, "cpu_sys_s", NAN);
+			cmp_set(r, k, "client_cpu_pct",
+				100 * (json_path_num(p.cj, "cpu_user_s", NAN) + csys) / cel);
+			cmp_set(r, k, "client_sys_pct", 100 * csys / cel);
 			cmp_set(r, k, "frames", frames);
 			cmp_set(r, k, "lost", json_path_num(p.sj, "lost", NAN));
 		}

@@ -40,11 +40,21 @@ const char *cmp_verdict_name(enum cmp_verdict v)
 	return v == CMP_PASS ? "PASS" : v == CMP_MISS ? "MISS" : "n/a";
 }
 
+/* "99 %" or "35–60 %": a range only where the rounded ends differ. */
+static const char *cmp_pct_range(char *buf, size_t len, double lo, double hi)
+{
+	if (lround(lo) == lround(hi))
+		snprintf(buf, len, "%.0f %%", hi);
+	else
+		snprintf(buf, len, "%.0f–%.0f %%", lo, hi);
+	return buf;
+}
+
 static void cmp_target_client(const struct cmp *c, struct cmp_target *t)
 {
 	char limited[300] = "", blocked[300] = "";
 	unsigned n = 0, nlim = 0;
-	double lo = INFINITY, hi = 0;
+	double lo = INFINITY, hi = 0, cpu_lo = INFINITY, cpu_hi = 0, sys_lo = INFINITY, sys_hi = 0;
 
 	for (size_t i = 0; i < c->ncases; i++) {
 		const struct cmp_case *k = &c->cases[i];
@@ -59,8 +69,14 @@ static void cmp_target_client(const struct cmp *c, struct cmp_target *t)
 			lo = fmin(lo, ms);
 			hi = fmax(hi, ms);
 		} else {
+			double cpu = k->med[cmp_idx(k, "client_cpu_pct")];
+			double sys = k->med[cmp_idx(k, "client_sys_pct")];
 			nlim++;
 			cmp_cat(limited, sizeof(limited), "%s%s %s", nlim > 1 ? ", " : "", k->backend, k->vlabel);
+			if (!isnan(cpu)) {
+				cpu_lo = fmin(cpu_lo, cpu), cpu_hi = fmax(cpu_hi, cpu);
+				sys_lo = fmin(sys_lo, sys), sys_hi = fmax(sys_hi, sys);
+			}
 		}
 	}
 	if (!n) {
@@ -74,11 +90,18 @@ static void cmp_target_client(const struct cmp *c, struct cmp_target *t)
 		cmp_tf(t, CMP_PASS, "client is never the bottleneck",
 		       "in all %u throughput cases the client found the socket full (EAGAIN)%s: the "
 		       "server was the limit", n, blocked);
-	else
+	else {
+		char busy[240] = "", cpu[32], sys[32];
+		if (cpu_hi > 0)
+			cmp_sfmt(busy, sizeof(busy), "; in those runs the client's core was %s busy (%s in "
+				 "the kernel: over loopback the sender also pays for the receiving side of TCP)",
+				 cmp_pct_range(cpu, sizeof(cpu), cpu_lo, cpu_hi),
+				 cmp_pct_range(sys, sizeof(sys), sys_lo, sys_hi));
 		cmp_tf(t, CMP_MISS, "client is never the bottleneck",
 		       "the client never blocked in %u of %u throughput cases (%s): there the client "
-		       "may have been the limit, and the figures are a lower bound for the server",
-		       nlim, n, limited);
+		       "may have been the limit, and the figures are a lower bound for the server%s",
+		       nlim, n, limited, busy);
+	}
 }
 
 static void cmp_target_rtt(const struct cmp *c, struct cmp_target *t)
