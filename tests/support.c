@@ -1014,3 +1014,65 @@ int sup_close_reset(int fd)
 	}
 	return close(fd);
 }
+
+/* ---- a suite run against every backend ---------------------------------- */
+
+int sup_wanted(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int sup_run_group(const char *group, const struct backend *be, const struct sup_case *cases,
+		  size_t n, int (*teardown)(void **state))
+{
+	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	char (*names)[160] = calloc(n, sizeof(*names));
+	int failed;
+
+	if (!tests || !names) {
+		fprintf(stderr, "%s: out of memory for the test list\n", group);
+		free(tests);
+		free(names);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s: %s", group, cases[i].name);
+		tests[i] = (struct CMUnitTest){
+			.name = names[i],
+			.test_func = cases[i].run,
+			.setup_func = sup_setup,
+			.teardown_func = teardown ? teardown : sup_teardown,
+			.initial_state = (void *)be,
+		};
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	free(names);
+	return failed;
+}
+
+int sup_main(const char *prog, int argc, char **argv, const struct sup_case *cases,
+	     size_t n, int (*teardown)(void **state))
+{
+	const char *filter = getenv("DAQMUX_TEST_FILTER");
+	int failed = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!backend_find(argv[i])) {
+			fprintf(stderr, "%s: no backend '%s'\n", prog, argv[i]);
+			return 2;
+		}
+	}
+	if (filter && *filter)
+		cmocka_set_test_filter(filter);
+	for (size_t b = 0; b < backend_count; b++)
+		if (sup_wanted(backends[b]->name, argc, argv) &&
+		    sup_run_group(backends[b]->name, backends[b], cases, n, teardown) != 0)
+			failed = 1;
+	return failed;
+}

@@ -165,6 +165,29 @@ struct sup {
 int sup_setup(void **state);
 int sup_teardown(void **state);
 
+/* ---- a suite run against every backend ---------------------------------- */
+
+/* One test of a suite: written once, run once per backend. */
+struct sup_case {
+	const char *name;
+	void (*run)(void **state);
+};
+
+/* Is name one of the groups asked for on the command line (all if none)? */
+int sup_wanted(const char *name, int argc, char **argv);
+
+/* Run cases as the cmocka group `group`, each test named "group: case"
+ * (cmocka 1.1 prints no group names), with be as its backend. teardown
+ * NULL means sup_teardown. Returns cmocka's count of failures. */
+int sup_run_group(const char *group, const struct backend *be, const struct sup_case *cases,
+		  size_t n, int (*teardown)(void **state));
+
+/* The whole main of a suite: `prog [BACKEND...]` runs cases against those
+ * backends (all when none); DAQMUX_TEST_FILTER selects tests by name.
+ * Returns the exit status: 0 passed, 1 a test failed, 2 bad argument. */
+int sup_main(const char *prog, int argc, char **argv, const struct sup_case *cases,
+	     size_t n, int (*teardown)(void **state));
+
 /* The test's struct sup; skips the test (after "SKIP <backend>: <why>")
  * when the backend's probe says it cannot run here. */
 struct sup *sup_begin(void **state);

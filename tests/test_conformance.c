@@ -322,10 +322,7 @@ static void scenario_scale(void **state)
 
 /* ---- the table --------------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	CMUnitTestFunction run;
-} scenarios[] = {
+static const struct sup_case scenarios[] = {
 	{ "scenario 1: 8 sources x 10000 frames, 0-4 KiB + 64 KiB payloads, max rate", scenario_bulk },
 	{ "scenario 2: 3 sources x 300 frames, fragmented writes", scenario_fragment },
 	{ "scenario 3: a source closing mid-frame is truncated", scenario_truncate },
@@ -336,50 +333,7 @@ static const struct {
 	{ "scenario 7: 2000 concurrent sources x 20 frames", scenario_scale },
 };
 
-static int wanted(const struct backend *be, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], be->name) == 0)
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	const char *filter = getenv("DAQMUX_TEST_FILTER");
-	int failed = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!backend_find(argv[i])) {
-			fprintf(stderr, "test_conformance: no backend '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	if (filter && *filter)
-		cmocka_set_test_filter(filter);
-	for (size_t b = 0; b < backend_count; b++) {
-		const struct backend *be = backends[b];
-		struct CMUnitTest tests[ARRAY_SIZE(scenarios)];
-		/* cmocka 1.1 does not print the group's name: each test's name
-		 * says which backend it ran against. */
-		static char names[ARRAY_SIZE(scenarios)][160];
-
-		if (!wanted(be, argc, argv))
-			continue;
-		for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++) {
-			snprintf(names[i], sizeof(names[i]), "%s: %s", be->name, scenarios[i].name);
-			tests[i] = (struct CMUnitTest){
-				.name = names[i],
-				.test_func = scenarios[i].run,
-				.setup_func = sup_setup,
-				.teardown_func = sup_teardown,
-				.initial_state = (void *)be,
-			};
-		}
-		if (cmocka_run_group_tests_name(be->name, tests, NULL, NULL) != 0)
-			failed = 1;
-	}
-	return failed;
+	return sup_main("test_conformance", argc, argv, scenarios, ARRAY_SIZE(scenarios), NULL);
 }

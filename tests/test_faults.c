@@ -998,12 +998,7 @@ static void case_server_killed(void **state)
 
 /* ---- the tables ------------------------------------------------------------ */
 
-struct scenario {
-	const char *name;
-	CMUnitTestFunction run;
-};
-
-static const struct scenario scenarios[] = {
+static const struct sup_case scenarios[] = {
 	{ "case 1: a source resets (SO_LINGER 0) after 37 frames", case_reset },
 	{ "case 1b: a source resets after 37 frames at full speed, maybe before its accept",
 	  case_reset_early },
@@ -1019,45 +1014,12 @@ static const struct scenario scenarios[] = {
 };
 
 /* The client's own failures, whatever the server's backend. */
-static const struct scenario client_scenarios[] = {
+static const struct sup_case client_scenarios[] = {
 	{ "case 11a: nothing listening", case_refused },
 	{ "case 11b: the server is killed mid-run", case_server_killed },
 };
 
 #define CLIENT_GROUP "client"
-
-static int wanted(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static int run_group(const char *group, const struct backend *be,
-		     const struct scenario *sc, size_t n)
-{
-	/* cmocka 1.1 does not print the group's name: each test's name
-	 * says which backend it ran against. */
-	static char names[ARRAY_SIZE(scenarios)][160];
-	struct CMUnitTest tests[ARRAY_SIZE(scenarios)];
-
-	if (n > ARRAY_SIZE(tests))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "%s: %s", group, sc[i].name);
-		tests[i] = (struct CMUnitTest){
-			.name = names[i],
-			.test_func = sc[i].run,
-			.setup_func = sup_setup,
-			.teardown_func = sup_teardown,
-			.initial_state = (void *)be,
-		};
-	}
-	return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-}
 
 int main(int argc, char **argv)
 {
@@ -1074,14 +1036,15 @@ int main(int argc, char **argv)
 	if (filter && *filter)
 		cmocka_set_test_filter(filter);
 	for (size_t b = 0; b < backend_count; b++) {
-		if (wanted(backends[b]->name, argc, argv) &&
-		    run_group(backends[b]->name, backends[b], scenarios, ARRAY_SIZE(scenarios)) != 0)
+		if (sup_wanted(backends[b]->name, argc, argv) &&
+		    sup_run_group(backends[b]->name, backends[b], scenarios, ARRAY_SIZE(scenarios),
+				  NULL) != 0)
 			failed = 1;
 	}
 	/* The client against the default backend's server. */
-	if (wanted(CLIENT_GROUP, argc, argv) &&
-	    run_group(CLIENT_GROUP, backend_find("epoll"), client_scenarios,
-		      ARRAY_SIZE(client_scenarios)) != 0)
+	if (sup_wanted(CLIENT_GROUP, argc, argv) &&
+	    sup_run_group(CLIENT_GROUP, backend_find("epoll"), client_scenarios,
+			  ARRAY_SIZE(client_scenarios), NULL) != 0)
 		failed = 1;
 	return failed;
 }

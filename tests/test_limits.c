@@ -1145,10 +1145,7 @@ static void limits_flood_memory(void **state)
 
 /* ---- the table ------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	CMUnitTestFunction run;
-} limits[] = {
+static const struct sup_case limits[] = {
 	{ "limits 3a: --idle-timeout 0.5 ends a source silent after 3 frames", limits_idle_timeout },
 	{ "limits 3b: --keepalive 2 ends a source whose link went down (netns)", limits_keepalive },
 	{ "limits 7a: descriptors 1023, 1024, 1025, 1100 (select: FD_SETSIZE)", limits_fd_setsize },
@@ -1157,50 +1154,7 @@ static const struct {
 	{ "limits 9: a source at --rate max: peak RSS < 64 MiB", limits_flood_memory },
 };
 
-static int wanted(const struct backend *be, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], be->name) == 0)
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	const char *filter = getenv("DAQMUX_TEST_FILTER");
-	int failed = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!backend_find(argv[i])) {
-			fprintf(stderr, "test_limits: no backend '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	if (filter && *filter)
-		cmocka_set_test_filter(filter);
-	for (size_t b = 0; b < backend_count; b++) {
-		const struct backend *be = backends[b];
-		struct CMUnitTest tests[ARRAY_SIZE(limits)];
-		/* cmocka 1.1 does not print the group's name: each test's name
-		 * says which backend it ran against. */
-		static char names[ARRAY_SIZE(limits)][160];
-
-		if (!wanted(be, argc, argv))
-			continue;
-		for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
-			snprintf(names[i], sizeof(names[i]), "%s: %s", be->name, limits[i].name);
-			tests[i] = (struct CMUnitTest){
-				.name = names[i],
-				.test_func = limits[i].run,
-				.setup_func = sup_setup,
-				.teardown_func = lim_teardown,
-				.initial_state = (void *)be,
-			};
-		}
-		if (cmocka_run_group_tests_name(be->name, tests, NULL, NULL) != 0)
-			failed = 1;
-	}
-	return failed;
+	return sup_main("test_limits", argc, argv, limits, ARRAY_SIZE(limits), lim_teardown);
 }
