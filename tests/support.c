@@ -595,18 +595,23 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 	sup_read_listening(t, deadline);
 }
 
+/* The NULL-terminated argument list of a *_start_at into an array. */
+#define SUP_COLLECT(t, last, args)                                              \
+	do {                                                                    \
+		va_list ap_;                                                    \
+		va_start(ap_, last);                                            \
+		int rc_ = sup_collect((args), ARRAY_SIZE(args), ap_);           \
+		va_end(ap_);                                                    \
+		if (rc_ < 0)                                                    \
+			sup_tfail((t), "more than %zu arguments", ARRAY_SIZE(args) - 1); \
+	} while (0)
+
 void sup_server_start_at(const char *file, int line, struct sup *t, ...)
 {
 	const char *args[SUP_MAX_ARGS];
 
-	va_list ap;
-
 	sup_at(t, file, line);
-	va_start(ap, t);
-	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
-	va_end(ap);
-	if (rc < 0)
-		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	SUP_COLLECT(t, t, args);
 	sup_server_startv_at(t, args, file, line);
 }
 
@@ -649,14 +654,8 @@ void sup_client_start_at(const char *file, int line, struct sup *t, ...)
 {
 	const char *args[SUP_MAX_ARGS];
 
-	va_list ap;
-
 	sup_at(t, file, line);
-	va_start(ap, t);
-	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
-	va_end(ap);
-	if (rc < 0)
-		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	SUP_COLLECT(t, t, args);
 	sup_client_startv_at(t, args, file, line);
 }
 
@@ -678,14 +677,8 @@ int sup_client_run_at(const char *file, int line, struct sup *t, ...)
 {
 	const char *args[SUP_MAX_ARGS];
 
-	va_list ap;
-
 	sup_at(t, file, line);
-	va_start(ap, t);
-	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
-	va_end(ap);
-	if (rc < 0)
-		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	SUP_COLLECT(t, t, args);
 	return sup_client_runv_at(t, args, file, line);
 }
 
@@ -920,14 +913,9 @@ struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct su
 	const char *args[SUP_MAX_ARGS];
 	char json[PATH_MAX], *argv[SUP_MAX_ARGS];
 	struct sup_proc *p;
-	va_list ap;
 
 	sup_at(t, file, line);
-	va_start(ap, label);
-	int rc = sup_collect(args, ARRAY_SIZE(args), ap);
-	va_end(ap);
-	if (rc < 0)
-		sup_tfail(t, "more than %zu arguments", ARRAY_SIZE(args) - 1);
+	SUP_COLLECT(t, label, args);
 	if (!t->addr[0])
 		sup_tfail(t, "start the server before the client");
 	if (t->nextra >= SUP_MAX_EXTRA)
