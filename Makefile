@@ -9,7 +9,7 @@ CFLAGS   ?= -O2 -g
 PKG      ?= pkg-config
 
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
-override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Iclient -Icompare
+override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
 LDLIBS   += -pthread -lm
 
 comma := ,
@@ -39,14 +39,44 @@ URING_LIBS = $(if $(URING),$(shell $(PKG) --libs liburing))
 CMOCKA_CF  = $(shell $(PKG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-LIB_SRC := $(filter-out common/main.c,$(wildcard common/*.c)) \
-           $(wildcard blocking/*.c select/*.c poll/*.c epoll/*.c threads/*.c uring/*.c) \
-           $(wildcard client/*.c compare/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+# Layers, bottom up. Each layer compiles with the include paths of itself
+# and the layers below it, so an include that reaches up a layer does not
+# compile; tools/check-layers.sh refuses relative includes ("../x.h") that
+# would get round that. Each layer is one archive.
+#   common    protocol, CRC, framing, accounting, histogram, server core, report
+#   backends  blocking select poll epoll threads uring: one `const struct backend` each
+#   server    the backend table and the `server`/`backends` command lines
+#   client    the test client
+#   harness   process control and the JSON reader (compare and the tests)
+#   compare   the comparison and its report
+#   cli       the entry point, above every layer
+BACKEND_DIRS := blocking select poll epoll threads uring
+LAYERS       := common backends server client harness compare cli
+inc_common   := -Icommon
+inc_backends := $(inc_common)
+inc_server   := $(inc_common) -Iserver
+inc_client   := $(inc_common) -Iclient
+inc_harness  := $(inc_common) -Iharness
+inc_compare  := $(inc_server) -Iharness -Icompare
+inc_cli      := $(inc_compare) -Iclient -Icli
+inc_tests    := $(inc_cli) -Itests
+src_common   := $(wildcard common/*.c)
+src_backends := $(foreach d,$(BACKEND_DIRS),$(wildcard $(d)/*.c))
+src_server   := $(wildcard server/*.c)
+src_client   := $(wildcard client/*.c)
+src_harness  := $(wildcard harness/*.c)
+src_compare  := $(wildcard compare/*.c)
+src_cli      := $(wildcard cli/*.c)
+layer_of      = $(firstword $(foreach l,$(LAYERS),$(if $(filter $(1),$(src_$(l))),$(l))))
+# The archives in link order: a layer before the layers it uses.
+LINK_LAYERS  := cli compare harness client server backends common
+lib           = $(O)/lib/lib$(1).a
+ALL_SRC      := $(foreach l,$(LAYERS),$(src_$(l)))
+ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all deps test-deps compare-deps fuzz-deps test compare fuzz clean help
+.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz clean help
 all: $(BIN)/daqmux
 
 help:
@@ -68,30 +98,37 @@ compare-deps:
 fuzz-deps:
 	$(Q)tools/deps.sh fuzz
 
-$(O)/%.o: %.c | deps
+$(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(URING_CF) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_$(call layer_of,$<)) $(URING_CF) $(CFLAGS) -c $< -o $@
 
-$(O)/libdaqmux.a: $(LIB_OBJ)
+$(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(src_$(l):%.c=$(O)/%.o)))
+$(O)/lib/%.a:
+	@mkdir -p $(@D)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN)/daqmux: $(O)/common/main.o $(O)/libdaqmux.a
+LIBS := $(foreach l,$(LINK_LAYERS),$(call lib,$(l)))
+
+$(BIN)/daqmux: $(LIBS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(URING_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+
+check-layers:
+	$(Q)tools/check-layers.sh
 
 $(O)/tests/%.o: tests/%.c | test-deps
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(URING_CF) $(CMOCKA_CF) -DDAQMUX_BIN='"$(abspath $(BIN))/daqmux"' $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_tests) $(URING_CF) $(CMOCKA_CF) -DDAQMUX_BIN='"$(abspath $(BIN))/daqmux"' $(CFLAGS) -c $< -o $@
 
 # tests/support.c is shared test code (running the server and the client,
 # reading their JSON), linked into every test, not a test of its own.
 SUPPORT_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard tests/support.c))
 
-$(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(O)/libdaqmux.a
+$(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LDLIBS) -o $@
 
@@ -124,4 +161,4 @@ clean:
 # Test objects are intermediate; keep them so a second `make test` relinks nothing.
 .SECONDARY:
 
--include $(LIB_OBJ:.o=.d) $(O)/common/main.d $(TEST_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -36,8 +36,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 /* Let a blocked accept() or read() return EAGAIN after one tick. */
 static int blocking_set_timeout(struct server *s, int fd)

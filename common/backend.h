@@ -39,14 +39,4 @@ struct backend {
 	unsigned threaded : 1;         /* reads from several threads at once */
 };
 
-/*
- * All backends known to the build, in the order `daqmux backends` lists
- * them. A backend whose library was missing at build time is still listed,
- * with a probe that says how to get it.
- */
-extern const struct backend *const backends[];
-extern const size_t backend_count;
-
-const struct backend *backend_find(const char *name);
-
 #endif

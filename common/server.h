@@ -201,9 +201,10 @@ void server_reap(struct server *s);
  * read() wake up; their EOF is then not counted as the peer's. */
 void server_shutdown_all(struct server *s);
 
-/* ---- for main ---------------------------------------------------------- */
+/* ---- for the command line ---------------------------------------------- */
 
-int server_main(int argc, char **argv);
-int backends_main(int argc, char **argv);
+/* Listen, run the backend until the run ends, print and write the summary.
+ * Returns the exit status: 0 clean, 1 a source was not, 2 failure to start. */
+int server_run(const struct server_opts *opt, const struct backend *be);
 
 #endif

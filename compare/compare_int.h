@@ -28,8 +28,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "json.h"
+#include "jsonread.h"
 #include "proc.h"
 
 #define CMP_MAX_REPEAT   20

@@ -20,8 +20,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 #define EPOLL_BATCH 256
 #define EPOLL_READY 1u        /* conn->bflags: in the ready list */

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 #define POLL_FIRST_CAP 64
 

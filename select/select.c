@@ -28,8 +28,8 @@
 #include <string.h>
 #include <sys/select.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 struct select_loop {
 	fd_set want;                       /* every descriptor we wait for */

@@ -51,8 +51,9 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "json.h"
+#include "jsonread.h"
 #include "proc.h"
 
 #define SUP_TIME_LIMIT_S    60.0  /* default hard limit of one test */

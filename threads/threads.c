@@ -42,8 +42,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 /*
  * 64 KiB of stack is four times what a reader uses at most: about 8 KiB

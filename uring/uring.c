@@ -26,8 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/server.h"
-#include "../common/util.h"
+#include "server.h"
+#include "util.h"
 
 #ifdef HAVE_URING
 #include <liburing.h>

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "backend.h"
+#include "backends.h"
 
 extern const struct backend backend_blocking, backend_select, backend_poll,
 	backend_epoll, backend_threads, backend_uring;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server.h"
+#include "server_main.h"
 #include "client.h"
 #include "compare.h"
 
