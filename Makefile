@@ -36,6 +36,17 @@ endif
 URING      = $(shell $(PKG) --exists liburing 2>/dev/null && echo yes)
 URING_CF   = $(if $(URING),-DHAVE_URING $(shell $(PKG) --cflags liburing))
 URING_LIBS = $(if $(URING),$(shell $(PKG) --libs liburing))
+# The library backends are optional the same way: each is listed as "not
+# compiled in" without its -dev package. One pkg-config name each.
+LIBUV      = $(shell $(PKG) --exists libuv 2>/dev/null && echo yes)
+LIBEVENT   = $(shell $(PKG) --exists libevent_core 2>/dev/null && echo yes)
+GLIB       = $(shell $(PKG) --exists glib-2.0 2>/dev/null && echo yes)
+LIB_CF     = $(if $(LIBUV),-DHAVE_LIBUV $(shell $(PKG) --cflags libuv)) \
+             $(if $(LIBEVENT),-DHAVE_LIBEVENT $(shell $(PKG) --cflags libevent_core)) \
+             $(if $(GLIB),-DHAVE_GLIB $(shell $(PKG) --cflags glib-2.0))
+LIB_LIBS   = $(if $(LIBUV),$(shell $(PKG) --libs libuv)) \
+             $(if $(LIBEVENT),$(shell $(PKG) --libs libevent_core)) \
+             $(if $(GLIB),$(shell $(PKG) --libs glib-2.0))
 CMOCKA_CF  = $(shell $(PKG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
@@ -44,13 +55,13 @@ CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 # compile; tools/check-layers.sh refuses relative includes ("../x.h") that
 # would get round that. Each layer is one archive.
 #   common    protocol, CRC, framing, accounting, histogram, server core, report
-#   backends  blocking select poll epoll threads uring: one `const struct backend` each
+#   backends  blocking ... uring, libuv libevent glib: one `const struct backend` each
 #   server    the backend table and the `server`/`backends` command lines
 #   client    the test client
 #   harness   process control and the JSON reader (compare and the tests)
 #   compare   the comparison and its report
 #   cli       the entry point, above every layer
-BACKEND_DIRS := blocking select poll epoll threads uring
+BACKEND_DIRS := blocking select poll epoll threads uring libuv libevent glib
 LAYERS       := common backends server client harness compare cli
 inc_common   := -Icommon
 inc_backends := $(inc_common)
@@ -87,6 +98,7 @@ help:
 	@echo "make compare    the comparison of all backends -> report/"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
+	@echo "make LIBUV= LIBEVENT= GLIB=   build without those libraries' backends"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
@@ -101,7 +113,7 @@ fuzz-deps:
 $(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(inc_$(call layer_of,$<)) $(URING_CF) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_$(call layer_of,$<)) $(URING_CF) $(if $(filter backends,$(call layer_of,$<)),$(LIB_CF)) $(CFLAGS) -c $< -o $@
 
 $(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(src_$(l):%.c=$(O)/%.o)))
 $(O)/lib/%.a:
@@ -114,7 +126,7 @@ LIBS := $(foreach l,$(LINK_LAYERS),$(call lib,$(l)))
 $(BIN)/daqmux: $(LIBS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $(LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(LIBS) $(URING_LIBS) $(LIB_LIBS) $(LDLIBS) -o $@
 
 check-layers:
 	$(Q)tools/check-layers.sh
@@ -130,7 +142,7 @@ SUPPORT_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard tests/support.c))
 
 $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LIB_LIBS) $(LDLIBS) -o $@
 
 test: $(BIN)/daqmux $(TEST_BIN)
 	$(Q)tools/run-tests.sh $(TEST_BIN)
