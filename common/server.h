@@ -37,6 +37,7 @@ struct server_opts {
 	unsigned    keepalive;     /* seconds, 0 = off */
 	enum server_mode mode;
 	int         edge;          /* epoll: edge-triggered */
+	const char *uring_features; /* uring: --uring-features LIST, NULL = none */
 	int         quiet;
 	const char *json;
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */

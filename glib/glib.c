@@ -126,13 +126,15 @@ static int gl_run(struct server *s)
 		server_sweep(s, gl_forget);
 		server_reap(s);
 	}
+	int failed = lg->failed;     /* lg goes with the listener's last ref */
+
 	for (struct conn *c = s->live; c; c = c->next)
 		if (c->priv)
 			gl_forget(s, c);
 	g_source_destroy(listener);
 	g_source_unref(listener);
 	g_main_context_unref(ctx);
-	return lg->failed ? -1 : 0;
+	return failed ? -1 : 0;
 }
 
 #else  /* !HAVE_GLIB */

@@ -22,7 +22,8 @@ static void server_usage(FILE *f)
 "Reads N DAQ sources concurrently with one backend and reports, per source,\n"
 "what arrived, what was lost and how late (see docs/protocol.md).\n"
 "\n"
-"  -b, --backend NAME      blocking, select, poll, epoll, threads or uring\n"
+"  -b, --backend NAME      blocking, select, poll, epoll, threads, uring,\n"
+"                          libuv, libevent or glib\n"
 "                          (default epoll; `daqmux backends` lists them)\n"
 "  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 = any\n"
 "                          free port). The first line on stdout is\n"
@@ -34,6 +35,9 @@ static void server_usage(FILE *f)
 "      --mode push|pull    push: sources stream (default); pull: the server\n"
 "                          sends a REQUEST and waits for each DATA\n"
 "      --edge              epoll: edge-triggered instead of level-triggered\n"
+"      --uring-features LIST  uring: defer,regring,fixed,bundle,inc or all (all\n"
+"                          that this kernel and liburing support); a named\n"
+"                          feature they lack stops the start with the reason\n"
 "      --budget BYTES      bytes read from one source per wakeup before\n"
 "                          serving the others (default 256K)\n"
 "      --idle-timeout S    a source silent this long is closed (\"idle timeout\")\n"
@@ -58,7 +62,7 @@ static void server_usage(FILE *f)
 static int server_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_URING_FEAT };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -67,6 +71,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		{ "max-frame", required_argument, NULL, O_MAXFRAME },
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "edge", no_argument, NULL, O_EDGE },
+		{ "uring-features", required_argument, NULL, O_URING_FEAT },
 		{ "budget", required_argument, NULL, O_BUDGET },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "keepalive", required_argument, NULL, O_KEEP },
@@ -118,6 +123,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 			}
 			break;
 		case O_EDGE: o->edge = 1; break;
+		case O_URING_FEAT: o->uring_features = optarg; break;
 		case O_BUDGET:
 			if (parse_size("--budget", optarg, &v)) return -1;
 			if (v < 1) {
