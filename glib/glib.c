@@ -11,7 +11,8 @@
  * for G_IO_IN): one allocation, and GLib dispatches it whenever poll()
  * reports its descriptor. The dispatch reads the nonblocking socket until
  * EAGAIN or --budget and hands the bytes to the core's frame assembler.
- * The loop runs on its own GMainContext, not the global default one.
+ * Each loop runs on its own GMainContext, not the global default one, so
+ * --loops N gives N independent contexts in N threads.
  *
  * What we count: every read(2) and EAGAIN (ours), and one wait per
  * g_main_context_iteration() (exactly one poll() per iteration). GLib's
@@ -35,53 +36,88 @@
 /* A source of ours: the listener (c == NULL) or one connection. */
 struct gl_source {
 	GSource base;            /* first: GLib allocates the whole struct */
-	struct server *s;
+	struct loop *l;
 	struct conn *c;
+	gpointer tag;            /* g_source_add_unix_fd's; NULL while paused */
 	int failed;              /* listener: accept failed for good */
 };
 
-/* Every end of a connection, and --idle-timeout's forget(): once
- * destroyed a source is never dispatched again, even in this turn. */
-static void gl_forget(struct server *s, struct conn *c)
-{
-	GSource *src = c->priv;
+struct gl_loop {
+	GMainContext *ctx;
+};
 
-	(void)s;
+/* Per connection (conn_data): its source. */
+struct gl_conn {
+	GSource *src;
+};
+
+static struct gl_conn *gl_conn(struct conn *c)
+{
+	return conn_data(c);
+}
+
+/* Every end of a connection (server_close calls it before the close):
+ * once destroyed a source is never dispatched again, even in this turn. */
+static void gl_forget(struct loop *l, struct conn *c)
+{
+	GSource *src = gl_conn(c)->src;
+
+	(void)l;
+	if (!src)
+		return;
 	((struct gl_source *)src)->c = NULL;
-	c->priv = NULL;
+	gl_conn(c)->src = NULL;
 	g_source_destroy(src);
 	g_source_unref(src);
+}
+
+/* Paused: the descriptor leaves the source's poll set (with events 0 it
+ * would still be polled, and a hang-up would be reported every turn). */
+static void gl_pause(struct loop *l, struct conn *c)
+{
+	struct gl_source *gs = (struct gl_source *)gl_conn(c)->src;
+
+	(void)l;
+	if (gs && gs->tag) {
+		g_source_remove_unix_fd(&gs->base, gs->tag);
+		gs->tag = NULL;
+	}
+}
+
+static void gl_resume(struct loop *l, struct conn *c)
+{
+	struct gl_source *gs = (struct gl_source *)gl_conn(c)->src;
+
+	(void)l;
+	if (gs && !gs->tag)
+		gs->tag = g_source_add_unix_fd(&gs->base, c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 }
 
 static gboolean gl_dispatch_conn(GSource *src, GSourceFunc cb, gpointer data)
 {
 	struct gl_source *gs = (struct gl_source *)src;
-	struct server *s = gs->s;
 	int drained;
 
 	(void)cb;
 	(void)data;
 	/* Level-triggered (poll): a source cut short by the budget is
 	 * reported again next turn, after the others. */
-	if (conn_read_some(s, gs->c, s->rbuf, s->rbuf_size, s->opt.budget, &drained) == CONN_END) {
-		struct conn *c = gs->c;
-		gl_forget(s, c);
-		server_close(s, c);
-	}
+	if (gs->c && !gs->c->paused && conn_read_some(gs->c, &drained) == CONN_END)
+		server_close(gs->c);
 	return G_SOURCE_CONTINUE;    /* destroyed ones are dropped anyway */
 }
 
 static GSourceFuncs gl_conn_funcs = { .dispatch = gl_dispatch_conn };
 
-static GSource *gl_source(GSourceFuncs *funcs, struct server *s, struct conn *c, int fd,
+static GSource *gl_source(GSourceFuncs *funcs, struct loop *l, struct conn *c, int fd,
 			  GMainContext *ctx)
 {
 	GSource *src = g_source_new(funcs, sizeof(struct gl_source));
 	struct gl_source *gs = (struct gl_source *)src;
 
-	gs->s = s;
+	gs->l = l;
 	gs->c = c;
-	(void)g_source_add_unix_fd(src, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	gs->tag = g_source_add_unix_fd(src, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	(void)g_source_attach(src, ctx);
 	return src;
 }
@@ -89,21 +125,21 @@ static GSource *gl_source(GSourceFuncs *funcs, struct server *s, struct conn *c,
 /* The listener also sets how long the turn's poll() may sleep. */
 static gboolean gl_prepare_listener(GSource *src, gint *timeout)
 {
-	*timeout = server_wait_ms(((struct gl_source *)src)->s);
+	*timeout = server_wait_ms(((struct gl_source *)src)->l->s);
 	return FALSE;
 }
 
 static gboolean gl_dispatch_listener(GSource *src, GSourceFunc cb, gpointer data)
 {
 	struct gl_source *gs = (struct gl_source *)src;
-	struct server *s = gs->s;
 	struct conn *c;
 	int rc;
 
 	(void)cb;
 	(void)data;
-	while ((rc = server_accept(s, &s->sc, 0, &c)) == 1)
-		c->priv = gl_source(&gl_conn_funcs, s, c, c->fd, g_source_get_context(src));
+	while ((rc = server_accept(gs->l, &c)) == 1)
+		gl_conn(c)->src = gl_source(&gl_conn_funcs, gs->l, c, c->fd,
+					    g_source_get_context(src));
 	gs->failed = rc < 0;
 	return G_SOURCE_CONTINUE;
 }
@@ -113,37 +149,53 @@ static GSourceFuncs gl_listener_funcs = {
 	.dispatch = gl_dispatch_listener,
 };
 
-static int gl_run(struct server *s)
+static int gl_run(struct loop *l)
 {
-	GMainContext *ctx = g_main_context_new();
-	GSource *listener = gl_source(&gl_listener_funcs, s, NULL, s->lfd, ctx);
-	struct gl_source *lg = (struct gl_source *)listener;
+	struct server *s = l->s;
+	struct gl_loop *gl = l->priv;
+	GSource *listener;
+	int failed;
 
-	while (!lg->failed && !server_should_stop(s)) {
+	gl->ctx = g_main_context_new();
+	listener = gl_source(&gl_listener_funcs, l, NULL, l->accept_fd, gl->ctx);
+	while (!((struct gl_source *)listener)->failed && !server_should_stop(s)) {
 		/* One turn: prepare every source, one poll(), check, dispatch. */
-		(void)g_main_context_iteration(ctx, TRUE);
-		s->sc.waits++;
-		server_sweep(s, gl_forget);
-		server_reap(s);
+		(void)g_main_context_iteration(gl->ctx, TRUE);
+		l->sc.waits++;
+		server_sweep(l);
+		server_reap(l);
 	}
-	int failed = lg->failed;     /* lg goes with the listener's last ref */
-
-	for (struct conn *c = s->live; c; c = c->next)
-		if (c->priv)
-			gl_forget(s, c);
+	/* Read before the listener's last reference goes. The core closes
+	 * what is still open after run(); the sources go now, with the
+	 * context. */
+	failed = ((struct gl_source *)listener)->failed;
+	for (struct conn *c = l->live; c; c = c->next)
+		gl_forget(l, c);
 	g_source_destroy(listener);
 	g_source_unref(listener);
-	g_main_context_unref(ctx);
+	g_main_context_unref(gl->ctx);
 	return failed ? -1 : 0;
 }
 
+#define GL_LOOP_SIZE sizeof(struct gl_loop)
+#define GL_CONN_SIZE sizeof(struct gl_conn)
+#define GL_FORGET gl_forget
+#define GL_PAUSE  gl_pause
+#define GL_RESUME gl_resume
+
 #else  /* !HAVE_GLIB */
 
-static int gl_run(struct server *s)
+static int gl_run(struct loop *l)
 {
-	(void)s;
+	(void)l;
 	return -1;                       /* never called: the probe refuses */
 }
+
+#define GL_LOOP_SIZE 0
+#define GL_CONN_SIZE 0
+#define GL_FORGET NULL
+#define GL_PAUSE  NULL
+#define GL_RESUME NULL
 
 #endif
 
@@ -163,6 +215,13 @@ static int gl_probe(char *why, size_t len)
 const struct backend backend_glib = {
 	.name = "glib",
 	.summary = "GLib main loop (poll underneath): a GSource per connection, reads to --budget",
+	.pref = 5,
+	.features = BE_LOOPS,
+	.loop_size = GL_LOOP_SIZE,
+	.conn_size = GL_CONN_SIZE,
 	.probe = gl_probe,
 	.run = gl_run,
+	.forget = GL_FORGET,
+	.pause = GL_PAUSE,
+	.resume = GL_RESUME,
 };

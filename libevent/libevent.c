@@ -11,6 +11,9 @@
  * an evbuffer first and cost a copy per byte; the DAQ reader wants the
  * bytes where the assembler is.
  *
+ * With --loops N each loop has its own event_base in its own thread (no
+ * locking: libevent's bases are independent when not shared).
+ *
  * What we count: every read(2) and EAGAIN (ours), one wait per turn of
  * event_base_loop(EVLOOP_ONCE) (one epoll_wait; a turn that wakes with
  * nothing to run, e.g. EINTR, waits again inside uncounted), and one ctl
@@ -36,85 +39,118 @@
 struct lev_loop {
 	struct event_base *base;
 	struct event *listener, *tick;
-	struct server *s;
 	int failed;
 };
 
-/* One per connection: the callback's argument. */
+/* Per connection (conn_data): its event, whose argument is the conn. */
 struct lev_conn {
 	struct event *ev;
-	struct lev_loop *l;
-	struct conn *c;
+	int added;               /* in the base's set (not paused) */
 };
 
-/* Every end of a connection, and --idle-timeout's forget(). Freeing an
- * event inside its own callback is allowed (libevent copies what it
- * needs before calling); a deleted event is never run again, even if it
- * was already active in this turn. */
-static void lev_forget(struct server *s, struct conn *c)
+static struct lev_conn *lev_conn(struct conn *c)
 {
-	struct lev_conn *lc = c->priv;
-
-	s->sc.ctl++;
-	event_free(lc->ev);          /* event_del, then free */
-	free(lc);
-	c->priv = NULL;
+	return conn_data(c);
 }
 
-static void lev_end(struct server *s, struct conn *c)
+/* In or out of the wait set: one epoll_ctl each (changelist off). */
+static int lev_add(struct loop *l, struct conn *c)
 {
-	lev_forget(s, c);
-	server_close(s, c);
+	struct lev_conn *lc = lev_conn(c);
+
+	l->sc.ctl++;
+	if (event_add(lc->ev, NULL) < 0)
+		return -1;               /* libevent has logged why */
+	lc->added = 1;
+	return 0;
+}
+
+static void lev_del(struct loop *l, struct conn *c)
+{
+	struct lev_conn *lc = lev_conn(c);
+
+	if (!lc->added)
+		return;
+	l->sc.ctl++;
+	(void)event_del(lc->ev);
+	lc->added = 0;
+}
+
+/*
+ * Every end of a connection (server_close calls it before the close).
+ * Freeing an event inside its own callback is allowed (libevent copies
+ * what it needs before calling); a deleted event is never run again, even
+ * if it was already active in this turn.
+ */
+static void lev_forget(struct loop *l, struct conn *c)
+{
+	struct lev_conn *lc = lev_conn(c);
+
+	lev_del(l, c);
+	if (lc->ev)
+		event_free(lc->ev);
+	lc->ev = NULL;
+}
+
+/* Paused: out of the set, the kernel keeps its bytes; back in on resume
+ * (level-triggered: what arrived meanwhile is reported at once). */
+static void lev_pause(struct loop *l, struct conn *c)
+{
+	lev_del(l, c);
+}
+
+static void lev_resume(struct loop *l, struct conn *c)
+{
+	if (lev_add(l, c) < 0) {
+		conn_error(c, errno ? errno : EINVAL);
+		server_close(c);
+	}
 }
 
 static void lev_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct lev_conn *lc = arg;
-	struct server *s = lc->l->s;
+	struct conn *c = arg;
 	int drained;
 
 	(void)fd;
 	(void)what;
+	if (c->fd < 0 || c->paused)
+		return;
 	/* Level-triggered: a source cut short by the budget is reported
 	 * again at the next turn, after the others. */
-	if (conn_read_some(s, lc->c, s->rbuf, s->rbuf_size, s->opt.budget, &drained) == CONN_END)
-		lev_end(s, lc->c);
+	if (conn_read_some(c, &drained) == CONN_END)
+		server_close(c);
 }
 
-static void lev_adopt(struct server *s, struct lev_loop *l, struct conn *c)
+static void lev_adopt(struct loop *l, struct conn *c)
 {
-	struct lev_conn *lc = malloc(sizeof(*lc));
+	struct lev_loop *ll = l->priv;
+	struct lev_conn *lc = lev_conn(c);
 
-	if (!lc || !(lc->ev = event_new(l->base, c->fd, EV_READ | EV_PERSIST, lev_read, lc))) {
-		free(lc);
-		conn_error(s, c, ENOMEM);
-		server_close(s, c);
-		return;
-	}
-	lc->l = l;
-	lc->c = c;
-	c->priv = lc;
-	s->sc.ctl++;
-	if (event_add(lc->ev, NULL) < 0) {
-		/* libevent has logged why; errno is all it leaves us. */
-		conn_error(s, c, errno ? errno : EINVAL);
-		lev_end(s, c);
+	lc->ev = event_new(ll->base, c->fd, EV_READ | EV_PERSIST, lev_read, c);
+	if (!lc->ev) {
+		conn_error(c, ENOMEM);
+		server_close(c);
+	} else if (lev_add(l, c) < 0) {
+		conn_error(c, errno ? errno : EINVAL);
+		server_close(c);
 	}
 }
 
 static void lev_accept(evutil_socket_t fd, short what, void *arg)
 {
-	struct lev_loop *l = arg;
+	struct loop *l = arg;
+	struct lev_loop *ll = l->priv;
 	struct conn *c;
 	int rc;
 
 	(void)fd;
 	(void)what;
-	while ((rc = server_accept(l->s, &l->s->sc, 0, &c)) == 1)
-		lev_adopt(l->s, l, c);
+	while ((rc = server_accept(l, &c)) == 1)
+		lev_adopt(l, c);
 	if (rc < 0) {
-		l->failed = 1;
-		event_base_loopbreak(l->base);
+		ll->failed = 1;
+		event_base_loopbreak(ll->base);
 	}
 }
 
@@ -125,52 +161,49 @@ static void lev_tick(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 }
 
-static void lev_free(struct server *s, struct lev_loop *l)
+static int lev_run(struct loop *l)
 {
-	for (struct conn *c = s->live; c; c = c->next)
-		if (c->priv)
-			lev_forget(s, c);
-	if (l->listener)
-		event_free(l->listener);
-	if (l->tick)
-		event_free(l->tick);
-	event_base_free(l->base);
-}
+	struct server *s = l->s;
+	struct lev_loop *ll = l->priv;
 
-static int lev_run(struct server *s)
-{
-	struct lev_loop l = { .s = s };
-
-	if (!(l.base = event_base_new())) {
+	if (!(ll->base = event_base_new())) {
 		msg("event_base_new failed (libevent says why above)");
 		return -1;
 	}
-	if (strcmp(event_base_get_method(l.base), "epoll") != 0)
-		msg("libevent: using %s, not epoll (EVENT_NO* set?)", event_base_get_method(l.base));
-	l.listener = event_new(l.base, s->lfd, EV_READ | EV_PERSIST, lev_accept, &l);
-	l.tick = evtimer_new(l.base, lev_tick, NULL);
-	s->sc.ctl++;
-	if (!l.listener || !l.tick || event_add(l.listener, NULL) < 0) {
+	if (strcmp(event_base_get_method(ll->base), "epoll") != 0 && l->id == 0)
+		msg("libevent: using %s, not epoll (EVENT_NO* set?)", event_base_get_method(ll->base));
+	ll->listener = event_new(ll->base, l->accept_fd, EV_READ | EV_PERSIST, lev_accept, l);
+	ll->tick = evtimer_new(ll->base, lev_tick, NULL);
+	l->sc.ctl++;
+	if (!ll->listener || !ll->tick || event_add(ll->listener, NULL) < 0) {
 		msg("libevent: setting up the listener failed");
-		l.failed = 1;
+		ll->failed = 1;
 	}
 
-	while (!l.failed && !server_should_stop(s)) {
+	while (!ll->failed && !server_should_stop(s)) {
 		int ms = server_wait_ms(s);
 		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
 		/* Re-adding a pending timer moves it: no system call. */
-		if (evtimer_add(l.tick, &tv) < 0 || event_base_loop(l.base, EVLOOP_ONCE) < 0) {
+		if (evtimer_add(ll->tick, &tv) < 0 || event_base_loop(ll->base, EVLOOP_ONCE) < 0) {
 			msg("libevent: event_base_loop failed");
-			l.failed = 1;
+			ll->failed = 1;
 			break;
 		}
-		s->sc.waits++;
-		server_sweep(s, lev_forget);
-		server_reap(s);
+		l->sc.waits++;
+		server_sweep(l);
+		server_reap(l);
 	}
-	lev_free(s, &l);
-	return l.failed ? -1 : 0;
+	/* The core closes what is still open after run(); the events go now,
+	 * with the base. */
+	for (struct conn *c = l->live; c; c = c->next)
+		lev_forget(l, c);
+	if (ll->listener)
+		event_free(ll->listener);
+	if (ll->tick)
+		event_free(ll->tick);
+	event_base_free(ll->base);
+	return ll->failed ? -1 : 0;
 }
 
 static int lev_probe(char *why, size_t len)
@@ -185,6 +218,12 @@ static int lev_probe(char *why, size_t len)
 	return 0;
 }
 
+#define LEV_LOOP_SIZE sizeof(struct lev_loop)
+#define LEV_CONN_SIZE sizeof(struct lev_conn)
+#define LEV_FORGET lev_forget
+#define LEV_PAUSE  lev_pause
+#define LEV_RESUME lev_resume
+
 #else  /* !HAVE_LIBEVENT */
 
 static int lev_probe(char *why, size_t len)
@@ -194,17 +233,30 @@ static int lev_probe(char *why, size_t len)
 	return -1;
 }
 
-static int lev_run(struct server *s)
+static int lev_run(struct loop *l)
 {
-	(void)s;
+	(void)l;
 	return -1;                       /* never called: the probe refuses */
 }
+
+#define LEV_LOOP_SIZE 0
+#define LEV_CONN_SIZE 0
+#define LEV_FORGET NULL
+#define LEV_PAUSE  NULL
+#define LEV_RESUME NULL
 
 #endif
 
 const struct backend backend_libevent = {
 	.name = "libevent",
 	.summary = "libevent (epoll underneath): EV_READ|EV_PERSIST events, reads to --budget",
+	.pref = 8,
+	.features = BE_LOOPS,
+	.loop_size = LEV_LOOP_SIZE,
+	.conn_size = LEV_CONN_SIZE,
 	.probe = lev_probe,
 	.run = lev_run,
+	.forget = LEV_FORGET,
+	.pause = LEV_PAUSE,
+	.resume = LEV_RESUME,
 };

@@ -51,15 +51,15 @@
 
 #include "uring_compat.h"
 
-#ifndef URING_TINY              /* -DURING_TINY: force CQ overflow, ENOBUFS */
+/* The rings' sizes, and DAQMUX_URING_TINY's: rings of 8 submissions, 16
+ * completions and 4 buffers, so that CQ overflows and -ENOBUFS happen on
+ * every run (the test suites run the backend that way too). */
 #define URING_SQ_ENTRIES 1024
 #define URING_CQ_ENTRIES 16384  /* room for a burst from many sources */
 #define URING_NBUFS      256    /* provided buffers, a power of two */
-#else
-#define URING_SQ_ENTRIES 8
-#define URING_CQ_ENTRIES 16
-#define URING_NBUFS      4
-#endif
+#define URING_TINY_SQ    8
+#define URING_TINY_CQ    16
+#define URING_TINY_NBUFS 4
 #define URING_BUFSZ    (64u << 10)        /* many frames per receive */
 #define URING_RINGSZ   4096               /* the buffer ring: one page */
 #define URING_BGID     0
@@ -82,7 +82,7 @@ enum { URING_RECV, URING_ACCEPT, URING_CANCEL, URING_TEST };
 #define URING_UD(kind, idx, gen) ((uint64_t)(gen) << 32 | (uint64_t)(idx) << 2 | (kind))
 #define URING_KIND(ud) ((unsigned)((ud) & 3))
 #define URING_IDX(ud)  ((uint32_t)(ud) >> 2)
-
+#define URING_GEN(ud)  ((uint32_t)((ud) >> 32))
 /* --uring-features: bits, in the order of the ladder. */
 enum {
 	URING_F_DEFER = 1u << 0, URING_F_REGRING = 1u << 1, URING_F_FIXED = 1u << 2,
@@ -104,6 +104,12 @@ static const struct uring_feature {
  * pending) a one-shot poll that says when a connection is waiting. */
 #define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
 #define URING_UD_LPOLL   URING_UD(URING_ACCEPT, 1, 0)
+/* On the listener: the multishot accept, or (out of descriptors, nothing
+ * pending) a one-shot poll that says when a connection is waiting. */
+#define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
+#define URING_UD_LPOLL   URING_UD(URING_ACCEPT, 1, 0)
+/* --spread handoff: a multishot poll on the loop's hand-off eventfd. */
+#define URING_UD_HANDOFF URING_UD(URING_ACCEPT, 2, 0)
 
 enum uring_state {
 	URING_FREE,      /* on the free list */
@@ -116,26 +122,51 @@ struct uring_slot {
 	struct conn *c;      /* NULL once the connection is closed */
 	uint32_t gen, next;  /* next: free list or starved queue */
 	enum uring_state state;
+	uint16_t held_head, held_tail;   /* buffers held while paused */
 	int fixed;           /* fixed: in the file table at this slot's index */
+	uint8_t *copy;       /* bundle/inc, paused: the bytes held, copied */
+	size_t ncopy, capcopy;
 };
 
 struct uring_loop {
 	struct io_uring ring;
 	int have_ring, have_bufs, multishot, accept_armed, stopping, failed, overflowed;
-	unsigned feat;               /* URING_F_*: in effect */
-	uint32_t bhead;              /* walk: the kernel's buffer-ring head, followed */
-	uint32_t boff[URING_NBUFS];  /* inc: bytes of each buffer already used */
-	uint32_t nfixed;             /* fixed: entries in the file table */
 	uint64_t listen_ud;          /* what is armed on the listener */
 	uint8_t *mem;                /* the buffer ring's page, then the buffers */
 	struct io_uring_buf_ring *br;
 	uint64_t inflight;           /* requests whose last completion is due */
-	struct uring_slot *slots;    /* a conn's slot index is c->bflags */
+	struct uring_slot *slots;    /* a conn's slot index is in its uring_conn */
 	uint32_t nslots, cap, free_head, starved_head, starved_tail;
+	unsigned sq_entries, cq_entries, nbufs;
+	/* Paused connections keep the buffers the kernel filled for them
+	 * before the cancel landed, in order: held_next links a slot's
+	 * buffers (held_head/tail in the slot), held_len their bytes. */
+	uint16_t held_next[URING_NBUFS];
+	uint32_t held_len[URING_NBUFS];
+	struct loop *lp;             /* the core's loop */
+	unsigned feat;               /* URING_F_*: in effect */
+	uint32_t bhead;              /* walk: the kernel's buffer-ring head, followed */
+	uint32_t boff[URING_NBUFS];  /* inc: bytes of each buffer already used */
+	uint32_t nfixed;             /* fixed: entries in the file table */
 };
 
+/* The backend's own counters, named in backend_uring.counters. */
+enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
+#define URING_SC(l) ((l)->lp->sc)
+
+struct uring_conn {
+	uint32_t slot;
+	int attached;        /* has the slot (uring_attach) */
+};
+
+static struct uring_conn *uring_conn(struct conn *c)
+{
+	return conn_data(c);
+}
+
+#define URING_HELD_NONE UINT16_MAX
 #define URING_BUF(l, bid) ((l)->mem + URING_RINGSZ + (size_t)(bid) * URING_BUFSZ)
-#define URING_MEMSZ (URING_RINGSZ + (size_t)URING_NBUFS * URING_BUFSZ)
+#define URING_MEMSZ(l) (URING_RINGSZ + (size_t)(l)->nbufs * URING_BUFSZ)
 
 /* Turn a set-up failure into a reason a user can act on. */
 static void uring_explain(int err, const char *what, char *why, size_t len)
@@ -170,7 +201,7 @@ static void uring_close(struct uring_loop *l)
 		msg("io_uring_unregister_buf_ring: %s", strerror(-ret));
 	if (l->have_ring)
 		io_uring_queue_exit(&l->ring);
-	if (l->mem && munmap(l->mem, URING_MEMSZ) < 0)
+	if (l->mem && munmap(l->mem, URING_MEMSZ(l)) < 0)
 		msg("munmap: %s", strerror(errno));
 	free(l->slots);
 }
@@ -282,7 +313,7 @@ static int uring_features_open(struct uring_loop *l, const struct io_uring_param
 static int uring_bufs_open(struct uring_loop *l, int all, char *notes, size_t nlen,
 			   char *why, size_t len)
 {
-	struct uring_buf_reg reg = { .ring_entries = URING_NBUFS, .bgid = URING_BGID };
+	struct uring_buf_reg reg = { .ring_entries = l->nbufs, .bgid = URING_BGID };
 	int ret;
 
 	reg.ring_addr = (uintptr_t)l->br;
@@ -311,9 +342,9 @@ static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes,
 		      char *why, size_t len)
 {
 	struct io_uring_params p = {
-		.flags = uring_setup_flags(want), .cq_entries = URING_CQ_ENTRIES,
+		.flags = uring_setup_flags(want), .cq_entries = l->cq_entries,
 	};
-	int ret = io_uring_queue_init_params(URING_SQ_ENTRIES, &l->ring, &p);
+	int ret = io_uring_queue_init_params(l->sq_entries, &l->ring, &p);
 
 	_Static_assert(URING_NBUFS * sizeof(struct io_uring_buf) <= URING_RINGSZ, "ring page");
 	l->free_head = l->starved_head = l->starved_tail = URING_NONE;
@@ -323,9 +354,9 @@ static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes,
 			       "io_uring_setup(SINGLE_ISSUER | DEFER_TASKRUN)", "Linux 6.1") < 0)
 			return -1;
 		p = (struct io_uring_params){
-			.flags = uring_setup_flags(l->feat), .cq_entries = URING_CQ_ENTRIES,
+			.flags = uring_setup_flags(l->feat), .cq_entries = l->cq_entries,
 		};
-		ret = io_uring_queue_init_params(URING_SQ_ENTRIES, &l->ring, &p);
+		ret = io_uring_queue_init_params(l->sq_entries, &l->ring, &p);
 	}
 	if (ret < 0) {
 		uring_explain(-ret, "io_uring_setup", why, len);
@@ -342,7 +373,7 @@ static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes,
 		return -1;
 	/* Page-aligned as the buffer ring must be; pages the kernel never
 	 * fills cost nothing. */
-	l->mem = mmap(NULL, URING_MEMSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	l->mem = mmap(NULL, URING_MEMSZ(l), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (l->mem == MAP_FAILED) {
 		l->mem = NULL;
 		snprintf(why, len, "mmap of the receive buffers: %s", strerror(errno));
@@ -353,10 +384,10 @@ static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes,
 		return -1;
 	l->have_bufs = 1;
 	io_uring_buf_ring_init(l->br);
-	for (unsigned i = 0; i < URING_NBUFS; i++)
+	for (unsigned i = 0; i < l->nbufs; i++)
 		io_uring_buf_ring_add(l->br, URING_BUF(l, i), URING_BUFSZ, i,
-				      io_uring_buf_ring_mask(URING_NBUFS), i);
-	io_uring_buf_ring_advance(l->br, URING_NBUFS);
+				      io_uring_buf_ring_mask(l->nbufs), i);
+	io_uring_buf_ring_advance(l->br, l->nbufs);
 	return 0;
 }
 
@@ -367,8 +398,39 @@ static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes,
 static void uring_recycle(struct uring_loop *l, unsigned bid)
 {
 	io_uring_buf_ring_add(l->br, URING_BUF(l, bid), URING_BUFSZ, bid,
-			      io_uring_buf_ring_mask(URING_NBUFS), 0);
+			      io_uring_buf_ring_mask(l->nbufs), 0);
 	io_uring_buf_ring_advance(l->br, 1);
+}
+
+/* bundle/inc: a paused connection's bytes, kept for its resume. */
+static enum conn_state uring_copy_aside(struct uring_loop *l, struct conn *c,
+					const uint8_t *p, size_t n)
+{
+	struct uring_slot *sl = &l->slots[uring_conn(c)->slot];
+
+	if (sl->ncopy + n > sl->capcopy) {
+		size_t cap = sl->capcopy ? 2 * sl->capcopy : URING_BUFSZ;
+		uint8_t *v;
+
+		while (cap < sl->ncopy + n)
+			cap *= 2;
+		if (!(v = realloc(sl->copy, cap))) {
+			conn_error(c, ENOMEM);
+			return CONN_END;
+		}
+		sl->copy = v;
+		sl->capcopy = cap;
+	}
+	memcpy(sl->copy + sl->ncopy, p, n);
+	sl->ncopy += n;
+	return CONN_OPEN;
+}
+
+static void uring_copy_free(struct uring_slot *sl)
+{
+	free(sl->copy);
+	sl->copy = NULL;
+	sl->ncopy = sl->capcopy = 0;
 }
 
 /*
@@ -382,19 +444,22 @@ static void uring_recycle(struct uring_loop *l, unsigned bid)
  * completion (IORING_CQE_F_BUF_MORE: the kernel keeps it) from where the
  * last one ended (l->boff). A completion that does not start at our head
  * means that order was lost: the run fails rather than misread a byte.
+ * A paused connection's bytes are copied aside for its resume (a buffer
+ * here may be shared with other connections; pauses are rare, and what
+ * lands between a pause and its cancel is one batch at most).
  * Returns CONN_END when c ended on these bytes.
  */
-static enum conn_state uring_take(struct server *s, struct uring_loop *l, struct conn *c,
+static enum conn_state uring_take(struct uring_loop *l, struct conn *c,
 				  const struct io_uring_cqe *cqe, uint64_t now)
 {
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	unsigned mask = (unsigned)io_uring_buf_ring_mask(URING_NBUFS);
+	unsigned mask = (unsigned)io_uring_buf_ring_mask(l->nbufs);
 	enum conn_state st = CONN_OPEN;
 	size_t left;
 
 	if (!(l->feat & URING_F_WALK)) {
 		if (c && cqe->res > 0)
-			st = conn_input(s, c, URING_BUF(l, bid), (size_t)cqe->res, now);
+			st = conn_input(c, URING_BUF(l, bid), (size_t)cqe->res, now);
 		uring_recycle(l, bid);
 		return st;
 	}
@@ -412,7 +477,8 @@ static enum conn_state uring_take(struct server *s, struct uring_loop *l, struct
 		size_t n = left < URING_BUFSZ - off ? left : URING_BUFSZ - off;
 
 		if (c && st == CONN_OPEN)
-			st = conn_input(s, c, URING_BUF(l, b) + off, n, now);
+			st = c->paused ? uring_copy_aside(l, c, URING_BUF(l, b) + off, n)
+				       : conn_input(c, URING_BUF(l, b) + off, n, now);
 		left -= n;
 		if (!left && (cqe->flags & IORING_CQE_F_BUF_MORE)) {
 			l->boff[b] = off + (uint32_t)n;
@@ -431,19 +497,19 @@ static enum conn_state uring_take(struct server *s, struct uring_loop *l, struct
  * call that may enter; a timed submit-and-wait may enter twice (submit,
  * then wait) - strace -c agreed with our count to within the start-up test.
  */
-static struct io_uring_sqe *uring_sqe(struct server *s, struct uring_loop *l)
+static struct io_uring_sqe *uring_sqe(struct uring_loop *l)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
 	int ret;
 
 	if (!sqe) {              /* the SQ is full: hand it in to make room */
-		s->sc.enters++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
 		if ((ret = io_uring_submit(&l->ring)) < 0)
 			msg("io_uring_submit: %s", strerror(-ret));
 		sqe = io_uring_get_sqe(&l->ring);
 	}
 	if (sqe) {
-		s->sc.sqes++;
+		URING_SC(l).extra[URING_C_SQES]++;
 		l->inflight++;
 	}
 	return sqe;
@@ -453,6 +519,7 @@ static void uring_slot_put(struct uring_loop *l, uint32_t i)
 {
 	l->slots[i] = (struct uring_slot){
 		.gen = l->slots[i].gen + 1, .next = l->free_head, .state = URING_FREE,
+		.held_head = URING_HELD_NONE, .held_tail = URING_HELD_NONE,
 	};
 	l->free_head = i;
 }
@@ -468,10 +535,10 @@ static void uring_starve(struct uring_loop *l, uint32_t i)
 	l->starved_tail = i;
 }
 
-static void uring_arm_recv(struct server *s, struct uring_loop *l, uint32_t i)
+static void uring_arm_recv(struct uring_loop *l, uint32_t i)
 {
 	struct uring_slot *sl = &l->slots[i];
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe) {
 		uring_starve(l, i);      /* the SQ stayed full: next round */
@@ -499,13 +566,13 @@ static void uring_arm_recv(struct server *s, struct uring_loop *l, uint32_t i)
  * registered only after this one was cleared. The core keeps the ordinary
  * descriptor (peer name, pull-mode REQUESTs, keepalive, close).
  */
-static void uring_fix(struct server *s, struct uring_loop *l, uint32_t i, int fd)
+static void uring_fix(struct uring_loop *l, uint32_t i, int fd)
 {
 	int ret;
 
 	if (!(l->feat & URING_F_FIXED) || i >= l->nfixed)
 		return;                  /* beyond the table: served by descriptor */
-	s->sc.ctl++;
+	URING_SC(l).ctl++;
 	ret = io_uring_register_files_update(&l->ring, i, &fd, 1);
 	l->slots[i].fixed = ret == 1;
 	if (ret < 0)
@@ -513,11 +580,11 @@ static void uring_fix(struct server *s, struct uring_loop *l, uint32_t i, int fd
 		    i, strerror(-ret));
 }
 
-static void uring_unfix(struct server *s, struct uring_loop *l, uint32_t i)
+static void uring_unfix(struct uring_loop *l, uint32_t i)
 {
 	int none = -1, ret;
 
-	s->sc.ctl++;
+	URING_SC(l).ctl++;
 	/* The armed receive holds its own reference until it is cancelled. */
 	if ((ret = io_uring_register_files_update(&l->ring, i, &none, 1)) < 0)
 		msg("io_uring_register_files_update(%u, -1): %s", i, strerror(-ret));
@@ -526,9 +593,9 @@ static void uring_unfix(struct server *s, struct uring_loop *l, uint32_t i)
 
 /* By user_data the kernel finds the request by hash; IORING_ASYNC_CANCEL_ANY
  * rescans every request per match - quadratic in connections at teardown. */
-static int uring_cancel(struct server *s, struct uring_loop *l, uint64_t ud)
+static int uring_cancel(struct uring_loop *l, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return -1;
@@ -537,61 +604,150 @@ static int uring_cancel(struct server *s, struct uring_loop *l, uint64_t ud)
 	return 0;
 }
 
+/* A paused connection's buffer, filled before its cancel landed: kept,
+ * in order, for its resume. */
+static void uring_hold(struct uring_loop *l, uint32_t i, unsigned bid, uint32_t len)
+{
+	struct uring_slot *sl = &l->slots[i];
+
+	l->held_next[bid] = URING_HELD_NONE;
+	l->held_len[bid] = len;
+	if (sl->held_tail == URING_HELD_NONE)
+		sl->held_head = (uint16_t)bid;
+	else
+		l->held_next[sl->held_tail] = (uint16_t)bid;
+	sl->held_tail = (uint16_t)bid;
+}
+
+/* The oldest held buffer of slot i, or URING_HELD_NONE; unlinked. */
+static unsigned uring_unhold(struct uring_loop *l, uint32_t i)
+{
+	struct uring_slot *sl = &l->slots[i];
+	unsigned bid = sl->held_head;
+
+	if (bid != URING_HELD_NONE) {
+		sl->held_head = l->held_next[bid];
+		if (sl->held_head == URING_HELD_NONE)
+			sl->held_tail = URING_HELD_NONE;
+	}
+	return bid;
+}
+
 /* Every end of a connection, and --idle-timeout's: the core closes the
  * descriptor right after, but an armed receive holds its own reference to
  * the socket, so it is cancelled; the slot stays until its last
  * completion says the kernel has let go. */
-static void uring_forget(struct server *s, struct conn *c)
+static void uring_forget(struct loop *lp, struct conn *c)
 {
-	struct uring_loop *l = c->priv;
-	uint32_t i = c->bflags;
-	struct uring_slot *sl = &l->slots[i];
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+	struct uring_slot *sl;
+	unsigned bid;
 
+	if (!uring_conn(c)->attached)
+		return;          /* closed before it had a slot */
+	sl = &l->slots[i];
 	sl->c = NULL;
+	while ((bid = uring_unhold(l, i)) != URING_HELD_NONE)
+		uring_recycle(l, bid);
+	uring_copy_free(sl);
 	if (sl->fixed)
-		uring_unfix(s, l, i);
+		uring_unfix(l, i);
 	if (sl->state == URING_IDLE)
 		uring_slot_put(l, i);
-	else if (sl->state == URING_ARMED && uring_cancel(s, l, URING_UD(URING_RECV, i, sl->gen)) < 0)
+	else if (sl->state == URING_ARMED &&
+		 uring_cancel(l, URING_UD(URING_RECV, i, sl->gen)) < 0)
 		(void)shutdown(c->fd, SHUT_RDWR);  /* no SQE: this ends it too */
 	/* STARVED: freed when the starved queue comes round to it. */
 }
 
-static void uring_end(struct server *s, struct conn *c)
+/* Paused: cancel the receive, so the kernel stops taking its bytes; what
+ * completes before the cancel lands is held (uring_on_recv), and the
+ * receive is not re-armed until the resume. STARVED or IDLE: nothing is
+ * in the kernel, and nothing will be armed while paused. */
+static void uring_pause(struct loop *lp, struct conn *c)
 {
-	uring_forget(s, c);
-	server_close(s, c);
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+
+	/* No SQE for the cancel: the receive stays armed and what it takes
+	 * is held - a paused source may then pin buffers until its resume. */
+	if (l->slots[i].state == URING_ARMED)
+		(void)uring_cancel(l, URING_UD(URING_RECV, i, l->slots[i].gen));
+}
+
+/* Resumed: first what was held, then a new receive - unless the old one
+ * is still in the kernel (its cancel not yet complete), whose last
+ * completion re-arms it. */
+static void uring_resume(struct loop *lp, struct conn *c)
+{
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+	uint64_t now = now_ns();
+	unsigned bid;
+
+	if (l->slots[i].ncopy) {
+		struct uring_slot *sl = &l->slots[i];
+		enum conn_state st = conn_input(c, sl->copy, sl->ncopy, now);
+
+		/* A pause again in the middle of these bytes is not possible
+		 * to honour without a second copy: the frame path delivers
+		 * what was read, as conn_read_some does with its buffer. */
+		uring_copy_free(sl);
+		if (st == CONN_END) {
+			server_close(c);
+			return;
+		}
+	}
+	while (!c->paused && (bid = uring_unhold(l, i)) != URING_HELD_NONE) {
+		enum conn_state st = conn_input(c, URING_BUF(l, bid), l->held_len[bid], now);
+		uring_recycle(l, bid);
+		if (st == CONN_END) {
+			server_close(c);   /* uring_forget returns the rest */
+			return;
+		}
+	}
+	if (!c->paused && l->slots[i].state == URING_IDLE)
+		uring_arm_recv(l, i);
 }
 
 /* Re-arm the receives that found the buffer ring empty, oldest first and
  * at most as many as there are buffers, so that ten thousand starved
- * sources take turns instead of all failing again at once. */
-static void uring_feed_starved(struct server *s, struct uring_loop *l)
+ * sources take turns instead of all failing again at once. A paused one
+ * stays idle: its resume arms it. */
+static void uring_feed_starved(struct uring_loop *l)
 {
-	for (unsigned n = 0; n < URING_NBUFS && l->starved_head != URING_NONE; n++) {
+	for (unsigned n = 0; n < l->nbufs && l->starved_head != URING_NONE; n++) {
 		uint32_t i = l->starved_head;
 		l->starved_head = l->slots[i].next;
 		if (l->starved_head == URING_NONE)
 			l->starved_tail = URING_NONE;
 		l->slots[i].state = URING_IDLE;
-		if (l->slots[i].c)
-			uring_arm_recv(s, l, i);
-		else
+		if (!l->slots[i].c)
 			uring_slot_put(l, i);
+		else if (!l->slots[i].c->paused)
+			uring_arm_recv(l, i);
 	}
 }
 
-static void uring_arm_accept(struct server *s, struct uring_loop *l)
+static void uring_arm_accept(struct uring_loop *l)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return;                  /* SQ full: next round */
-	/* Blocking sockets are fine: io_uring never blocks in a receive. */
-	io_uring_prep_multishot_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, URING_UD_ACCEPT);
+	if (l->lp->handoff) {
+		/* Connections come from the acceptor, announced on an eventfd. */
+		io_uring_prep_poll_multishot(sqe, l->lp->accept_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, URING_UD_HANDOFF);
+		l->listen_ud = URING_UD_HANDOFF;
+	} else {
+		/* Blocking sockets are fine: io_uring never blocks in a receive. */
+		io_uring_prep_multishot_accept(sqe, l->lp->accept_fd, NULL, NULL, SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, URING_UD_ACCEPT);
+		l->listen_ud = URING_UD_ACCEPT;
+	}
 	l->accept_armed = 1;
-	l->listen_ud = URING_UD_ACCEPT;
 }
 
 /*
@@ -601,25 +757,23 @@ static void uring_arm_accept(struct server *s, struct uring_loop *l)
  * a connection to be pending; the accept re-armed then takes it, or sheds
  * it if the table is still full. SQ full: the accept is re-armed next round.
  */
-static void uring_park_accept(struct server *s, struct uring_loop *l)
+static void uring_park_accept(struct uring_loop *l)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return;
-	io_uring_prep_poll_add(sqe, s->lfd, POLLIN);
+	io_uring_prep_poll_add(sqe, l->lp->accept_fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, URING_UD_LPOLL);
 	l->accept_armed = 1;
 	l->listen_ud = URING_UD_LPOLL;
 }
 
-static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
+/* A slot and a receive for a registered connection. */
+static void uring_attach(struct uring_loop *l, struct conn *c)
 {
-	struct conn *c = server_adopt(s, fd, &s->sc);
 	uint32_t i = l->free_head;
 
-	if (!c)
-		return;                  /* refused and reported by the core */
 	if (i != URING_NONE) {
 		l->free_head = l->slots[i].next;
 	} else {
@@ -627,8 +781,8 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 			uint32_t cap = l->cap ? 2 * l->cap : 256;
 			struct uring_slot *v = cap < (1u << 30) ? realloc(l->slots, cap * sizeof(*v)) : NULL;
 			if (!v) {
-				conn_error(s, c, ENOMEM);
-				server_close(s, c);
+				conn_error(c, ENOMEM);
+				server_close(c);
 				return;
 			}
 			l->slots = v;
@@ -638,89 +792,111 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 		l->slots[i].gen = 0;
 	}
 	l->slots[i].c = c;
+	l->slots[i].held_head = l->slots[i].held_tail = URING_HELD_NONE;
 	l->slots[i].fixed = 0;
-	c->priv = l;
-	c->bflags = i;
-	uring_fix(s, l, i, fd);
-	uring_arm_recv(s, l, i);
+	uring_conn(c)->slot = i;
+	uring_conn(c)->attached = 1;
+	uring_fix(l, i, c->fd);
+	uring_arm_recv(l, i);
 }
 
-static void uring_on_accept(struct server *s, struct uring_loop *l, const struct io_uring_cqe *cqe)
+static void uring_on_accept(struct uring_loop *l, const struct io_uring_cqe *cqe)
 {
+	struct conn *c;
+
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->accept_armed = 0;     /* re-armed at the top of the loop */
 	if (cqe->user_data == URING_UD_LPOLL)
 		return;                  /* a connection is pending: accept again */
-	s->sc.accepts++;
-	if (cqe->res >= 0) {
-		uring_adopt(s, l, cqe->res);
+	if (cqe->user_data == URING_UD_HANDOFF) {
+		while (server_accept(l->lp, &c) == 1)
+			uring_attach(l, c);
 		return;
+	}
+	URING_SC(l).accepts++;
+	if (cqe->res >= 0) {
+		if ((c = server_adopt(l->lp, cqe->res)) != NULL)
+			uring_attach(l, c);
+		return;                  /* or refused and reported by the core */
 	}
 	switch (-cqe->res) {
 	case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
-		if (!server_shed(s, -cqe->res) && !l->accept_armed)
-			uring_park_accept(s, l);
+		if (!server_shed(l->lp, -cqe->res) && !l->accept_armed)
+			uring_park_accept(l);
 		break;
 	/* accept(2): errors of the pending connection, not ours. */
 	case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
 	case ENONET: case EHOSTUNREACH: case ENETUNREACH: case EINTR: case EAGAIN:
 		break;
 	default:
-		msg("accept on %s: %s", s->listen_name, strerror(-cqe->res));
+		msg("accept on %s: %s", l->lp->s->listen_name, strerror(-cqe->res));
 		l->failed = 1;
 	}
 }
 
-static void uring_on_recv(struct server *s, struct uring_loop *l, const struct io_uring_cqe *cqe,
+static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 			  uint64_t now)
 {
 	uint32_t i = URING_IDX(cqe->user_data);
 	int res = cqe->res, last = !(cqe->flags & IORING_CQE_F_MORE);
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) && bid < URING_NBUFS;
+	int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) && bid < l->nbufs;
 	struct uring_slot *sl;
-	enum conn_state st;
 	struct conn *c;
 
 	if (i >= l->nslots || l->slots[i].gen != URING_GEN(cqe->user_data)) {
 		if (has_buf)             /* cannot happen; the buffer still counts */
-			(void)uring_take(s, l, NULL, cqe, now);
+			(void)uring_take(l, NULL, cqe, now);
 		return;
 	}
 	sl = &l->slots[i];
 	c = sl->c;
 	if (last)
 		sl->state = URING_IDLE;
-	s->sc.nobufs += res == -ENOBUFS;
-	s->sc.reads += res > 0;
-	/* Ended earlier (in this batch, maybe): bytes after a BYE or an error,
-	 * or the -ECANCELED we asked for; then only the buffers count. */
-	st = has_buf ? uring_take(s, l, res > 0 ? c : NULL, cqe, now) : CONN_OPEN;
+	URING_SC(l).extra[URING_C_NOBUFS] += res == -ENOBUFS;
+	URING_SC(l).reads += res > 0;
 	if (!c) {
+		/* Ended earlier (in this batch, maybe): bytes after a BYE or an
+		 * error, or the -ECANCELED we asked for. Only the buffer counts. */
+		if (has_buf)
+			(void)uring_take(l, NULL, cqe, now);
+	} else if (res > 0 && has_buf && c->paused && !(l->feat & URING_F_WALK)) {
+		uring_hold(l, i, bid, (uint32_t)res);   /* the resume gives it back */
 	} else if (res > 0 && has_buf) {
-		if (st == CONN_END)
-			uring_end(s, c);
-	} else if (res != -ENOBUFS) {
-		if (res == 0)
-			conn_eof(s, c);
-		else
-			conn_error(s, c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
-		uring_end(s, c);
+		if (uring_take(l, c, cqe, now) == CONN_END)
+			server_close(c);
+	} else {
+		if (has_buf)
+			(void)uring_take(l, NULL, cqe, now);
+		if (res == -ECANCELED) {
+			/* The pause's cancel (only a pause cancels a live
+			 * connection's receive): idle until the resume, or
+			 * re-armed below if that came first. */
+		} else if (res != -ENOBUFS) {
+			if (res == 0)
+				conn_eof(c);
+			else
+				conn_error(c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
+			server_close(c);
+		}
 	}
 	if (!last || sl->state == URING_FREE)
 		return;                  /* still armed, or ended and freed */
 	if (!sl->c)
 		uring_slot_put(l, i);    /* the last word on an ended connection */
+	else if (sl->c->paused)
+		return;                  /* idle until the resume */
 	else if (res == -ENOBUFS)
 		uring_starve(l, i);      /* back-pressure: the bytes wait in the socket */
 	else
-		uring_arm_recv(s, l, i); /* single-shot, or a multishot the kernel ended
-					    (CQ overflow): nothing is lost */
+		uring_arm_recv(l, i); /* single-shot, or a multishot the kernel ended
+					    (CQ overflow), or a resume before the
+					    pause's cancel landed: nothing is lost */
 }
 
 /* One batch: the completions there now (more may land while we work),
  * released to the kernel with one cq_advance at the end. */
-static void uring_complete(struct server *s, struct uring_loop *l)
+static void uring_complete(struct uring_loop *l)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0, batch = io_uring_cq_ready(&l->ring);
@@ -730,7 +906,7 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 	/* Overflow: the kernel parks the completions it had no room for (NODROP)
 	 * and ends multishot requests; their last completions re-arm them.
 	 * Counted once per episode. */
-	s->sc.overflows += over && !l->overflowed;
+	URING_SC(l).extra[URING_C_OVERFLOWS] += over && !l->overflowed;
 	l->overflowed = over;
 	if (batch > URING_BATCH)
 		batch = URING_BATCH;
@@ -745,9 +921,9 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 			if (cqe->user_data == URING_UD_ACCEPT && cqe->res >= 0)
 				close(cqe->res);   /* arrived during teardown */
 		} else if (kind == URING_RECV) {
-			uring_on_recv(s, l, cqe, now);
+			uring_on_recv(l, cqe, now);
 		} else if (kind == URING_ACCEPT) {
-			uring_on_accept(s, l, cqe);
+			uring_on_accept(l, cqe);
 		} else if (kind == URING_CANCEL && cqe->res < 0 && cqe->res != -ENOENT &&
 			   cqe->res != -EALREADY) {
 			/* ENOENT: the receive had just ended by itself. */
@@ -755,12 +931,12 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 		}
 	}
 	io_uring_cq_advance(&l->ring, n);
-	s->sc.cqes += n;
+	URING_SC(l).extra[URING_C_CQES] += n;
 }
 
 /* Hand in what is queued; if nothing is waiting, sleep until a completion
  * arrives or ms pass. */
-static int uring_wait(struct server *s, struct uring_loop *l, int ms)
+static int uring_wait(struct uring_loop *l, int ms)
 {
 	struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	struct io_uring_cqe *cqe;
@@ -769,11 +945,11 @@ static int uring_wait(struct server *s, struct uring_loop *l, int ms)
 	if (io_uring_cq_ready(&l->ring)) {
 		if (!io_uring_sq_ready(&l->ring))
 			return 0;
-		s->sc.enters++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
 		ret = io_uring_submit(&l->ring);
 	} else {
-		s->sc.enters++;
-		s->sc.waits++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
+		URING_SC(l).waits++;
 		ret = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
 	}
 	/* ETIME: the tick; EINTR: a signal, the loop looks at it; EBUSY and
@@ -793,7 +969,7 @@ static int uring_wait(struct server *s, struct uring_loop *l, int ms)
  * kernels. So ask the real question once: one byte and an EOF on a
  * socketpair. Multishot answers res == 1 with IORING_CQE_F_MORE, then the
  * EOF; an older kernel answers -EINVAL (flag unknown) or one completion
- * without F_MORE (flag ignored). Start-up cost, not counted in s->sc.
+ * without F_MORE (flag ignored). Start-up cost, not counted.
  */
 static int uring_multishot_works(struct uring_loop *l)
 {
@@ -822,7 +998,7 @@ static int uring_multishot_works(struct uring_loop *l)
 		if (works < 0)
 			works = cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE);
 		if (cqe->flags & IORING_CQE_F_BUFFER)
-			(void)uring_take(NULL, l, NULL, cqe, 0);
+			(void)uring_take(l, NULL, cqe, 0);
 		more = cqe->flags & IORING_CQE_F_MORE;
 		io_uring_cqe_seen(&l->ring, cqe);
 	}
@@ -836,24 +1012,41 @@ static int uring_multishot_works(struct uring_loop *l)
 
 /* Stopping: cancel everything and wait (bounded) until the kernel has let
  * go of every request, so that no receive writes into unmapped memory. */
-static void uring_drain(struct server *s, struct uring_loop *l)
+static void uring_drain(struct uring_loop *l)
 {
 	uint64_t until = now_ns() + URING_DRAIN_NS;
 
 	l->stopping = 1;
 	if (l->accept_armed)
-		(void)uring_cancel(s, l, l->listen_ud);
+		(void)uring_cancel(l, l->listen_ud);
 	for (uint32_t i = 0; i < l->nslots; i++)
 		if (l->slots[i].state == URING_ARMED &&
-		    uring_cancel(s, l, URING_UD(URING_RECV, i, l->slots[i].gen)) < 0)
+		    uring_cancel(l, URING_UD(URING_RECV, i, l->slots[i].gen)) < 0)
 			break;
 	while (l->inflight && now_ns() < until) {
-		if (uring_wait(s, l, SERVER_TICK_MS) < 0)
+		if (uring_wait(l, SERVER_TICK_MS) < 0)
 			break;
-		uring_complete(s, l);
+		uring_complete(l);
 	}
 	if (l->inflight)
 		msg("io_uring: %lu requests still in the kernel at exit", (unsigned long)l->inflight);
+}
+
+/* The rings' sizes: DAQMUX_URING_TINY (set and not "0") shrinks them. */
+static int uring_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+static void uring_sizes(struct uring_loop *l)
+{
+	int tiny = uring_env("DAQMUX_URING_TINY");
+
+	l->sq_entries = tiny ? URING_TINY_SQ : URING_SQ_ENTRIES;
+	l->cq_entries = tiny ? URING_TINY_CQ : URING_CQ_ENTRIES;
+	l->nbufs = tiny ? URING_TINY_NBUFS : URING_NBUFS;
 }
 
 /* One line at start: the features in effect, and why any of `all` is not. */
@@ -868,62 +1061,97 @@ static void uring_features_say(const struct uring_loop *l, const char *notes)
 	msg("uring: features %s%s%s", on[0] ? on : "none", notes[0] ? "; not here: " : "", notes);
 }
 
-static int uring_run(struct server *s)
+static int uring_run(struct loop *lp)
 {
-	struct uring_loop l = { 0 };
-	const char *env = getenv("DAQMUX_URING_SINGLESHOT");
+	struct server *s = lp->s;
+	struct uring_loop *l = lp->priv;
+	/* The environment's list serves where no command line reaches the
+	 * server (the test suites' variants); the option wins. */
+	const char *list = s->opt.uring_features ? s->opt.uring_features
+						 : getenv("DAQMUX_URING_FEATURES");
 	char why[256], notes[512] = "";
 	unsigned want = 0;
 	int rc = -1, all = 0;
 
-	/* The environment's list serves where no command line reaches the
-	 * server (a test suite run per variant); the option wins. */
-	const char *list = s->opt.uring_features ? s->opt.uring_features
-						 : getenv("DAQMUX_URING_FEATURES");
-
+	l->lp = lp;
+	uring_sizes(l);
 	if (uring_features_parse(list, &want, &all, why, sizeof(why)) < 0) {
 		msg("%s", why);
 		return -1;
 	}
-	if (uring_open(&l, want, all, notes, sizeof(notes), why, sizeof(why)) < 0) {
+	if (uring_open(l, want, all, notes, sizeof(notes), why, sizeof(why)) < 0) {
 		msg("%s", why);
 		goto out;
 	}
-	if (list && *list)
-		uring_features_say(&l, notes);
-	if (env && *env && strcmp(env, "0") != 0)
-		msg("uring: DAQMUX_URING_SINGLESHOT is set: single-shot receives");
-	else if ((l.multishot = uring_multishot_works(&l)) < 0)
+	if (list && *list && lp->id == 0)
+		uring_features_say(l, notes);
+	if (l->nbufs != URING_NBUFS && lp->id == 0)
+		msg("uring: DAQMUX_URING_TINY is set: %u SQ, %u CQ entries, %u buffers",
+		    l->sq_entries, l->cq_entries, l->nbufs);
+	if (uring_env("DAQMUX_URING_SINGLESHOT")) {
+		if (lp->id == 0)
+			msg("uring: DAQMUX_URING_SINGLESHOT is set: single-shot receives");
+	} else if ((l->multishot = uring_multishot_works(l)) < 0) {
 		goto out;
-	else if (!l.multishot)
+	} else if (!l->multishot && lp->id == 0) {
 		msg("uring: this kernel has no multishot receive: single-shot receives");
-
-	while (!server_should_stop(s) && !l.failed) {
-		if (!l.accept_armed)
-			uring_arm_accept(s, &l);
-		uring_feed_starved(s, &l);
-		if (uring_wait(s, &l, server_wait_ms(s)) < 0)
-			goto out;
-		uring_complete(s, &l);
-		server_sweep(s, uring_forget);
-		server_reap(s);          /* conns closed in this batch; slots stay */
 	}
-	rc = l.failed ? -1 : 0;
+
+	while (!server_should_stop(s) && !l->failed) {
+		if (!l->accept_armed)
+			uring_arm_accept(l);
+		uring_feed_starved(l);
+		if (uring_wait(l, server_wait_ms(s)) < 0)
+			goto out;
+		uring_complete(l);
+		server_sweep(lp);
+		server_reap(lp);         /* conns closed in this batch; slots stay */
+	}
+	rc = l->failed ? -1 : 0;
 out:
-	if (l.have_ring)
-		uring_drain(s, &l);
-	uring_close(&l);
+	if (l->have_ring)
+		uring_drain(l);
+	uring_close(l);
 	return rc;
 }
 
 static int uring_probe(char *why, size_t len)
 {
 	struct uring_loop l = { 0 };
-	int rc = uring_open(&l, 0, 0, NULL, 0, why, len);
+	int rc;
 
+	uring_sizes(&l);
+	rc = uring_open(&l, 0, 0, NULL, 0, why, len);
 	uring_close(&l);
 	return rc;
 }
+
+static const struct backend_counter uring_counters[] = {
+	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
+	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
+	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
+	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
+	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
+};
+
+/* The paths the default sizes and a new kernel never take, for the tests. */
+static const struct backend_variant uring_variants[] = {
+	{ "tiny", "DAQMUX_URING_TINY=1", 1 },
+	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1", 1 },
+	/* The --uring-features ladder, one step at a time (each step keeps
+	 * the ones before it), and everything this machine has. */
+	{ "defer", "DAQMUX_URING_FEATURES=defer", 0 },
+	{ "regring", "DAQMUX_URING_FEATURES=defer,regring", 0 },
+	{ "fixed", "DAQMUX_URING_FEATURES=defer,regring,fixed", 0 },
+	{ "bundle", "DAQMUX_URING_FEATURES=defer,regring,fixed,bundle", 0 },
+	{ "all", "DAQMUX_URING_FEATURES=all", 1 },
+};
+
+#define URING_LOOP_SIZE sizeof(struct uring_loop)
+#define URING_CONN_SIZE sizeof(struct uring_conn)
+#define URING_FORGET uring_forget
+#define URING_PAUSE  uring_pause
+#define URING_RESUME uring_resume
 
 #else  /* !HAVE_URING */
 
@@ -934,17 +1162,36 @@ static int uring_probe(char *why, size_t len)
 	return -1;
 }
 
-static int uring_run(struct server *s)
+static int uring_run(struct loop *l)
 {
-	(void)s;
+	(void)l;
 	return -1;                       /* never called: the probe refuses */
 }
+
+#define URING_LOOP_SIZE 0
+#define URING_CONN_SIZE 0
+#define URING_FORGET NULL
+#define URING_PAUSE  NULL
+#define URING_RESUME NULL
+static const struct backend_counter uring_counters[5];
+static const struct backend_variant uring_variants[7];
 
 #endif
 
 const struct backend backend_uring = {
 	.name = "uring",
 	.summary = "io_uring: multishot accept + multishot recv into a shared provided-buffer ring",
+	.pref = 35,
+	.features = BE_LOOPS | BE_PEER_UNKNOWN_EARLY,
+	.loop_size = URING_LOOP_SIZE,
+	.conn_size = URING_CONN_SIZE,
+	.counters = uring_counters,
+	.ncounters = sizeof(uring_counters) / sizeof(uring_counters[0]),
+	.variants = uring_variants,
+	.nvariants = sizeof(uring_variants) / sizeof(uring_variants[0]),
 	.probe = uring_probe,
 	.run = uring_run,
+	.forget = URING_FORGET,
+	.pause = URING_PAUSE,
+	.resume = URING_RESUME,
 };
