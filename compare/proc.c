@@ -305,7 +305,10 @@ int cmp_pair_run(struct cmp *c, struct cmp_pair *p)
 	double bound_s = p->client_s + p->setup_s + 5;
 	cmp_argv_add(&sa, "%s", c->exe);
 	cmp_argv_add(&sa, "server");
-	cmp_argv_add(&sa, "--backend=%s", p->backend);
+	const char *feat = cmp_ladder_features(p->backend);
+	cmp_argv_add(&sa, "--backend=%.*s", (int)strcspn(p->backend, "+"), p->backend);
+	if (feat)
+		cmp_argv_add(&sa, "--uring-features=%s", feat);
 	cmp_argv_add(&sa, "--listen=127.0.0.1:0");
 	cmp_argv_add(&sa, "--quiet");
 	cmp_argv_add(&sa, "--json=%s", p->sjson);
