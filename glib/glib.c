@@ -118,6 +118,12 @@ static GSource *gl_source(GSourceFuncs *funcs, struct loop *l, struct conn *c, i
 	gs->l = l;
 	gs->c = c;
 	gs->tag = g_source_add_unix_fd(src, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	/* Otherwise GLib blocks a source while it dispatches it: its
+	 * descriptor leaves the poll set and comes back, each time with a
+	 * write to the context's wake-up eventfd, which makes the next poll()
+	 * return at once to read it - two writes, a poll and a read more per
+	 * wakeup. Our dispatch never runs the loop again, so it cannot recurse. */
+	g_source_set_can_recurse(src, TRUE);
 	(void)g_source_attach(src, ctx);
 	return src;
 }
