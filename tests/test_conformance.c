@@ -48,7 +48,7 @@ static void expect_as_sent(struct sup *t, unsigned id)
 	const struct json *got = sup_expect_source(t, id);
 
 	if (!sent)
-		fail_msg("%s: the client's summary has no source %u", t->be->name, id);
+		fail_msg("%s: the client's summary has no source %u", t->v->name, id);
 	sup_expect_u64(got, "frames", sup_u64(sent, "frames"));
 	sup_expect_u64(got, "bytes", sup_u64(sent, "bytes"));
 }
@@ -234,10 +234,10 @@ static void scenario_silent_source(void **state)
 	for (int run = 2; worst >= 100 * MS; run++) {
 		if (run > SILENT_RUNS)
 			fail_msg("%s: sources 1-3 waited up to %.1f ms while source 0 was silent, "
-				 "in each of %d runs; expected under 100 ms", t->be->name,
+				 "in each of %d runs; expected under 100 ms", t->v->name,
 				 (double)worst / 1e6, SILENT_RUNS);
 		print_message("%s: sources 1-3 waited up to %.1f ms while source 0 was silent; "
-			      "a busy machine? run %d of %d\n", t->be->name, (double)worst / 1e6,
+			      "a busy machine? run %d of %d\n", t->v->name, (double)worst / 1e6,
 			      run, SILENT_RUNS);
 		sup_reset(t);
 		worst = silent_run(t);
