@@ -93,7 +93,7 @@ static void expect_as_sent(struct sup *t, const struct json *cj, unsigned id)
 	const struct json *got = sup_expect_source(t, id);
 
 	if (!sent)
-		fail_msg("%s: the client's summary has no source %u", t->be->name, id);
+		fail_msg("%s: the client's summary has no source %u", t->v->name, id);
 	sup_expect_u64(got, "frames", sup_u64(sent, "frames"));
 	sup_expect_u64(got, "bytes", sup_u64(sent, "bytes"));
 }
@@ -188,7 +188,7 @@ static void case_reset(void **state)
 	int named = strstr(err, "source 1 (127.0.0.1:") && strstr(err, "connection reset");
 	if (!named)
 		fail_msg("%s: the server's stderr has no line \"source 1 (127.0.0.1:PORT): "
-			 "connection reset\":\n%s", t->be->name, err);
+			 "connection reset\":\n%s", t->v->name, err);
 	free(err);
 	sup_passed(t);
 }
@@ -243,14 +243,14 @@ static void case_killed_client(void **state)
 	 * one was truncated (sup_server_wait fails on a crash). */
 	int rc = sup_server_wait(t);
 	if (rc != 0 && rc != 1)
-		fail_msg("%s: the server ended with status %d, expected 0 or 1", t->be->name, rc);
+		fail_msg("%s: the server ended with status %d, expected 0 or 1", t->v->name, rc);
 
 	trace_load(&tr, trace_path);
 	for (size_t i = 0; i < tr.n; i++) {
 		uint32_t id = tr.src[i];
 		if (id >= 8 || tr.seq[i] != next[id]) {
 			fail_msg("%s: trace line %zu: source %u seq %llu, expected seq %llu",
-				 t->be->name, i + 2, id, (unsigned long long)tr.seq[i],
+				 t->v->name, i + 2, id, (unsigned long long)tr.seq[i],
 				 id < 8 ? (unsigned long long)next[id] : 0ull);
 		}
 		next[id]++;
@@ -268,7 +268,7 @@ static void case_killed_client(void **state)
 			truncated++;
 		} else {
 			fail_msg("%s: source %u is %s, expected closed or truncated",
-				 t->be->name, id, status);
+				 t->v->name, id, status);
 		}
 		sup_expect_u64(s, "frames", next[id]);
 		expect_clean(s);
@@ -280,7 +280,7 @@ static void case_killed_client(void **state)
 	assert_int_equal(rc, truncated ? 1 : 0);
 	trace_free(&tr);
 	print_message("%s: %llu frames, each source a clean prefix; %u closed, %u truncated\n",
-		      t->be->name, (unsigned long long)total, 8 - truncated, truncated);
+		      t->v->name, (unsigned long long)total, 8 - truncated, truncated);
 	sup_passed(t);
 }
 
@@ -366,7 +366,7 @@ static void case_garbage(void **state)
 	uint64_t rss = sup_u64(sum, "max_rss_kib");
 	if (rss >= 64 * MIB)
 		fail_msg("%s: the server's peak memory is %llu KiB after a 4 GiB length; "
-			 "expected under 64 MiB", t->be->name, (unsigned long long)rss);
+			 "expected under 64 MiB", t->v->name, (unsigned long long)rss);
 	sup_expect_u64(sum, "status.error", 3);
 	sup_passed(t);
 }
@@ -407,7 +407,7 @@ static uint64_t huge_run(struct sup *t, size_t streamed)
 			int e = errno;
 			(void)close(fd);
 			fail_msg("%s: sending the payload stopped after %zu bytes: %s",
-				 t->be->name, sent, strerror(e));
+				 t->v->name, sent, strerror(e));
 		}
 		sent += (size_t)w;
 	}
@@ -444,10 +444,10 @@ static void case_huge_length(void **state)
 	if (big > small + 8 * MIB)
 		fail_msg("%s: the server's peak memory grew from %llu KiB (%u MiB of a 4 GiB "
 			 "payload read) to %llu KiB (%u MiB read); it must not depend on the length",
-			 t->be->name, (unsigned long long)small, HUGE_SMALL >> 20,
+			 t->v->name, (unsigned long long)small, HUGE_SMALL >> 20,
 			 (unsigned long long)big, HUGE_BIG >> 20);
 	print_message("%s: peak memory %llu KiB after %u MiB of a 4 GiB payload, %llu KiB after "
-		      "%u MiB\n", t->be->name, (unsigned long long)small, HUGE_SMALL >> 20,
+		      "%u MiB\n", t->v->name, (unsigned long long)small, HUGE_SMALL >> 20,
 		      (unsigned long long)big, HUGE_BIG >> 20);
 	sup_passed(t);
 }
@@ -560,15 +560,15 @@ static void case_flood(void **state)
 		if (run > FLOOD_RUNS)
 			fail_msg("%s: the paced sources' p99 latency was up to %.2f ms beside a "
 				 "flooding source, in each of %d runs; expected under 10 ms",
-				 t->be->name, (double)r.worst_p99 / 1e6, FLOOD_RUNS);
+				 t->v->name, (double)r.worst_p99 / 1e6, FLOOD_RUNS);
 		print_message("%s: the paced sources' p99 latency was up to %.2f ms; "
-			      "a busy machine? run %d of %d\n", t->be->name,
+			      "a busy machine? run %d of %d\n", t->v->name,
 			      (double)r.worst_p99 / 1e6, run, FLOOD_RUNS);
 		sup_reset(t);
 		r = flood_run(t);
 	}
 	print_message("%s: paced sources' p99 up to %.2f ms; the flooding source's p50 %.2f ms, "
-		      "%zu of its frames while source 1 sent %llu\n", t->be->name,
+		      "%zu of its frames while source 1 sent %llu\n", t->v->name,
 		      (double)r.worst_p99 / 1e6, (double)r.flood_p50 / 1e6, r.flood_while_1,
 		      (unsigned long long)r.frames_1);
 	/* One frame per round holds for sources in the same round: with
@@ -614,7 +614,7 @@ static void expect_silent_summary(struct sup *t)
 		uint64_t id = sup_u64(s, "id");
 		if (id > 1)
 			fail_msg("%s: silent connection %llu is listed as a source",
-				 t->be->name, (unsigned long long)id);
+				 t->v->name, (unsigned long long)id);
 		sup_expect_str(s, "status", "active");
 		expect_clean(s);
 		if (!backend_has(t->be, BE_ROUND))
@@ -636,7 +636,7 @@ static void stop_silent_client(struct sup *t)
 	(void)sup_proc_signal(&t->client, SIGINT);
 	int rc = sup_client_wait(t);
 	if (rc != 0 && rc != 1)
-		fail_msg("%s: the client ended with status %d", t->be->name, rc);
+		fail_msg("%s: the client ended with status %d", t->v->name, rc);
 }
 
 static void case_stop_sigint(void **state)
@@ -655,8 +655,8 @@ static void case_stop_sigint(void **state)
 	assert_int_equal(rc, 0);
 	if (took >= 1.0)
 		fail_msg("%s: the server took %.3f s to stop after SIGINT; expected under 1 s",
-			 t->be->name, took);
-	print_message("%s: stopped %.1f ms after SIGINT\n", t->be->name, took * 1e3);
+			 t->v->name, took);
+	print_message("%s: stopped %.1f ms after SIGINT\n", t->v->name, took * 1e3);
 	expect_silent_summary(t);
 	stop_silent_client(t);
 	sup_passed(t);
@@ -675,12 +675,12 @@ static void case_stop_duration(void **state)
 	assert_int_equal(rc, 0);
 	if (took >= 2.0)
 		fail_msg("%s: with --duration 1 the server ran %.3f s; expected under 2 s",
-			 t->be->name, took);
+			 t->v->name, took);
 	double elapsed = json_num(json_get(sup_server_json(t), "elapsed_s"), -1);
 	if (elapsed < 1.0 || elapsed >= 2.0)
-		fail_msg("%s: elapsed_s is %.3f with --duration 1", t->be->name, elapsed);
+		fail_msg("%s: elapsed_s is %.3f with --duration 1", t->v->name, elapsed);
 	print_message("%s: --duration 1 ended after %.3f s (its own count), %.3f s from its "
-		      "start here\n", t->be->name, elapsed, took);
+		      "start here\n", t->v->name, elapsed, took);
 	expect_silent_summary(t);
 	stop_silent_client(t);
 	sup_passed(t);
@@ -743,7 +743,7 @@ static void churn(struct sup *t)
 							     sizeof(payload));
 			}
 			if (bad)
-				fail_msg("%s: churn connection %u: send: %s", t->be->name, i,
+				fail_msg("%s: churn connection %u: send: %s", t->v->name, i,
 					 strerror(errno));
 		}
 		for (unsigned k = 0; k < CHURN_WAVE; k++) {
@@ -893,10 +893,10 @@ static void case_reconnect(void **state)
 	/* B starts where the client resumed, and accounts for the rest. */
 	if (resumed + b_frames != 1500)
 		fail_msg("%s: B received %llu frames and counts %llu lost; the BYE says 1500",
-			 t->be->name, (unsigned long long)b_frames, (unsigned long long)resumed);
+			 t->v->name, (unsigned long long)b_frames, (unsigned long long)resumed);
 	if (a.frames > resumed)
 		fail_msg("%s: A received %llu frames but the client resumed at %llu",
-			 t->be->name, (unsigned long long)a.frames, (unsigned long long)resumed);
+			 t->v->name, (unsigned long long)a.frames, (unsigned long long)resumed);
 	assert_true(a.frames > 0);
 	assert_true(a.frames + b_frames <= 1500);
 
@@ -907,10 +907,10 @@ static void case_reconnect(void **state)
 	int said = strstr(err, "reconnecting to") && strstr(err, want);
 	if (!said)
 		fail_msg("%s: the client's stderr does not say \"reconnecting to\" and \"%s\":\n%s",
-			 t->be->name, want, err);
+			 t->v->name, want, err);
 	free(err);
 	print_message("%s: A got %llu frames, the client resumed at %llu (a gap of %llu "
-		      "in A's buffers), B got %llu\n", t->be->name, (unsigned long long)a.frames,
+		      "in A's buffers), B got %llu\n", t->v->name, (unsigned long long)a.frames,
 		      (unsigned long long)resumed, (unsigned long long)(resumed - a.frames),
 		      (unsigned long long)b_frames);
 	sup_passed(t);

@@ -39,6 +39,9 @@
 #include "server.h"
 #include "util.h"
 
+/* The backend's own counters, named in backend_uring.counters. */
+enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
+
 #ifdef HAVE_URING
 #include <liburing.h>
 #include <poll.h>
@@ -150,8 +153,6 @@ struct uring_loop {
 	uint32_t nfixed;             /* fixed: entries in the file table */
 };
 
-/* The backend's own counters, named in backend_uring.counters. */
-enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
 #define URING_SC(l) ((l)->lp->sc)
 
 struct uring_conn {
@@ -1126,27 +1127,6 @@ static int uring_probe(char *why, size_t len)
 	return rc;
 }
 
-static const struct backend_counter uring_counters[] = {
-	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
-	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
-	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
-	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
-	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
-};
-
-/* The paths the default sizes and a new kernel never take, for the tests. */
-static const struct backend_variant uring_variants[] = {
-	{ "tiny", "DAQMUX_URING_TINY=1", 1 },
-	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1", 1 },
-	/* The --uring-features ladder, one step at a time (each step keeps
-	 * the ones before it), and everything this machine has. */
-	{ "defer", "DAQMUX_URING_FEATURES=defer", 0 },
-	{ "regring", "DAQMUX_URING_FEATURES=defer,regring", 0 },
-	{ "fixed", "DAQMUX_URING_FEATURES=defer,regring,fixed", 0 },
-	{ "bundle", "DAQMUX_URING_FEATURES=defer,regring,fixed,bundle", 0 },
-	{ "all", "DAQMUX_URING_FEATURES=all", 1 },
-};
-
 #define URING_LOOP_SIZE sizeof(struct uring_loop)
 #define URING_CONN_SIZE sizeof(struct uring_conn)
 #define URING_FORGET uring_forget
@@ -1173,10 +1153,30 @@ static int uring_run(struct loop *l)
 #define URING_FORGET NULL
 #define URING_PAUSE  NULL
 #define URING_RESUME NULL
-static const struct backend_counter uring_counters[5];
-static const struct backend_variant uring_variants[7];
 
 #endif
+
+static const struct backend_counter uring_counters[] = {
+	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
+	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
+	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
+	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
+	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
+};
+
+/* The paths the default sizes and a new kernel never take, for the tests. */
+static const struct backend_variant uring_variants[] = {
+	{ "tiny", "DAQMUX_URING_TINY=1" },
+	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1" },
+	/* The --uring-features ladder, one step at a time (each step keeps
+	 * the ones before it), and everything this machine has. */
+	{ "defer", "DAQMUX_URING_FEATURES=defer" },
+	{ "regring", "DAQMUX_URING_FEATURES=defer,regring" },
+	{ "fixed", "DAQMUX_URING_FEATURES=defer,regring,fixed" },
+	{ "bundle", "DAQMUX_URING_FEATURES=defer,regring,fixed,bundle" },
+	{ "all", "DAQMUX_URING_FEATURES=all" },
+};
+
 
 const struct backend backend_uring = {
 	.name = "uring",
