@@ -790,7 +790,7 @@ static void uring_attach(struct uring_loop *l, struct conn *c)
 			l->cap = cap;
 		}
 		i = l->nslots++;
-		l->slots[i].gen = 0;
+		l->slots[i] = (struct uring_slot){ .gen = 0 };   /* realloc's memory is not zeroed */
 	}
 	l->slots[i].c = c;
 	l->slots[i].held_head = l->slots[i].held_tail = URING_HELD_NONE;
