@@ -184,10 +184,10 @@ local function heuristic(tvb, pinfo, tree)
 	if tvb(0, 2):uint() ~= MAGIC or tvb(2, 1):uint() ~= VERSION then return false end
 	if not types[tvb(3, 1):uint()] then return false end
 	pinfo.conversation = daqmux
-	-- Wireshark 4.0 shows a Lua heuristic can_desegment 0 even when TCP
-	-- reassembles (one level lower than a port-table dissector sees), and
-	-- Lua cannot read TCP's preference, so assume its default (on).
-	dissect_stream(tvb, pinfo, tree, true)
+	-- Not daqmux.dissector(): in Wireshark 4.0 that goes through a
+	-- dissector handle, which lowers can_desegment to 0, and a first
+	-- message longer than the first segment would be lost.
+	dissect_stream(tvb, pinfo, tree, pinfo.can_desegment > 0)
 	return true
 end
 
