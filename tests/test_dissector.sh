@@ -11,6 +11,7 @@
 # that one CRC and no other, through the heuristic (random port) and
 # through "decode as daqmux" alike. Needs root, tcpdump and tshark.
 set -u
+# shellcheck source=tests/shlib.sh
 . "$(dirname "$0")/shlib.sh"
 
 lua=tools/wireshark/daqmux.lua
@@ -49,14 +50,14 @@ big_count=3
 timeout 60 "$DAQMUX" client --connect "$addr" --first-id $sources --count $big_count \
 	--size 70000 --rate max --quiet >"$sh_tmp/client.out" 2>&1 ||
 	sh_fail "client failed: $(cat "$sh_tmp/client.out")"
-sh_wait $server
+sh_wait "$server"
 [ "$(sh_json_num "$sh_tmp/server.json" complete)" = $((sources + 1)) ] ||
 	sh_fail "the server did not see $((sources + 1)) complete sources: $(cat "$sh_tmp/server.out")"
 [ "$(sh_json_num "$sh_tmp/server.json" crc_errors)" = 1 ] ||
 	sh_fail "the server did not count exactly one CRC error"
 
-kill -INT $tcpdump
-sh_wait $tcpdump
+kill -INT "$tcpdump"
+sh_wait "$tcpdump"
 grep -q '^0 packets dropped by kernel' "$sh_tmp/tcpdump.err" ||
 	sh_fail "tcpdump dropped packets, the capture is incomplete: $(cat "$sh_tmp/tcpdump.err")"
 

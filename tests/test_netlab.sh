@@ -6,6 +6,7 @@
 # TCP must still deliver everything); `up` twice changes nothing; `down`
 # leaves no namespace and no record. Needs root, iproute2 and nftables.
 set -u
+# shellcheck source=tests/shlib.sh
 . "$(dirname "$0")/shlib.sh"
 
 sh_need_root "network namespaces"
@@ -46,7 +47,7 @@ run() {
 	timeout 60 ip netns exec "$NETLAB_B" "$DAQMUX" client --connect "$addr" \
 		--sources $sources --count $count --rate max --size 1024 --quiet \
 		>"$sh_tmp/client.out" 2>&1 || sh_fail "$1: client failed: $(cat "$sh_tmp/client.out")"
-	sh_wait $server || sh_fail "$1: server exit status $?: $(cat "$sh_tmp/server.out")"
+	sh_wait "$server" || sh_fail "$1: server exit status $?: $(cat "$sh_tmp/server.out")"
 	complete=$(sh_json_num "$sh_tmp/server.json" complete)
 	frames=$(sh_json_num "$sh_tmp/server.json" frames)
 	lost=$(sh_json_num "$sh_tmp/server.json" lost)

@@ -118,6 +118,10 @@ up() {
 	ip -n "$B" link set "$IF_B" up
 	set +e
 
+	# Probed before tbf takes the root qdisc, which the probe needs.
+	use_netem=no
+	[ -n "$loss" ] && netem_ok && use_netem=yes
+
 	parent="root"
 	if [ -n "$rate" ]; then
 		# tbf's bucket must hold at least one packet (else it drops every
@@ -135,7 +139,7 @@ up() {
 	fi
 
 	if [ -n "$loss" ]; then
-		if netem_ok; then
+		if [ $use_netem = yes ]; then
 			for p in "$A:$IF_A" "$B:$IF_B"; do
 				tc -n "${p%%:*}" qdisc add dev "${p#*:}" $parent handle 10: netem loss "$loss%" ||
 					die "tc netem failed"
