@@ -9,7 +9,7 @@ set -u
 # shellcheck source=tests/shlib.sh
 . "$(dirname "$0")/shlib.sh"
 
-sh_need_root "network namespaces"
+sh_need_root "creating network namespaces"
 sh_need_cmd ip iproute2
 sh_need_cmd tc iproute2
 sh_need_cmd nft nftables
