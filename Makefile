@@ -132,8 +132,9 @@ $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LDLIBS) -o $@
 
+# Shell tests (tests/test_*.sh: the dissector, the netlab) use $(BIN)/daqmux.
 test: $(BIN)/daqmux $(TEST_BIN)
-	$(Q)tools/run-tests.sh $(TEST_BIN)
+	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(wildcard tests/test_*.sh)
 
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
