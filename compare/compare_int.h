@@ -4,9 +4,8 @@
  *
  *   compare.c     options, the plan and its time budget, the driver loop,
  *                 progress, the machine description
- *   proc.c        child processes (over common/proc.c): spawn (pinned),
- *                 wait with a hard timeout, kill only what we started; one
- *                 server+client run
+ *   pair.c        one server+client run (over harness/proc.c): its
+ *                 command lines, its supervision, its outcome
  *   scenarios.c   the four scenarios: their command lines and what is
  *                 computed from the server's JSON, its trace and the client's
  *   sockperf.c    the reference RTT: sockperf TCP ping-pong on 127.0.0.1
@@ -209,7 +208,7 @@ void cmp_progress(struct cmp *c, const char *scen, const char *backend,
 		  const char *variant, unsigned rep, double est_s);
 double cmp_elapsed(const struct cmp *c);
 
-/* ---- processes (proc.c) ------------------------------------------------- */
+/* ---- processes (pair.c, over harness/proc.c) ---------------------------- */
 
 
 struct cmp_argv {
@@ -219,50 +218,16 @@ struct cmp_argv {
 void cmp_argv_add(struct cmp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cmp_argv_free(struct cmp_argv *a);
 
-/* A child: a struct proc (common/proc.h), also readable by the names
- * used here and in sockperf.c (pid, status, reaped: one and the same
- * storage), and whether compare had to stop it. */
-struct cmp_child {
-	union {
-		struct proc proc;
-		struct {
-			pid_t pid;      /* kept once reaped; 0 if never started */
-			int status;     /* waitpid status once reaped */
-			int reaped;
-		};
-	};
-	int timed_out;
-};
-_Static_assert(offsetof(struct cmp_child, status) == offsetof(struct cmp_child, proc.status) &&
-	       offsetof(struct cmp_child, reaped) == offsetof(struct cmp_child, proc.reaped),
-	       "struct proc must begin with pid, status, reaped");
+#define CMP_KILL_GRACE_MS 2000    /* SIGTERM -> SIGKILL */
 
-/* Start argv (argv[0] a path) with stdin from /dev/null, stdout to
- * out_fd (or the log) and stderr to log_path; pinned to cpu when >= 0;
- * in directory cwd when not NULL. 0, or -1 with why. */
-int cmp_spawn(struct cmp_child *ch, char *const argv[], int cpu, int out_fd,
-	      const char *log_path, const char *cwd, char *why, size_t len);
-
-/* Reap without blocking: 1 when it has ended (ch->status set) or was
- * never started, else 0. */
-int cmp_reaped(struct cmp_child *ch);
-
-/* Wait until it ends or until deadline (CLOCK_MONOTONIC ns); past the
- * deadline it is stopped (SIGTERM, then SIGKILL after 2 s) and
- * ch->timed_out set. Reaps it (see cmp_stop). */
-void cmp_wait(struct cmp_child *ch, uint64_t deadline);
-
-/* SIGTERM, up to grace_ms, then SIGKILL; reaps (a child stuck in the
- * kernel PROC_REAP_MS after SIGKILL is reported and left behind). */
-void cmp_stop(struct cmp_child *ch, unsigned grace_ms);
+/* Options for proc_spawn: stdout to out_fd (or the log), stderr to
+ * log_path; pinned to cpu when >= 0; killed when compare dies. */
+void cmp_proc_opts(struct proc_opts *o, int cpu, int out_fd, const char *log_path);
 
 /* Run a helper command to completion (bounded by timeout_s), its stdout
  * and stderr into out_path. Returns its exit status, or -1 (why). */
 int cmp_exec(char *const argv[], const char *out_path, const char *cwd, double timeout_s,
 	     char *why, size_t len);
-
-/* "exit status 2", "killed by signal 11 (Segmentation fault)", ... */
-void cmp_describe_status(int status, char *buf, size_t len);
 
 /* The first line of a log containing needle (the last line when needle
  * is NULL), without the "daqmux: " prefix; 0, or -1 when none. */
