@@ -24,6 +24,7 @@
 #include "client.h"
 #include "client_int.h"
 #include "json.h"
+#include "meta.h"
 #include "util.h"
 
 /* Beyond this many sources the table lists only those that were not ok;
@@ -157,6 +158,10 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
+	meta_write(&w, "daqmux-client", 1, &r->start);
+	if (r->failed || t->failed)
+		jw_str(&w, "error", t->failed ? "a source failed: per_source[].error says why"
+					      : "the run failed: its messages on stderr say why");
 	jw_str(&w, "connect", o->connect);
 	jw_str(&w, "mode", o->pull ? "pull" : "push");
 	jw_u64(&w, "sources", r->nsrc);
@@ -272,6 +277,7 @@ int client_main(int argc, char **argv)
 	int rc = client_opts_parse(&o, argc, argv);
 
 	memset(&r, 0, sizeof(r));
+	meta_start_now(&r.start);
 	if (rc) {
 		rc = rc == 1 ? 0 : 2;
 		goto out;

@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "heap.h"
 #include "hist.h"
+#include "meta.h"
 #include "net.h"
 #include "proto.h"
 
@@ -258,6 +259,7 @@ struct client_run {
 	uint32_t idle_connected;    /* idle connections that were established */
 	uint32_t idle_lost;         /* ... and then closed by the server */
 	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
+	struct meta_start start;    /* for the JSON */
 };
 
 /* Connect everything, run every source to its end (or a stop), close
