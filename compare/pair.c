@@ -220,6 +220,45 @@ static void cmp_child_why(const char *who, const struct proc *ch, const char *lo
 	cmp_sfmt(why, len, "%s %s%s%s", who, st, line[0] ? ": " : "", line);
 }
 
+/* ---- /proc/stat --------------------------------------------------------- */
+
+void cmp_stat_read(const struct cmp *c, struct cmp_stat *s)
+{
+	static long hz;
+	char line[512], want[24];
+	FILE *f = fopen("/proc/stat", "r");
+
+	s->ok = 0;
+	s->core_ns = UINT64_MAX;        /* unknown unless the server is pinned */
+	s->all_ns = 0;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	if (!f || hz <= 0) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	cmp_sfmt(want, sizeof(want), "cpu%d ", c->cpu_server);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long user, nice, sys, idle, iowait, irq, softirq;
+		int all = strncmp(line, "cpu ", 4) == 0;
+		int core = c->cpu_server >= 0 && strncmp(line, want, strlen(want)) == 0;
+		if (!all && !core)
+			continue;
+		if (sscanf(line + strcspn(line, " "), "%llu %llu %llu %llu %llu %llu %llu", &user,
+			   &nice, &sys, &idle, &iowait, &irq, &softirq) != 7)
+			continue;
+		uint64_t ns = (uint64_t)((user + nice + sys + irq + softirq) * (1e9 / (double)hz));
+		if (all) {
+			s->all_ns = ns;
+			s->ok = 1;
+		} else {
+			s->core_ns = ns;
+		}
+	}
+	fclose(f);
+}
+
 /* ---- a pair: the command lines, the supervision, the outcome ------------ */
 
 /* The server bounds itself too: a backend that never sees its sources
@@ -396,8 +435,10 @@ int cmp_pair_run(struct cmp *c, struct cmp_pair *p)
 	int rc = -1;
 
 	cmp_pair_paths(c, p);
+	cmp_stat_read(c, &p->st0);
 	if (cmp_pair_start(c, p, &r) == 0) {
 		cmp_pair_supervise(c, p, &r);
+		cmp_stat_read(c, &p->st1);
 		rc = cmp_pair_classify(c, p, &r);
 	}
 	(void)proc_stop(&r.cli, CMP_KILL_GRACE_MS);
