@@ -262,8 +262,7 @@ static int cmp_plot_latency(const struct cmp *c, const struct cmp_view *vw, char
 			 * drawn as points, never joined. */
 			if (k == ref) {
 				cmp_sfmt(style, sizeof(style), "points pt 6 ps 1.5 lc rgb '#000000'");
-				cmp_sfmt(title, sizeof(title), "sockperf TCP ping-pong, its percentiles (floor; "
-					 "RTT = 2 x its one-way)");
+				cmp_sfmt(title, sizeof(title), "sockperf percentiles (floor, 2 x one-way)");
 			} else if (k->cdf.from_percentiles && !k->nbuckets) {
 				cmp_sfmt(style, sizeof(style), "points pt %d ps 1.2 lc rgb '%s'",
 					 cmp_point(c, k->backend), cmp_colour(c, k->backend));
