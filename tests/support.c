@@ -3,10 +3,10 @@
  * (see support.h for the shape of a scenario and the two layers).
  *
  * Starting, waiting for (always against a deadline: a test must never
- * hang the suite) and killing a process is common/proc.c's, shared with
- * `daqmux compare`; what is added here is the tests' own: files named
- * after a label, messages through cmocka, failing the test at the
- * caller's line, sanitizer reports, the logs of a test that failed.
+ * hang the suite) and killing a process is harness/proc.c's, used
+ * directly here as in `daqmux compare`; what is added here is the tests'
+ * own: messages through cmocka, failing the test at the caller's line,
+ * sanitizer reports, the logs of a test that failed.
  */
 #include "support.h"
 
