@@ -34,7 +34,8 @@ endif
 # liburing is optional: without it the uring backend is listed as "not
 # compiled in" and everything else builds. Evaluated lazily, after deps.
 URING      = $(shell $(PKG) --exists liburing 2>/dev/null && echo yes)
-URING_CF   = $(if $(URING),-DHAVE_URING $(shell $(PKG) --cflags liburing))
+URING_CF   = $(if $(URING),-DHAVE_URING $(shell $(PKG) --cflags liburing) \
+             -DDAQMUX_LIBURING_VERSION='"$(shell $(PKG) --modversion liburing)"')
 URING_LIBS = $(if $(URING),$(shell $(PKG) --libs liburing))
 CMOCKA_CF  = $(shell $(PKG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)

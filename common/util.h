@@ -28,6 +28,10 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The version fixed at build time (common/version.c), "unknown" when the
+ * build gave none. */
+const char *daqmux_version(void);
+
 /* Messages go to stderr prefixed with "daqmux: ". */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,8 +88,10 @@ static void cmp_usage(FILE *f)
 "\n"
 "Runs every available backend through the same four scenarios, the server\n"
 "pinned to one CPU and the client to another, each run repeated, and writes\n"
-"the medians (with min-max) to a report: report.md, results.json, one CSV per\n"
-"scenario and PNG plots (gnuplot). docs/compare.md explains the scenarios.\n"
+"a report that opens with which backend to pick and why: report.md (medians\n"
+"with min-max, ties where the ranges overlap), results.json, per scenario a\n"
+"CSV of every repetition and one of the medians, and PNG plots (gnuplot).\n"
+"docs/compare.md explains the scenarios.\n"
 "\n"
 "  blocked      4 sources at 1 kHz, source 0 silent for the first 2 s: which\n"
 "               backends keep delivering the other three?\n"
@@ -250,34 +251,53 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 
 /* ---- the machine ---------------------------------------------------------- */
 
+/* The 1, 5 and 15 minute load averages; NaN when unreadable. */
+static void cmp_loadavg(double l[3])
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	l[0] = l[1] = l[2] = NAN;
+	if (f && fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]) != 3)
+		l[0] = l[1] = l[2] = NAN;
+	if (f)
+		fclose(f);
+}
+
+static void cmp_governor(int cpu, char *buf, size_t len)
+{
+	char path[96];
+	FILE *f;
+
+	buf[0] = '\0';
+	if (cpu < 0)
+		return;
+	cmp_sfmt(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", cpu);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
 static void cmp_machine(struct cmp *c)
 {
 	struct cmp_machine *m = &c->mach;
-	struct utsname u;
 	char line[512];
-	time_t now = time(NULL);
-	struct tm tm;
+	FILE *f;
 
-	if (uname(&u) == 0) {
-		cmp_sfmt(m->kernel, sizeof(m->kernel), "%s %s %s %s", u.sysname, u.release, u.version,
-			 u.machine);
-		cmp_sfmt(m->hostname, sizeof(m->hostname), "%s", u.nodename);
-	}
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-		if (colon && strncmp(line, "model name", 10) == 0) {
-			colon += 1 + (colon[1] == ' ');
-			colon[strcspn(colon, "\n")] = '\0';
-			cmp_sfmt(m->cpu_model, sizeof(m->cpu_model), "%s", colon);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	meta_kernel(m->kernel, sizeof(m->kernel));
+	meta_cpu_model(m->cpu_model, sizeof(m->cpu_model));
+	if (gethostname(m->hostname, sizeof(m->hostname)) < 0)
+		m->hostname[0] = '\0';
+	m->hostname[sizeof(m->hostname) - 1] = '\0';
 	m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-	gmtime_r(&now, &tm);
-	strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	meta_utc(m->date, sizeof(m->date), m->start.realtime_ns);
+	m->date[19] = '\0';   /* to the second */
+	cmp_sfmt(m->date + 19, sizeof(m->date) - 19, "Z");
+	cmp_loadavg(m->load_before);
+	m->busy = m->cores > 0 && m->load_before[0] > 0.5 * (double)m->cores;
+	cmp_governor(c->cpu_server, m->gov_server, sizeof(m->gov_server));
+	cmp_governor(c->cpu_client, m->gov_client, sizeof(m->gov_client));
 
 	/* The revision of the tree the binary was built from: bin/.. */
 	char dir[CMP_PATH], out[CMP_PATH + 32], why[160];
@@ -474,6 +494,15 @@ void cmp_case_summarise(struct cmp_case *k)
 		if (w >= 0)
 			cmp_sfmt(k->why, sizeof(k->why), "%s", k->rep[w].why);
 	}
+	int sat = cmp_metric_find(k->sc, "server_cpu_pct"), lim = cmp_metric_find(k->sc, "client_limited");
+	k->saturated = k->client_limited = 0;
+	for (unsigned r = 0; r < k->nrep; r++) {
+		const struct cmp_rep *p = &k->rep[r];
+		if (p->state != CMP_OK)
+			continue;
+		k->saturated += sat >= 0 && p->m[sat] >= CMP_SATURATED_PCT;
+		k->client_limited += lim >= 0 && p->m[lim] > 0;
+	}
 	for (unsigned m = 0; m < k->sc->nmetrics; m++) {
 		unsigned n = 0;
 		for (unsigned r = 0; r < k->nrep; r++)
@@ -488,6 +517,8 @@ void cmp_case_summarise(struct cmp_case *k)
 		k->lo[m] = v[0];
 		k->hi[m] = v[n - 1];
 	}
+	int seen = cmp_metric_find(k->sc, "idle_seen");
+	k->not_accepted = k->state == CMP_OK && seen >= 0 && k->lo[seen] < k->x;
 }
 
 /* ---- progress --------------------------------------------------------------- */
@@ -609,6 +640,7 @@ int compare_main(int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->t0 = now_ns();
+	meta_start_now(&c->mach.start);
 	for (size_t i = 0; i < backend_count && i < CMP_MAX_BACKENDS; i++) {
 		struct cmp_backend *b = &c->be[c->nbe++];
 		b->be = backends[i];
@@ -683,6 +715,21 @@ int compare_main(int argc, char **argv)
 	if (c->interrupted)
 		fprintf(stderr, "compare: interrupted; writing the report of what ran\n");
 
+	cmp_loadavg(c->mach.load_after);
+	if (c->mach.busy)
+		fprintf(stderr, "compare: WARNING: the machine was busy before the run (load %.2f on "
+			"%ld CPUs): the figures may be off; the report says so\n", c->mach.load_before[0],
+			c->mach.cores);
+	unsigned nfailed = 0;
+	for (size_t i = 0; i < c->ncases; i++)
+		nfailed += c->cases[i].state == CMP_FAILED;
+	if (nsel == 0)
+		cmp_sfmt(c->error, sizeof(c->error), "no selected backend can run here");
+	else if (c->interrupted)
+		cmp_sfmt(c->error, sizeof(c->error), "interrupted: only part of the plan ran");
+	else if (nfailed)
+		cmp_sfmt(c->error, sizeof(c->error), "%u case%s failed: report.md lists the runs that "
+			 "did not measure", nfailed, nfailed == 1 ? "" : "s");
 	cmp_plot_all(c, plots, sizeof(plots));
 	c->wall_s = cmp_elapsed(c);
 	if (cmp_write_report(c) < 0)
