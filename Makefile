@@ -179,14 +179,14 @@ fuzz: | fuzz-deps
 
 # The man page's footer carries the version of the binary beside it.
 install: $(BIN)/daqmux
-	$(call say,INSTALL,$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1)
+	$(call say,INSTALL,'$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1')
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(Q)install -m 755 $(BIN)/daqmux $(DESTDIR)$(BINDIR)/daqmux
 	$(Q)sed '/^\.TH /s/"daqmux"/"daqmux $(VERSION)"/' docs/daqmux.1 >$(DESTDIR)$(MANDIR)/man1/daqmux.1
 	$(Q)chmod 644 $(DESTDIR)$(MANDIR)/man1/daqmux.1
 
 uninstall:
-	$(call say,RM,$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1)
+	$(call say,RM,'$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1')
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1
 
 clean:
