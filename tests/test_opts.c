@@ -599,7 +599,7 @@ struct run {
 };
 
 /* bin/daqmux with words; it must end within 10 s (a server that started
- * after all would not). */
+ * after all would not) without a sanitizer report. */
 static void run_bin(const char *dir, const char *const *words, struct run *r)
 {
 	struct args a;
@@ -610,6 +610,9 @@ static void run_bin(const char *dir, const char *const *words, struct run *r)
 		sup_proc_kill(&p);
 		fail_msg("'%s' did not end within 10 s", p.cmd);
 	}
+	char report[256];
+	if (sup_proc_sanitizer_report(&p, report, sizeof(report)) == 1)
+		fail_msg("'%s': %s", p.cmd, report);
 	r->status = sup_proc_exit_code(&p);
 	r->out = sup_read_file(p.out, NULL);
 	r->err = sup_read_file(p.err, NULL);
