@@ -30,9 +30,11 @@ else
   Q := @
   say = @printf '  %-7s %s\n' $(1) $(2);
 endif
-# `make -s` prints nothing on success, progress lines included.
+# `make -s` prints nothing on success, progress lines included (deps.sh
+# says what it installs on stdout; what is missing goes to stderr).
 ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
   say :=
+  quiet_out := >/dev/null
 endif
 
 # The version compiled into the binary (daqmux --version): git describe in
@@ -104,13 +106,13 @@ help:
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
-	$(Q)tools/deps.sh build
+	$(Q)tools/deps.sh build $(quiet_out)
 test-deps:
-	$(Q)tools/deps.sh build test
+	$(Q)tools/deps.sh build test $(quiet_out)
 compare-deps:
-	$(Q)tools/deps.sh build compare
+	$(Q)tools/deps.sh build compare $(quiet_out)
 fuzz-deps:
-	$(Q)tools/deps.sh fuzz
+	$(Q)tools/deps.sh fuzz $(quiet_out)
 
 $(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)

@@ -48,7 +48,7 @@ static void server_usage(FILE *f)
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000;\n"
 "                          1 to 100000000)\n"
-"      --cpu N             pin the server to CPU N\n"
+"      --cpu N             pin the server to CPU N (0 to %d)\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
@@ -63,7 +63,8 @@ static void server_usage(FILE *f)
 "frames, was truncated or had an error; 2 bad usage or failure to start.\n"
 "\n"
 "example:\n"
-"  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n");
+"  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
+		CPU_SETSIZE - 1);
 }
 
 #define SERVER_MAX_SOURCES   1000000
