@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "backends.h"
@@ -70,8 +69,10 @@ static void server_usage(FILE *f)
 #define SERVER_MAX_SOURCES   1000000
 #define SERVER_MAX_SECONDS   1e7          /* 115 days: a deadline in ns fits easily */
 #define SERVER_MAX_BUDGET    (1u << 30)
-/* net_set_keepalive() probes after a third of the bound; the kernel takes
- * TCP_KEEPIDLE up to 32767 s, and 32767 is also a round bound to name. */
+/* The kernel takes TCP_KEEPIDLE and TCP_KEEPINTVL up to 32767 s;
+ * net_set_keepalive() sets them to a third and a sixth of the bound, so
+ * every bound up to that is accepted (100000 used to fail on every
+ * connection and fall back to the kernel's two hours). */
 #define SERVER_MAX_KEEPALIVE 32767
 
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
