@@ -46,7 +46,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all deps test-deps compare-deps fuzz-deps test compare fuzz clean help
+.PHONY: all deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help
 all: $(BIN)/daqmux
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
@@ -98,6 +99,15 @@ $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(O)/libdaqmux.a
 test: $(BIN)/daqmux $(TEST_BIN)
 	$(Q)tools/run-tests.sh $(TEST_BIN)
 
+# Figures, not assertions: never part of `make test`.
+BENCH_BIN := $(O)/bench/bench
+$(BENCH_BIN): $(O)/bench/bench.o $(O)/libdaqmux.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(URING_LIBS) $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) $(BENCH_REPS)
+
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
 
@@ -124,4 +134,4 @@ clean:
 # Test objects are intermediate; keep them so a second `make test` relinks nothing.
 .SECONDARY:
 
--include $(LIB_OBJ:.o=.d) $(O)/common/main.d $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(O)/common/main.d $(TEST_BIN:=.d) $(BENCH_BIN).d

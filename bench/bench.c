@@ -1,0 +1,285 @@
+/*
+ * bench.c - microbenchmarks of the kit's own per-frame work: CRC-32C per
+ * implementation, the frame assembler with the accounting the server does
+ * per frame, and the histogram record. `make bench` builds and runs it;
+ * it is not part of `make test` (figures are not assertions).
+ *
+ * Each figure is the median of BENCH_REPS repetitions, with the min and
+ * max beside it so that a noisy machine shows as a wide range. Inputs fit
+ * in L2, so these are compute costs, not memory bandwidth.
+ *
+ *   make bench
+ *   build/default/bench/bench [repetitions]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crc32c.h"
+#include "frame.h"
+#include "hist.h"
+#include "proto.h"
+#include "source.h"
+
+static unsigned reps = 15;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Per-repetition figures -> "median (min-max)". */
+struct stat3 { double med, min, max; };
+
+static struct stat3 summarise(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return (struct stat3){ v[n / 2], v[0], v[n - 1] };
+}
+
+static void print_row(const char *what, const char *unit, struct stat3 s)
+{
+	printf("  %-34s %9.2f %-5s (%.2f-%.2f)\n", what, s.med, unit, s.min, s.max);
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, len, "unknown (no /proc/cpuinfo)");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (strncmp(line, "model name", 10) || !colon)
+			continue;
+		colon += 1 + (colon[1] == ' ');
+		colon[strcspn(colon, "\n")] = '\0';
+		snprintf(buf, len, "%s", colon);
+		break;
+	}
+	fclose(f);
+}
+
+/* ---- CRC-32C ---------------------------------------------------------- */
+
+/* Enough calls per repetition that one repetition takes about 20 ms. */
+static struct stat3 bench_crc(crc32c_fn *fn, const uint8_t *buf, size_t len)
+{
+	size_t calls = (size_t)(64u << 20) / len + 1;
+	double gbs[64];
+	volatile uint32_t sink = 0;
+
+	for (unsigned r = 0; r < reps; r++) {
+		uint32_t c = 0;
+		uint64_t t0 = now_ns();
+		for (size_t i = 0; i < calls; i++)
+			c = fn(c, buf, len);   /* chained, as the assembler chains pieces */
+		uint64_t t1 = now_ns();
+		sink ^= c;
+		gbs[r] = (double)(calls * len) / (double)(t1 - t0);
+	}
+	(void)sink;
+	return summarise(gbs, reps);
+}
+
+static void run_crc(void)
+{
+	static const size_t sizes[] = { 64, 4096, 65536 };
+	uint8_t *buf = malloc(65536 + 64);
+	uint64_t seed = 1;
+
+	if (!buf) {
+		perror("bench: malloc");
+		exit(1);
+	}
+	for (size_t i = 0; i < 65536 + 64; i++)
+		buf[i] = (uint8_t)rng_next(&seed);
+	printf("CRC-32C, GB/s (crc32c() uses \"%s\")\n", crc32c_impl());
+	for (int k = 0; k < CRC32C_NKINDS; k++) {
+		const char *name, *why;
+		crc32c_fn *fn = crc32c_get(k, &name, &why);
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			char what[80];
+			snprintf(what, sizeof(what), "%s, %zu B", name, sizes[i]);
+			if (!fn) {
+				printf("  %-34s skipped: %s\n", what, why);
+				break;
+			}
+			print_row(what, "GB/s", bench_crc(fn, buf, sizes[i]));
+		}
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char what[80];
+		snprintf(what, sizeof(what), "crc32c() dispatch, %zu B", sizes[i]);
+		print_row(what, "GB/s", bench_crc(crc32c, buf, sizes[i]));
+	}
+	free(buf);
+}
+
+/* ---- frame assembler + accounting ------------------------------------- */
+
+/*
+ * A buffer of nframes DATA frames of payload bytes each, as one source
+ * sends them, fed to frame_parse in read-sized pieces; every frame goes
+ * to source_data with a latency, as conn_input and conn_frame do for a
+ * push source. Returns ns per frame.
+ */
+static struct stat3 bench_frames(uint32_t payload, unsigned nframes, size_t piece,
+				 double *gbs_med)
+{
+	size_t fsize = PROTO_HEADER_SIZE + payload;
+	size_t total = fsize * nframes;
+	uint8_t *buf = malloc(total);
+	uint64_t seed = 2;
+	double ns[64], gbs[64];
+	struct source src;
+	struct frame_parser fp;
+	char why[128];
+
+	if (!buf) {
+		perror("bench: malloc");
+		exit(1);
+	}
+	for (unsigned i = 0; i < nframes; i++) {
+		uint8_t *f = buf + i * fsize;
+		for (uint32_t j = 0; j < payload; j++)
+			f[PROTO_HEADER_SIZE + j] = (uint8_t)rng_next(&seed);
+		struct proto_header h = proto_make(PROTO_DATA, 7, i, 1000 + i, payload,
+						   crc32c(0, f + PROTO_HEADER_SIZE, payload));
+		proto_encode(&h, f);
+	}
+	source_init(&src);
+	frame_parser_init(&fp, PROTO_DEFAULT_MAX_FRAME);
+
+	/* One untimed pass allocates the histogram and warms the caches. */
+	for (unsigned r = 0; r <= reps; r++) {
+		/* Restart the sequence so every frame takes the in-order path. */
+		src.next_seq = 0;
+		memset(src.seen, 0, sizeof(src.seen));
+		uint64_t bad = 0;
+		uint64_t t0 = now_ns();
+		for (size_t off = 0; off < total;) {
+			size_t len = total - off < piece ? total - off : piece;
+			const uint8_t *p = buf + off;
+			uint64_t now = now_ns();   /* the server reads the clock per read */
+			off += len;
+			while (len) {
+				struct frame f;
+				size_t used;
+				enum frame_result fr = frame_parse(&fp, p, len, &used, &f, why, sizeof(why));
+				p += used;
+				len -= used;
+				if (fr == FRAME_MORE)
+					break;
+				if (fr == FRAME_BAD || !f.crc_ok) {
+					bad++;
+					break;
+				}
+				uint64_t lat = now > f.h.send_ns ? now - f.h.send_ns : 0;
+				if (source_data(&src, &f.h, f.crc_ok, now, lat) < 0)
+					bad++;
+			}
+		}
+		uint64_t t1 = now_ns();
+		if (bad || src.lost || src.duplicates) {
+			fprintf(stderr, "bench: the frame stream did not parse cleanly\n");
+			exit(1);
+		}
+		if (r == 0)
+			continue;
+		ns[r - 1] = (double)(t1 - t0) / nframes;
+		gbs[r - 1] = (double)payload * nframes / (double)(t1 - t0);
+	}
+	source_free(&src);
+	free(buf);
+	*gbs_med = summarise(gbs, reps).med;
+	return summarise(ns, reps);
+}
+
+static void run_frames(void)
+{
+	double gbs;
+	struct stat3 s;
+
+	printf("Frame assembler + accounting (frame_parse + source_data per frame)\n");
+	s = bench_frames(64, 4096, 256 * 1024, &gbs);
+	print_row("64 B payloads, ns/frame", "ns", s);
+	s = bench_frames(65536, 16, 256 * 1024, &gbs);
+	print_row("64 KiB payloads, ns/frame", "ns", s);
+	printf("  %-34s %9.2f GB/s (median)\n", "64 KiB payloads, payload rate", gbs);
+}
+
+/* ---- histogram -------------------------------------------------------- */
+
+static void run_hist(void)
+{
+	enum { N = 4096 };
+	static uint64_t vals[N];
+	uint64_t seed = 3;
+	struct hist h;
+	double ns[64];
+
+	/* Latencies from 1 us to about 1 ms, log-spread, as a loaded run sees. */
+	for (unsigned i = 0; i < N; i++)
+		vals[i] = 1000 + (rng_next(&seed) >> (64 - 10 - (i % 10)));
+	if (hist_init(&h) < 0) {
+		perror("bench: hist_init");
+		exit(1);
+	}
+	for (unsigned r = 0; r < reps; r++) {
+		unsigned rounds = 1000;
+		uint64_t t0 = now_ns();
+		for (unsigned k = 0; k < rounds; k++)
+			for (unsigned i = 0; i < N; i++)
+				hist_record(&h, vals[i]);
+		uint64_t t1 = now_ns();
+		ns[r] = (double)(t1 - t0) / ((double)rounds * N);
+	}
+	if (h.n != (uint64_t)reps * 1000 * N)
+		fprintf(stderr, "bench: histogram lost records\n");
+	hist_free(&h);
+	printf("Histogram\n");
+	print_row("hist_record, ns/record", "ns", summarise(ns, reps));
+}
+
+int main(int argc, char **argv)
+{
+	char cpu[160];
+
+	if (argc > 1) {
+		char *end;
+		unsigned long n = strtoul(argv[1], &end, 10);
+		if (*end || n < 1 || n > 64) {
+			fprintf(stderr, "usage: %s [repetitions 1..64]\n", argv[0]);
+			return 2;
+		}
+		reps = (unsigned)n;
+	}
+	cpu_model(cpu, sizeof(cpu));
+	printf("CPU: %s\n", cpu);
+	printf("median of %u repetitions (min-max)\n", reps);
+	run_crc();
+	run_frames();
+	run_hist();
+	return 0;
+}
