@@ -205,27 +205,42 @@ static uint32_t crc32c_hw3(uint32_t crc, const void *buf, size_t len)
 /* 0 table, 1 SSE4.2, 2 SSE4.2 and PCLMULQDQ. */
 static int hw_level(void)
 {
-	/* Relaxed atomics: every thread computes the same answer, so a race
-	 * to fill the cache is harmless, but it must not be a data race. */
-	static int cached = -1;
-	int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = !__builtin_cpu_supports("sse4.2") ? 0 :
-		    !__builtin_cpu_supports("pclmul") ? 1 : 2;
-		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-	}
-	return v;
+	__builtin_cpu_init();
+	return !__builtin_cpu_supports("sse4.2") ? 0 :
+	       !__builtin_cpu_supports("pclmul") ? 1 : 2;
 }
+
+/* Below X3_MIN the three chains are not worth their join. */
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t crc32c_best(uint32_t crc, const void *buf, size_t len)
+{
+	if (len < X3_MIN)
+		return ~(uint32_t)hw_chain(~crc, buf, len);
+	return crc32c_hw3(crc, buf, len);
+}
+
+static crc32c_fn *const level_fn[] = { crc32c_sw, crc32c_hw1, crc32c_best };
+static const char *const level_name[] = { "table", "sse4.2", "sse4.2x3+pclmul" };
+
+/*
+ * The choice, cached: crc32c() runs once per frame, so it is one load
+ * and one indirect call. Relaxed atomics: every thread computes the same
+ * answer, so a race to fill the cache is harmless, but it must not be a
+ * data race.
+ */
+static crc32c_fn *best;
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	switch (hw_level()) {
-	case 2:  return len < X3_MIN ? crc32c_hw1(crc, buf, len) : crc32c_hw3(crc, buf, len);
-	case 1:  return crc32c_hw1(crc, buf, len);
-	default: return crc32c_sw(crc, buf, len);
+	crc32c_fn *fn = __atomic_load_n(&best, __ATOMIC_RELAXED);
+	if (!fn) {
+		fn = level_fn[hw_level()];
+		__atomic_store_n(&best, fn, __ATOMIC_RELAXED);
 	}
+	return fn(crc, buf, len);
 }
+
+const char *crc32c_impl(void) { return level_name[hw_level()]; }
 
 crc32c_fn *crc32c_get(int kind, const char **name, const char **why)
 {
@@ -253,9 +268,6 @@ crc32c_fn *crc32c_get(int kind, const char **name, const char **why)
 	*why = "no such implementation";
 	return NULL;
 }
-
-static const char *const level_name[] = { "table", "sse4.2", "sse4.2x3+pclmul" };
-const char *crc32c_impl(void) { return level_name[hw_level()]; }
 #else
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len) { return crc32c_sw(crc, buf, len); }
 const char *crc32c_impl(void) { return "table"; }

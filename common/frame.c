@@ -30,6 +30,25 @@ enum frame_result frame_parse(struct frame_parser *p, const uint8_t *buf,
 {
 	size_t off = 0;
 
+	/*
+	 * The common case on a busy connection: a whole frame at the start of
+	 * buf. It is decoded from buf straight into *out, with no copy into
+	 * the parser and back (a copy that also stalls: the struct is written
+	 * field by field and read back in 16-byte moves). Anything else - a
+	 * split frame, a HELLO, a bad header - takes the general path below,
+	 * which decodes again.
+	 */
+	if (p->have == 0 && len >= PROTO_HEADER_SIZE) {
+		proto_decode(buf, &out->h);
+		if (out->h.type != PROTO_HELLO && out->h.length <= len - PROTO_HEADER_SIZE &&
+		    !proto_check(&out->h, p->max_payload, why, whylen)) {
+			out->crc_ok = crc32c(0, buf + PROTO_HEADER_SIZE, out->h.length) == out->h.crc;
+			out->name = NULL;
+			*used = PROTO_HEADER_SIZE + out->h.length;
+			return FRAME_DONE;
+		}
+	}
+
 	if (p->have < PROTO_HEADER_SIZE) {
 		size_t n = PROTO_HEADER_SIZE - p->have;
 		if (n > len)
