@@ -147,94 +147,125 @@ static void run_crc(void)
 
 /* ---- frame assembler + accounting ------------------------------------- */
 
-/* One pass over buf in read-sized pieces; returns the frames that failed. */
-static uint64_t feed(struct frame_parser *fp, struct source *src,
-		     const uint8_t *buf, size_t total, size_t piece)
+/* What is done with each complete frame: the breakdown of the cost. */
+enum acct {
+	ACCT_NONE,      /* frame_parse only (header, checks, CRC) */
+	ACCT_NOLAT,     /* + source_data, frames without a time (no histogram) */
+	ACCT_FULL,      /* + the latency into the histogram: what the server does */
+};
+
+/* One read's worth of bytes through the assembler and the accounting, as
+ * conn_input and conn_frame do for a push source; returns bad frames. */
+static uint64_t feed(struct frame_parser *fp, struct source *src, enum acct acct,
+		     const uint8_t *p, size_t len)
 {
-	uint64_t bad = 0;
+	uint64_t bad = 0, now = now_ns();   /* the server reads the clock per read */
 	char why[128];
 
-	for (size_t off = 0; off < total;) {
-		size_t len = total - off < piece ? total - off : piece;
-		const uint8_t *p = buf + off;
-		uint64_t now = now_ns();   /* the server reads the clock per read */
-		off += len;
-		while (len) {
-			struct frame f;
-			size_t used;
-			enum frame_result fr = frame_parse(fp, p, len, &used, &f, why, sizeof(why));
-			p += used;
-			len -= used;
-			if (fr == FRAME_MORE)
-				break;
-			if (fr == FRAME_BAD || !f.crc_ok) {
-				bad++;
-				break;
-			}
-			uint64_t lat = now > f.h.send_ns ? now - f.h.send_ns : 0;
-			if (source_data(src, &f.h, f.crc_ok, now, lat) < 0)
-				bad++;
-		}
+	while (len) {
+		struct frame f;
+		size_t used;
+		enum frame_result fr = frame_parse(fp, p, len, &used, &f, why, sizeof(why));
+		p += used;
+		len -= used;
+		if (fr == FRAME_MORE)
+			break;
+		if (fr == FRAME_BAD || !f.crc_ok)
+			return bad + 1;
+		if (acct == ACCT_NONE)
+			continue;
+		uint64_t lat = acct == ACCT_NOLAT ? UINT64_MAX :
+			       now > f.h.send_ns ? now - f.h.send_ns : 0;
+		if (source_data(src, &f.h, f.crc_ok, now, lat) < 0)
+			bad++;
 	}
 	return bad;
 }
 
+struct frame_case {
+	uint32_t payload;
+	unsigned nsrc;          /* sources, each with its own parser and record */
+	unsigned nframes;       /* frames per source in the buffer */
+	unsigned per_read;      /* frames per read; reads go round the sources */
+	enum acct acct;
+};
+
 /*
- * A buffer of nframes DATA frames of payload bytes each, as one source
- * sends them, fed to frame_parse in read-sized pieces; every frame goes
- * to source_data with a latency, as conn_input and conn_frame do for a
- * push source. Returns ns per frame.
+ * Each source's frames lie in its own part of one buffer; a pass reads
+ * per_read frames from each source in turn until all are read. Returns
+ * ns per frame; *gbs_med is the payload rate.
  */
-static struct stat3 bench_frames(uint32_t payload, unsigned nframes, size_t piece,
-				 double *gbs_med)
+static struct stat3 bench_frames(const struct frame_case *fc, double *gbs_med)
 {
-	size_t fsize = PROTO_HEADER_SIZE + payload;
-	size_t total = fsize * nframes;
-	uint8_t *buf = malloc(total);
+	size_t fsize = PROTO_HEADER_SIZE + fc->payload;
+	size_t region = fsize * fc->nframes, piece = fsize * fc->per_read;
+	uint8_t *buf = malloc(region * fc->nsrc);
+	struct source **src = calloc(fc->nsrc, sizeof(*src));
+	struct frame_parser **fp = calloc(fc->nsrc, sizeof(*fp));
 	uint64_t seed = 2;
 	double ns[64], gbs[64];
-	struct source src;
-	struct frame_parser fp;
 
-	if (!buf) {
+	if (!buf || !src || !fp) {
 		perror("bench: malloc");
 		exit(1);
 	}
-	for (unsigned i = 0; i < nframes; i++) {
-		uint8_t *f = buf + i * fsize;
-		for (uint32_t j = 0; j < payload; j++)
-			f[PROTO_HEADER_SIZE + j] = (uint8_t)rng_next(&seed);
-		struct proto_header h = proto_make(PROTO_DATA, 7, i, 1000 + i, payload,
-						   crc32c(0, f + PROTO_HEADER_SIZE, payload));
-		proto_encode(&h, f);
+	for (unsigned k = 0; k < fc->nsrc; k++) {
+		/* Separately allocated, as the server allocates them. */
+		src[k] = malloc(sizeof(*src[k]));
+		fp[k] = malloc(sizeof(*fp[k]));
+		if (!src[k] || !fp[k]) {
+			perror("bench: malloc");
+			exit(1);
+		}
+		source_init(src[k]);
+		frame_parser_init(fp[k], PROTO_DEFAULT_MAX_FRAME);
+		for (unsigned i = 0; i < fc->nframes; i++) {
+			uint8_t *f = buf + k * region + i * fsize;
+			for (uint32_t j = 0; j < fc->payload; j++)
+				f[PROTO_HEADER_SIZE + j] = (uint8_t)rng_next(&seed);
+			struct proto_header h = proto_make(PROTO_DATA, k, i, 1000 + i, fc->payload,
+							   crc32c(0, f + PROTO_HEADER_SIZE, fc->payload));
+			proto_encode(&h, f);
+		}
 	}
-	source_init(&src);
-	frame_parser_init(&fp, PROTO_DEFAULT_MAX_FRAME);
 
-	/* Enough passes over the buffer for about 20 ms per repetition;
-	 * repetition 0 is untimed: it allocates the histogram and warms up. */
-	unsigned passes = (unsigned)((48u << 20) / total) + 1;
+	/* Enough passes for about 20 ms per repetition; repetition 0 is
+	 * untimed: it allocates the histograms and warms up. */
+	unsigned passes = (unsigned)((48u << 20) / (region * fc->nsrc)) + 1;
 	for (unsigned r = 0; r <= reps; r++) {
 		uint64_t bad = 0;
 		uint64_t t0 = cpu_ns();
 		for (unsigned pass = 0; pass < passes; pass++) {
-			/* Restart the sequence so every frame takes the in-order path. */
-			src.next_seq = 0;
-			memset(src.seen, 0, sizeof(src.seen));
-			bad += feed(&fp, &src, buf, total, piece);
+			/* Restart the sequences so every frame takes the in-order path. */
+			for (unsigned k = 0; k < fc->nsrc; k++) {
+				src[k]->next_seq = 0;
+				memset(src[k]->seen, 0, sizeof(src[k]->seen));
+			}
+			for (size_t off = 0; off < region; off += piece)
+				for (unsigned k = 0; k < fc->nsrc; k++)
+					bad += feed(fp[k], src[k], fc->acct, buf + k * region + off,
+						    region - off < piece ? region - off : piece);
 		}
 		uint64_t t1 = cpu_ns();
-		if (bad || src.lost || src.duplicates) {
+		for (unsigned k = 0; k < fc->nsrc; k++)
+			bad += src[k]->lost + src[k]->duplicates;
+		if (bad) {
 			fprintf(stderr, "bench: the frame stream did not parse cleanly\n");
 			exit(1);
 		}
 		if (r == 0)
 			continue;
-		double n = (double)passes * nframes;
+		double n = (double)passes * fc->nframes * fc->nsrc;
 		ns[r - 1] = (double)(t1 - t0) / n;
-		gbs[r - 1] = (double)payload * n / (double)(t1 - t0);
+		gbs[r - 1] = (double)fc->payload * n / (double)(t1 - t0);
 	}
-	source_free(&src);
+	for (unsigned k = 0; k < fc->nsrc; k++) {
+		source_free(src[k]);
+		free(src[k]);
+		free(fp[k]);
+	}
+	free(src);
+	free(fp);
 	free(buf);
 	*gbs_med = summarise(gbs, reps).med;
 	return summarise(ns, reps);
@@ -242,15 +273,24 @@ static struct stat3 bench_frames(uint32_t payload, unsigned nframes, size_t piec
 
 static void run_frames(void)
 {
+	static const struct {
+		const char *what;
+		struct frame_case fc;
+	} cases[] = {
+		{ "64 B, 1 source, parse only", { 64, 1, 4096, 2730, ACCT_NONE } },
+		{ "64 B, 1 source, + accounting", { 64, 1, 4096, 2730, ACCT_NOLAT } },
+		{ "64 B, 1 source, + histogram", { 64, 1, 4096, 2730, ACCT_FULL } },
+		{ "64 B, 1024 sources, 4 per read", { 64, 1024, 64, 4, ACCT_FULL } },
+		{ "64 KiB, 1 source", { 65536, 1, 16, 4, ACCT_FULL } },
+	};
 	double gbs;
-	struct stat3 s;
 
-	printf("Frame assembler + accounting (frame_parse + source_data per frame)\n");
-	s = bench_frames(64, 4096, 256 * 1024, &gbs);
-	print_row("64 B payloads, ns/frame", "ns", s);
-	s = bench_frames(65536, 16, 256 * 1024, &gbs);
-	print_row("64 KiB payloads, ns/frame", "ns", s);
-	printf("  %-34s %9.2f GB/s (median)\n", "64 KiB payloads, payload rate", gbs);
+	printf("Frame assembler + accounting, ns/frame (reads of 256 KiB, or N frames)\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_row(cases[i].what, "ns", bench_frames(&cases[i].fc, &gbs));
+		if (cases[i].fc.payload >= 65536)
+			printf("  %-34s %9.2f GB/s (median)\n", "  as payload rate", gbs);
+	}
 }
 
 /* ---- histogram -------------------------------------------------------- */
