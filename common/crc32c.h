@@ -29,7 +29,8 @@ const char *crc32c_impl(void);
 enum crc32c_kind {
 	CRC32C_TABLE,    /* slicing-by-8, any CPU */
 	CRC32C_SSE42,    /* one chain of crc32 instructions */
-	CRC32C_SSE42X3,  /* three chains, joined by carry-less multiplication */
+	CRC32C_SSE42X3,  /* three chains (and a PCLMULQDQ fold), joined by
+			    carry-less multiplication */
 	CRC32C_NKINDS
 };
 typedef uint32_t crc32c_fn(uint32_t crc, const void *buf, size_t len);

@@ -139,7 +139,7 @@ static void test_every_length(void **state)
 	free(src);
 }
 
-/* Lengths past 4 KiB, up to 96 KiB, so that the largest blocks of the
+/* Lengths past 4 KiB, up to 96 KiB, so that the longest rounds of the
  * three-chain code and each smaller tier after them are all used. */
 static void test_long_buffers(void **state)
 {
@@ -158,8 +158,10 @@ static void test_long_buffers(void **state)
 		if (got != want)
 			fail_msg("len %zu offset %zu: got 0x%08x, want 0x%08x", len, off, got, want);
 	}
-	/* Exactly one and three rounds of the largest block, and around them. */
-	static const size_t edge[] = { 6143, 6144, 6145, 18431, 18432, 18433, 65536 };
+	/* Exactly one and three of the longest rounds (2 KiB folded + three
+	 * 2 KiB chains), one of three chains only, and around them. */
+	static const size_t edge[] = { 6143, 6144, 6145, 8191, 8192, 8193,
+				       24575, 24576, 24577, 65536 };
 	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
 		assert_int_equal(crc_at(fn, 0, src, 0, edge[i]), ref_crc(0, src, edge[i]));
 	free(src);
