@@ -72,8 +72,7 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
 }
 
 #if defined(__x86_64__)
-#include <nmmintrin.h>
-#include <wmmintrin.h>
+#include <immintrin.h>
 
 /* a * b mod P, reflected. Only for the constants, once. */
 static uint32_t gf_mul(uint32_t a, uint32_t b)
@@ -127,6 +126,7 @@ static pthread_once_t x3_once = PTHREAD_ONCE_INIT;
  */
 #define FOLD_BLOCK 2048         /* bytes folded per round, beside 3 chains */
 static __m128i fold_k[4];       /* for d = 64 (the loop), 48, 32, 16 */
+static __m128i fold_kw[4];      /* for d = 128 (the wide loop), 96, 64, 32 */
 static uint32_t fold_k3;        /* shifts a CRC over 3 chains' blocks */
 
 static void x3_init(void)
@@ -138,6 +138,9 @@ static void x3_init(void)
 	static const unsigned dist[4] = { 64, 48, 32, 16 };
 	for (int i = 0; i < 4; i++)
 		fold_k[i] = _mm_set_epi64x(gf_xpow(8 * dist[i] - 33), gf_xpow(8 * dist[i] + 31));
+	for (int i = 0; i < 4; i++)
+		fold_kw[i] = _mm_set_epi64x(gf_xpow(8 * 2 * dist[i] - 33),
+					    gf_xpow(8 * 2 * dist[i] + 31));
 	fold_k3 = gf_xpow(8 * 3 * x3_block[0] - 33);
 }
 
@@ -211,6 +214,67 @@ static uint64_t x4_round(uint64_t c, const uint8_t *p)
 	return x3_shift(f, fold_k3) ^ x3_shift(a, x3_k[0][1]) ^ x3_shift(b, x3_k[0][0]) ^ d;
 }
 
+#define WIDE_TARGET "sse4.2,pclmul,avx2,vpclmulqdq"
+#define FOLD_BLOCK_WIDE 4096    /* the same with 256-bit registers */
+
+/* Two 16-byte chunks moved on by the distance k was made for. */
+__attribute__((target(WIDE_TARGET)))
+static inline __m256i clmul2(__m256i acc, __m256i k)
+{
+	return _mm256_xor_si256(_mm256_clmulepi64_epi128(acc, k, 0x00),
+				_mm256_clmulepi64_epi128(acc, k, 0x11));
+}
+
+__attribute__((target(WIDE_TARGET)))
+static inline __m256i fold32(__m256i acc, __m256i k, const uint8_t *next)
+{
+	return _mm256_xor_si256(clmul2(acc, k), _mm256_loadu_si256((const __m256i *)next));
+}
+
+/*
+ * x4_round with VPCLMULQDQ: each 256-bit register folds two 16-byte
+ * chunks at once, so twice the bytes are folded beside the same chains.
+ */
+__attribute__((target(WIDE_TARGET)))
+static uint64_t x4_round_wide(uint64_t c, const uint8_t *p)
+{
+	const size_t blk = x3_block[0];
+	const uint8_t *q = p + FOLD_BLOCK_WIDE;
+	const __m256i k128 = _mm256_broadcastsi128_si256(fold_kw[0]);
+	const __m256i zero = _mm256_setzero_si256();
+	uint64_t a = 0, b = 0, d = 0;
+	__m256i f0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p),
+				      _mm256_inserti128_si256(zero, _mm_cvtsi32_si128((int)(uint32_t)c), 0));
+	__m256i f1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+	__m256i f2 = _mm256_loadu_si256((const __m256i *)(p + 64));
+	__m256i f3 = _mm256_loadu_si256((const __m256i *)(p + 96));
+
+	for (size_t j = 0; j < FOLD_BLOCK_WIDE; j += 128) {
+		if (j) {
+			f0 = fold32(f0, k128, p + j);
+			f1 = fold32(f1, k128, p + j + 32);
+			f2 = fold32(f2, k128, p + j + 64);
+			f3 = fold32(f3, k128, p + j + 96);
+		}
+		/* 64 bytes of each chain per 128 folded. */
+		for (size_t i = j / 2; i < j / 2 + 64; i += 8) {
+			a = _mm_crc32_u64(a, load64(q + i));
+			b = _mm_crc32_u64(b, load64(q + blk + i));
+			d = _mm_crc32_u64(d, load64(q + 2 * blk + i));
+		}
+	}
+	/* Four registers into one, then its two halves into one. */
+	f3 = _mm256_xor_si256(f3, clmul2(f0, _mm256_broadcastsi128_si256(fold_kw[1])));
+	f3 = _mm256_xor_si256(f3, clmul2(f1, _mm256_broadcastsi128_si256(fold_kw[2])));
+	f3 = _mm256_xor_si256(f3, clmul2(f2, _mm256_broadcastsi128_si256(fold_kw[3])));
+	__m128i lo = _mm256_castsi256_si128(f3), hi = _mm256_extracti128_si256(f3, 1);
+	hi = _mm_xor_si128(hi, _mm_xor_si128(_mm_clmulepi64_si128(lo, fold_k[3], 0x00),
+					     _mm_clmulepi64_si128(lo, fold_k[3], 0x11)));
+	uint64_t f = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(hi));
+	f = _mm_crc32_u64(f, (uint64_t)_mm_extract_epi64(hi, 1));
+	return x3_shift(f, fold_k3) ^ x3_shift(a, x3_k[0][1]) ^ x3_shift(b, x3_k[0][0]) ^ d;
+}
+
 /* One chain over len bytes from state c (not inverted). The buffer is
  * mostly 8-aligned by the callers' prologue; unaligned loads are only
  * slower when they cross a cache line. */
@@ -242,10 +306,14 @@ static uint32_t crc32c_hw1(uint32_t crc, const void *buf, size_t len)
 	return ~(uint32_t)hw_chain(~crc, buf, len);
 }
 
-__attribute__((target("sse4.2,pclmul")))
-static uint32_t crc32c_hw3(uint32_t crc, const void *buf, size_t len)
+/*
+ * The long-buffer code for both fold widths: wide selects the round, a
+ * constant in each caller, so each gets its own copy with its own target.
+ */
+__attribute__((target("sse4.2,pclmul"), always_inline))
+static inline uint32_t hw3_body(uint32_t crc, const uint8_t *p, size_t len, int wide)
 {
-	const uint8_t *p = buf;
+	const size_t round = (wide ? FOLD_BLOCK_WIDE : FOLD_BLOCK) + 3 * x3_block[0];
 	uint64_t c = ~crc;
 
 	if (len < X3_MIN)
@@ -256,10 +324,8 @@ static uint32_t crc32c_hw3(uint32_t crc, const void *buf, size_t len)
 	c = hw_chain(c, p, head);
 	p += head;
 	len -= head;
-	for (; len >= FOLD_BLOCK + 3 * x3_block[0]; len -= FOLD_BLOCK + 3 * x3_block[0]) {
-		c = x4_round(c, p);
-		p += FOLD_BLOCK + 3 * x3_block[0];
-	}
+	for (; len >= round; len -= round, p += round)
+		c = wide ? x4_round_wide(c, p) : x4_round(c, p);
 	for (int t = 0; t < X3_TIERS; t++) {
 		const size_t blk = x3_block[t];
 		while (len >= 3 * blk) {
@@ -279,12 +345,29 @@ static uint32_t crc32c_hw3(uint32_t crc, const void *buf, size_t len)
 	return ~(uint32_t)hw_chain(c, p, len);
 }
 
-/* 0 table, 1 SSE4.2, 2 SSE4.2 and PCLMULQDQ. */
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t crc32c_hw3(uint32_t crc, const void *buf, size_t len)
+{
+	return hw3_body(crc, buf, len, 0);
+}
+
+__attribute__((target(WIDE_TARGET)))
+static uint32_t crc32c_hw3_wide(uint32_t crc, const void *buf, size_t len)
+{
+	return hw3_body(crc, buf, len, 1);
+}
+
+/* 0 table, 1 SSE4.2, 2 and PCLMULQDQ, 3 and AVX2 with VPCLMULQDQ. */
 static int hw_level(void)
 {
 	__builtin_cpu_init();
-	return !__builtin_cpu_supports("sse4.2") ? 0 :
-	       !__builtin_cpu_supports("pclmul") ? 1 : 2;
+	if (!__builtin_cpu_supports("sse4.2"))
+		return 0;
+	if (!__builtin_cpu_supports("pclmul"))
+		return 1;
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("vpclmulqdq"))
+		return 2;
+	return 3;
 }
 
 /* Below X3_MIN the three chains are not worth their join. */
@@ -296,8 +379,18 @@ static uint32_t crc32c_best(uint32_t crc, const void *buf, size_t len)
 	return crc32c_hw3(crc, buf, len);
 }
 
-static crc32c_fn *const level_fn[] = { crc32c_sw, crc32c_hw1, crc32c_best };
-static const char *const level_name[] = { "table", "sse4.2", "sse4.2x3+pclmul" };
+__attribute__((target(WIDE_TARGET)))
+static uint32_t crc32c_best_wide(uint32_t crc, const void *buf, size_t len)
+{
+	if (len < X3_MIN)
+		return ~(uint32_t)hw_chain(~crc, buf, len);
+	return crc32c_hw3_wide(crc, buf, len);
+}
+
+static crc32c_fn *const level_fn[] = { crc32c_sw, crc32c_hw1, crc32c_best, crc32c_best_wide };
+static const char *const level_name[] = {
+	"table", "sse4.2", "sse4.2x3+pclmul", "sse4.2x3+vpclmulqdq"
+};
 
 /*
  * The choice, cached: crc32c() runs once per frame, so it is one load
@@ -340,6 +433,12 @@ crc32c_fn *crc32c_get(int kind, const char **name, const char **why)
 			return crc32c_hw3;
 		*why = level ? "this CPU has no PCLMULQDQ" : "this CPU has no SSE4.2";
 		return NULL;
+	case CRC32C_SSE42X3_WIDE:
+		*name = "sse4.2x3+vpclmulqdq";
+		if (level >= 3)
+			return crc32c_hw3_wide;
+		*why = "this CPU lacks AVX2 or VPCLMULQDQ (or SSE4.2, PCLMULQDQ)";
+		return NULL;
 	}
 	*name = "?";
 	*why = "no such implementation";
@@ -351,7 +450,9 @@ const char *crc32c_impl(void) { return "table"; }
 
 crc32c_fn *crc32c_get(int kind, const char **name, const char **why)
 {
-	static const char *const names[] = { "table", "sse4.2", "sse4.2x3+pclmul" };
+	static const char *const names[] = {
+		"table", "sse4.2", "sse4.2x3+pclmul", "sse4.2x3+vpclmulqdq"
+	};
 	*name = kind >= 0 && kind < CRC32C_NKINDS ? names[kind] : "?";
 	*why = kind == CRC32C_TABLE ? NULL : "not an x86-64 build";
 	return kind == CRC32C_TABLE ? crc32c_sw : NULL;

@@ -17,7 +17,8 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 /* The portable table implementation (slicing-by-8). */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-/* "sse4.2x3+pclmul", "sse4.2" or "table": what crc32c() uses here. */
+/* "sse4.2x3+vpclmulqdq", "sse4.2x3+pclmul", "sse4.2" or "table": what
+ * crc32c() uses here. */
 const char *crc32c_impl(void);
 
 /*
@@ -31,6 +32,7 @@ enum crc32c_kind {
 	CRC32C_SSE42,    /* one chain of crc32 instructions */
 	CRC32C_SSE42X3,  /* three chains (and a PCLMULQDQ fold), joined by
 			    carry-less multiplication */
+	CRC32C_SSE42X3_WIDE, /* the same, folding with 256-bit VPCLMULQDQ */
 	CRC32C_NKINDS
 };
 typedef uint32_t crc32c_fn(uint32_t crc, const void *buf, size_t len);

@@ -1,10 +1,11 @@
 /*
  * test_crc32c.c - every CRC-32C implementation against a bitwise reference.
  *
- * Each implementation (table, sse4.2 one chain, sse4.2x3+pclmul three
- * chains) is run on its own, through crc32c_get, so that a bug in one
- * cannot hide behind the dispatcher; an implementation this CPU lacks is
- * skipped with the reason. Per implementation: the published check
+ * Each implementation (table; sse4.2, one chain; sse4.2x3+pclmul and
+ * sse4.2x3+vpclmulqdq, three chains and a fold) is run on its own,
+ * through crc32c_get, so that a bug in one cannot hide behind the
+ * dispatcher; an implementation this CPU lacks is skipped with the
+ * reason. Per implementation: the published check
  * values; every length 0..4096 at every alignment 0..7 and at random
  * offsets, from zero and from a running CRC; long buffers that reach the
  * largest three-chain blocks; and incremental computation split at many
@@ -158,10 +159,11 @@ static void test_long_buffers(void **state)
 		if (got != want)
 			fail_msg("len %zu offset %zu: got 0x%08x, want 0x%08x", len, off, got, want);
 	}
-	/* Exactly one and three of the longest rounds (2 KiB folded + three
-	 * 2 KiB chains), one of three chains only, and around them. */
+	/* Exactly one and three of the longest rounds (2 or 4 KiB folded +
+	 * three 2 KiB chains), one of three chains only, and around them. */
 	static const size_t edge[] = { 6143, 6144, 6145, 8191, 8192, 8193,
-				       24575, 24576, 24577, 65536 };
+				       10239, 10240, 10241, 24575, 24576, 24577,
+				       30719, 30720, 30721, 65536 };
 	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
 		assert_int_equal(crc_at(fn, 0, src, 0, edge[i]), ref_crc(0, src, edge[i]));
 	free(src);
