@@ -1,5 +1,5 @@
 /*
- * crc32c.c - CRC-32C three ways, chosen once at run time so the build
+ * crc32c.c - CRC-32C four ways, chosen once at run time so the build
  * stays portable:
  *
  * - "table": slicing-by-8, for CPUs without SSE4.2;
@@ -12,7 +12,9 @@
  *   that follow it, a multiplication by x^(8n) mod P: one carry-less
  *   multiply (PCLMULQDQ) by a precomputed constant and one crc32 to reduce.
  *   In the longest rounds a fourth block is folded with PCLMULQDQ at the
- *   same time, on units the crc32 chains leave idle.
+ *   same time, on units the crc32 chains leave idle;
+ * - "sse4.2x3+vpclmulqdq": the same, folding with 256-bit registers where
+ *   the CPU has AVX2 and VPCLMULQDQ, two chunks per instruction.
  *
  * The CRC register arithmetic, reflected (bit 31 is x^0): processing n
  * bytes M from state S gives S * x^(8n) + M * x^32 (mod P), so the state
@@ -99,9 +101,10 @@ static uint32_t gf_xpow(uint64_t n)
 }
 
 /*
- * Block sizes per chain, largest first: a long buffer goes through 6 KiB
- * rounds, where the join (about 10 cycles) is 1 % of the round; the
- * smaller ones take what is left. Below 3 * 64 bytes one chain is faster.
+ * Block sizes per chain, largest first: a long buffer goes through rounds
+ * of three 2 KiB chains (with a fold beside them, below), where the join
+ * (about 10 cycles) is 1 % of the round; the smaller ones take what is
+ * left. Below 3 * 64 bytes one chain is faster.
  */
 #define X3_TIERS 3
 static const size_t x3_block[X3_TIERS] = { 2048, 256, 64 };
@@ -110,12 +113,6 @@ static const size_t x3_block[X3_TIERS] = { 2048, 256, 64 };
 static uint32_t x3_k[X3_TIERS][2];
 static pthread_once_t x3_once = PTHREAD_ONCE_INIT;
 
-/*
- * clmul(S, K) is the 64-bit product S*K*x in the reflected layout (the
- * product has 63 bits; bit 0 is x^63 of the 64-bit word), and crc32 of
- * that word from zero multiplies by x^32 and reduces: S*K*x^33. With
- * K = x^(8n - 33) that is S shifted over n bytes.
- */
 /*
  * Folding, for the fourth stream of the longest rounds: a 16-byte chunk
  * A = L x^64 + H (L its first 8 bytes) moved d bytes on is
@@ -144,6 +141,12 @@ static void x3_init(void)
 	fold_k3 = gf_xpow(8 * 3 * x3_block[0] - 33);
 }
 
+/*
+ * clmul(S, K) is the 64-bit product S*K*x in the reflected layout (the
+ * product has 63 bits; bit 0 is x^63 of the 64-bit word), and crc32 of
+ * that word from zero multiplies by x^32 and reduces: S*K*x^33. With
+ * K = x^(8n - 33) that is S shifted over n bytes.
+ */
 __attribute__((target("sse4.2,pclmul")))
 static inline uint32_t x3_shift(uint64_t s, uint32_t k)
 {
@@ -159,12 +162,28 @@ static inline uint64_t load64(const uint8_t *p)
 	return w;
 }
 
+/* A 16-byte chunk moved on by the distance k was made for. */
+__attribute__((target("sse4.2,pclmul")))
+static inline __m128i clmul1(__m128i acc, __m128i k)
+{
+	return _mm_xor_si128(_mm_clmulepi64_si128(acc, k, 0x00),
+			     _mm_clmulepi64_si128(acc, k, 0x11));
+}
+
 __attribute__((target("sse4.2,pclmul")))
 static inline __m128i fold16(__m128i acc, __m128i k, const uint8_t *next)
 {
-	return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(acc, k, 0x00),
-					   _mm_clmulepi64_si128(acc, k, 0x11)),
-			     _mm_loadu_si128((const __m128i *)next));
+	return _mm_xor_si128(clmul1(acc, k), _mm_loadu_si128((const __m128i *)next));
+}
+
+/* The CRC state of a folded region from its last 16 bytes, shifted over
+ * the three chains' blocks that follow it, joined with theirs. */
+__attribute__((target("sse4.2,pclmul")))
+static inline uint64_t x4_join(__m128i f, uint64_t a, uint64_t b, uint64_t d)
+{
+	uint64_t s = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(f));
+	s = _mm_crc32_u64(s, (uint64_t)_mm_extract_epi64(f, 1));
+	return x3_shift(s, fold_k3) ^ x3_shift(a, x3_k[0][1]) ^ x3_shift(b, x3_k[0][0]) ^ d;
 }
 
 /*
@@ -202,16 +221,11 @@ static uint64_t x4_round(uint64_t c, const uint8_t *p)
 			d = _mm_crc32_u64(d, load64(q + 2 * blk + i));
 		}
 	}
-	f3 = _mm_xor_si128(f3, _mm_xor_si128(
-		_mm_xor_si128(_mm_clmulepi64_si128(f0, fold_k[1], 0x00),
-			      _mm_clmulepi64_si128(f0, fold_k[1], 0x11)),
-		_mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(f1, fold_k[2], 0x00),
-					    _mm_clmulepi64_si128(f1, fold_k[2], 0x11)),
-			      _mm_xor_si128(_mm_clmulepi64_si128(f2, fold_k[3], 0x00),
-					    _mm_clmulepi64_si128(f2, fold_k[3], 0x11)))));
-	uint64_t f = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(f3));
-	f = _mm_crc32_u64(f, (uint64_t)_mm_extract_epi64(f3, 1));
-	return x3_shift(f, fold_k3) ^ x3_shift(a, x3_k[0][1]) ^ x3_shift(b, x3_k[0][0]) ^ d;
+	/* Four registers into the last one. */
+	f3 = _mm_xor_si128(f3, clmul1(f0, fold_k[1]));
+	f3 = _mm_xor_si128(f3, clmul1(f1, fold_k[2]));
+	f3 = _mm_xor_si128(f3, clmul1(f2, fold_k[3]));
+	return x4_join(f3, a, b, d);
 }
 
 #define WIDE_TARGET "sse4.2,pclmul,avx2,vpclmulqdq"
@@ -268,11 +282,7 @@ static uint64_t x4_round_wide(uint64_t c, const uint8_t *p)
 	f3 = _mm256_xor_si256(f3, clmul2(f1, _mm256_broadcastsi128_si256(fold_kw[2])));
 	f3 = _mm256_xor_si256(f3, clmul2(f2, _mm256_broadcastsi128_si256(fold_kw[3])));
 	__m128i lo = _mm256_castsi256_si128(f3), hi = _mm256_extracti128_si256(f3, 1);
-	hi = _mm_xor_si128(hi, _mm_xor_si128(_mm_clmulepi64_si128(lo, fold_k[3], 0x00),
-					     _mm_clmulepi64_si128(lo, fold_k[3], 0x11)));
-	uint64_t f = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(hi));
-	f = _mm_crc32_u64(f, (uint64_t)_mm_extract_epi64(hi, 1));
-	return x3_shift(f, fold_k3) ^ x3_shift(a, x3_k[0][1]) ^ x3_shift(b, x3_k[0][0]) ^ d;
+	return x4_join(_mm_xor_si128(hi, clmul1(lo, fold_k[3])), a, b, d);
 }
 
 /* One chain over len bytes from state c (not inverted). The buffer is
