@@ -55,7 +55,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
-	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram"
+	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram (BENCH_REPS=15)"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"

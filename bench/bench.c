@@ -7,9 +7,11 @@
  * Each figure is the median of the repetitions (15 unless given), with
  * the min and max beside it so that a noisy machine shows as a wide
  * range. Repetitions are timed in thread CPU time, about 20 ms each.
- * Inputs fit in L2, so these are compute costs, not memory bandwidth.
+ * The CRC inputs and the one-source 64 B frames fit in L2, so those are
+ * compute costs; the 64 KiB frames (1 MiB) and the 1024 sources (6 MiB)
+ * come from L3 or memory, as they would in the server.
  *
- *   make bench
+ *   make bench                     # or make bench BENCH_REPS=31
  *   build/default/bench/bench [repetitions [crc|frame|hist]]
  */
 #include <stdint.h>
