@@ -74,6 +74,7 @@ inc_harness  := $(inc_common) -Iharness
 inc_compare  := $(inc_server) -Iharness -Icompare
 inc_cli      := $(inc_compare) -Iclient -Icli
 inc_tests    := $(inc_cli) -Itests
+inc_bench    := $(inc_common)
 src_common   := $(wildcard common/*.c)
 src_backends := $(foreach d,$(BACKEND_DIRS),$(wildcard $(d)/*.c))
 src_server   := $(wildcard server/*.c)
@@ -90,7 +91,7 @@ ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz clean help \
+.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help \
 	install uninstall FORCE
 all: $(BIN)/daqmux
 
@@ -100,6 +101,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram (BENCH_REPS=15)"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make install    bin/daqmux and daqmux(1) into \$$DESTDIR\$$PREFIX (/usr/local)"
 	@echo "make uninstall  removes them again"
@@ -118,7 +120,7 @@ fuzz-deps:
 $(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(inc_$(call layer_of,$<)) $(URING_CF) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_$(or $(call layer_of,$<),$(firstword $(subst /, ,$<)))) $(URING_CF) $(CFLAGS) -c $< -o $@
 
 $(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(src_$(l):%.c=$(O)/%.o)))
 $(O)/lib/%.a:
@@ -162,6 +164,15 @@ $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 test: $(BIN)/daqmux $(TEST_BIN)
 	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(wildcard tests/test_*.sh)
 
+# Figures, not assertions: never part of `make test`.
+BENCH_BIN := $(O)/bench/bench
+$(BENCH_BIN): $(O)/bench/bench.o $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(URING_LIBS) $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) $(BENCH_REPS)
+
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
 
@@ -200,4 +211,4 @@ clean:
 # Test objects are intermediate; keep them so a second `make test` relinks nothing.
 .SECONDARY:
 
--include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN).d
