@@ -4,7 +4,8 @@
 # and print the exact command. Called by the Makefile; safe to run by hand.
 #   build    pkg-config; optional: liburing-dev, libuv1-dev, libevent-dev,
 #            libglib2.0-dev (the uring, libuv, libevent and glib backends)
-#   test     libcmocka-dev
+#   test     libcmocka-dev; tshark, tcpdump (dissector test), iproute2,
+#            nftables (netlab test) are optional: those tests skip without
 #   compare  gnuplot-nox (plots), sockperf (reference RTT; optional)
 #   fuzz     clang, libclang-rt-14-dev (libFuzzer)
 set -u
@@ -22,7 +23,9 @@ for g in "$@"; do
 	case "$g" in
 	build)   add required pkg-config; add optional liburing-dev; add optional libuv1-dev
 	         add optional libevent-dev; add optional libglib2.0-dev ;;
-	test)    add required pkg-config; add required libcmocka-dev ;;
+	test)    add required pkg-config; add required libcmocka-dev
+	         add optional tshark; add optional tcpdump
+	         add optional iproute2; add optional nftables ;;
 	compare) add optional gnuplot-nox; add optional sockperf ;;
 	fuzz)    add required clang; add required libclang-rt-14-dev ;;
 	*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
