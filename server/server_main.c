@@ -42,14 +42,22 @@ static void server_usage(FILE *f)
 "      --json FILE         write the summary as JSON\n"
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000)\n"
+"      --max-records N     keep at most N ended sources in full (default 1024);\n"
+"                          later ones are folded into one \"others\" row with\n"
+"                          exact counts, so memory stays bounded however many\n"
+"                          connections come and go\n"
 "      --cpu N             pin the server to CPU N\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
 "Ends when N sources have said BYE or closed, at --duration, or on SIGINT or\n"
-"SIGTERM; it always prints the summary and writes the JSON.\n"
-"Exit status: 0 every source ended cleanly with nothing lost; 1 a source lost\n"
-"frames, was truncated or had an error; 2 bad usage or failure to start.\n"
+"SIGTERM; it always prints the summary and writes the JSON. A connection is a\n"
+"source once it has delivered a valid frame; idle and rejected connections\n"
+"(junk, a source id already connected) are counted, never taken for sources.\n"
+"Exit status: 0 every expected source ended complete (BYE) with nothing lost,\n"
+"no duplicate and no CRC error (with --sources 0: every source that came was\n"
+"clean, still active ones allowed); 1 otherwise, with one line saying why;\n"
+"2 bad usage or failure to start.\n"
 "\n"
 "example:\n"
 "  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n");
@@ -58,7 +66,7 @@ static void server_usage(FILE *f)
 static int server_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -74,6 +82,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "trace-max", required_argument, NULL, O_TRACEMAX },
 		{ "cpu", required_argument, NULL, O_CPU },
+		{ "max-records", required_argument, NULL, O_MAXREC },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -85,7 +94,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 	*o = (struct server_opts){
 		.backend = "epoll", .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
-		.trace_max = 1000000, .cpu = -1,
+		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
 	};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "b:l:n:d:qh", longs, NULL)) != -1) {
@@ -141,6 +150,10 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		case O_CPU:
 			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return -1;
 			o->cpu = (long)v;
+			break;
+		case O_MAXREC:
+			if (parse_u64("--max-records", optarg, 1, 10000000, &v)) return -1;
+			o->max_records = (unsigned)v;
 			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); exit(0);
