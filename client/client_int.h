@@ -3,7 +3,7 @@
  *
  *   client.c        client_main: set-up, the summary table and JSON
  *   client_opts.c   the command line and --help
- *   client_gen.c    frame generation: sizes, pattern, CRC cache, faults,
+ *   client_gen.c    frame generation: sizes, payload bytes, faults,
  *                   the output buffer and what was written of it
  *   client_loop.c   connections and the one epoll event loop
  *
@@ -234,15 +234,11 @@ struct client_src {
 	char     error[200];
 };
 
-/* The frame generator: one for the run, read-only after client_gen_init
- * except for the CRC cache. */
+/* The frame generator: one for the run, read-only after client_gen_init. */
 struct client_gen {
 	const struct client_opts *o;
-	uint8_t  *pattern;          /* payload bytes: every payload is a prefix */
+	uint8_t  *pattern;          /* payload bytes: every payload is a window */
 	uint32_t  max_payload;
-	uint32_t *crc;              /* crc[len], valid where crc_have has the bit */
-	uint8_t  *crc_have;
-	uint32_t *crc_ckpt;         /* CRC of the first k * 4 KiB bytes */
 };
 
 int  client_gen_init(struct client_gen *g, const struct client_opts *o);
