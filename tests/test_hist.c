@@ -434,6 +434,32 @@ static void test_huge_values_in_last_bucket_max_exact(void **state)
 	hist_free(&h);
 }
 
+/* Issue 11, item 10: memory follows the values, not the range: one block
+ * of HIST_SUB counters per power of two that a value fell in. */
+static void test_blocks_allocated_lazily(void **state)
+{
+	(void)state;
+	struct hist h;
+	unsigned blocks = 0;
+
+	assert_int_equal(hist_init(&h), 0);
+	assert_null(h.blk);
+	hist_record(&h, 50000);
+	hist_record(&h, 50001);
+	hist_record(&h, 60000);       /* the same power of two */
+	for (unsigned b = 0; b < HIST_BLOCKS; b++)
+		blocks += h.blk[b] != NULL;
+	assert_int_equal(blocks, 1);
+	hist_record(&h, 5000000);
+	blocks = 0;
+	for (unsigned b = 0; b < HIST_BLOCKS; b++)
+		blocks += h.blk[b] != NULL;
+	assert_int_equal(blocks, 2);
+	assert_int_equal(hist_count(&h, hist_index(50000)), 2);
+	assert_int_equal(hist_count(&h, hist_index(500)), 0);
+	hist_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_bounds_bracket_every_value),
 		cmocka_unit_test(test_buckets_tile_the_range),
 		cmocka_unit_test(test_huge_values_in_last_bucket_max_exact),
+		cmocka_unit_test(test_blocks_allocated_lazily),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }
