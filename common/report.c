@@ -326,6 +326,27 @@ static void json_buckets(struct jw *w, const char *key, const struct hist *h)
 	jw_arr_end(w);
 }
 
+/* The counts every level of the summary has: a source, others, the total. */
+static void json_counts(struct jw *w, const struct source *r)
+{
+	jw_u64(w, "frames", r->frames);
+	jw_u64(w, "bytes", r->bytes);
+	jw_u64(w, "lost", r->lost);
+	jw_u64(w, "duplicates", r->duplicates);
+	jw_u64(w, "late", r->late);
+	jw_u64(w, "crc_errors", r->crc_errors);
+	jw_u64(w, "unstamped", r->unstamped);
+	jw_u64(w, "broken_connections", r->broken);
+}
+
+static void json_status(struct jw *w, const uint64_t by_status[SRC_ERROR + 1])
+{
+	jw_obj_begin(w, "status");
+	for (int k = 0; k <= SRC_ERROR; k++)
+		jw_u64(w, source_status_name((enum source_status)k), by_status[k]);
+	jw_obj_end(w);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u, int rc)
 {
@@ -366,20 +387,11 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_u64(&w, "refused", s->refused);
 	jw_num(&w, "elapsed_s", u->elapsed_s);
 	jw_u64(&w, "source_count", t->nsources);
-	jw_u64(&w, "frames", t->sum.frames);
-	jw_u64(&w, "bytes", t->sum.bytes);
-	jw_u64(&w, "lost", t->sum.lost);
-	jw_u64(&w, "duplicates", t->sum.duplicates);
-	jw_u64(&w, "late", t->sum.late);
-	jw_u64(&w, "crc_errors", t->sum.crc_errors);
-	jw_u64(&w, "unstamped", t->sum.unstamped);
+	json_counts(&w, &t->sum);
 	jw_u64(&w, "max_gap_ns", t->sum.max_gap_ns);
 	jw_u64(&w, "exit_status", (uint64_t)rc);
 	jw_str(&w, "verdict", t->why);
-	jw_obj_begin(&w, "status");
-	for (int k = 0; k <= SRC_ERROR; k++)
-		jw_u64(&w, source_status_name((enum source_status)k), t->by_status[k]);
-	jw_obj_end(&w);
+	json_status(&w, t->by_status);
 	json_hist(&w, lat, &t->sum.lat);
 	char bkey[32];
 	snprintf(bkey, sizeof(bkey), "%s_buckets", lat);
@@ -416,17 +428,10 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			jw_null(&w, "id");
 		jw_strn(&w, "name", r->name, r->name_len);
 		jw_str(&w, "peer", r->peer);
-		jw_u64(&w, "frames", r->frames);
-		jw_u64(&w, "bytes", r->bytes);
-		jw_u64(&w, "lost", r->lost);
-		jw_u64(&w, "duplicates", r->duplicates);
-		jw_u64(&w, "late", r->late);
-		jw_u64(&w, "crc_errors", r->crc_errors);
-		jw_u64(&w, "unstamped", r->unstamped);
+		json_counts(&w, r);
 		jw_str(&w, "status", source_status_name(r->status));
 		jw_str(&w, "error", r->error);
 		jw_u64(&w, "connections", r->connections);
-		jw_u64(&w, "broken_connections", r->broken);
 		if (r->got_bye)
 			jw_u64(&w, "bye_count", r->bye_count);
 		json_hist(&w, lat, &r->lat);
@@ -439,18 +444,8 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_obj_begin(&w, "others");
 	jw_u64(&w, "sources", s->nothers);
 	jw_u64(&w, "clean", s->others_ok);
-	jw_u64(&w, "frames", s->others.frames);
-	jw_u64(&w, "bytes", s->others.bytes);
-	jw_u64(&w, "lost", s->others.lost);
-	jw_u64(&w, "duplicates", s->others.duplicates);
-	jw_u64(&w, "late", s->others.late);
-	jw_u64(&w, "crc_errors", s->others.crc_errors);
-	jw_u64(&w, "unstamped", s->others.unstamped);
-	jw_u64(&w, "broken_connections", s->others.broken);
-	jw_obj_begin(&w, "status");
-	for (int k = 0; k <= SRC_ERROR; k++)
-		jw_u64(&w, source_status_name((enum source_status)k), s->others_status[k]);
-	jw_obj_end(&w);
+	json_counts(&w, &s->others);
+	json_status(&w, s->others_status);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	rc = jw_finish(&w);

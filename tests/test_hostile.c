@@ -154,6 +154,28 @@ static void expect_anchor(struct sup *t)
 	sup_expect_complete(t, ANCHOR_ID, 2);
 }
 
+/* A client whose server stopped under it: it says so (1) or had finished
+ * (0); anything else is a failure of its own. */
+static void expect_client_stopped(struct sup *t, struct sup_proc *p)
+{
+	int rc = sup_proc_finish(t, p);
+	if (rc != 0 && rc != 1)
+		fail_msg("%s: the client ended with status %d", t->be->name, rc);
+}
+
+/* --sources `expect`, a client with `sources` streaming `count` frames at
+ * `rate`, SIGINT after ms: the run was stopped short, exit 1. */
+static void sigint_mid_run(struct sup *t, const char *expect, const char *sources,
+			   const char *rate, const char *count, unsigned ms)
+{
+	sup_server_start(t, "--sources", expect, NULL);
+	sup_client_start(t, "--sources", sources, "--rate", rate, "--count", count, NULL);
+	nap_ms(ms);
+	sup_server_signal(t, SIGINT);
+	assert_int_equal(sup_server_wait(t), 1);
+	expect_client_stopped(t, &t->client);
+}
+
 /* ---- item 1: the resume hijack ------------------------------------------ */
 
 /*
@@ -199,61 +221,88 @@ static void item1_resume_hijack(void **state)
 	sup_passed(t);
 }
 
-/* ---- item 2: a resume does not forget ----------------------------------- */
+/* ---- items 2 to 4: what a resume carries -------------------------------- */
 
-/* (a) Frames 0 and 2, close; a new connection with 3 and BYE 4: one frame
- * lost across the resume, so the run failed. */
+/*
+ * Source 7's connections as a script, under an anchor (--sources 2):
+ * "Dn" DATA n, "Bn" BYE n, "X" 32 bytes of junk (a bad magic), "|" close
+ * at a frame boundary. After a BYE, junk or the end of the script the
+ * server closes the connection; each connection begins once the server
+ * has seen the previous one end. A connection the server refuses at its
+ * first frame may meet a closed socket with the rest: that is allowed.
+ * Returns the server's exit status.
+ */
+static int source7_script(struct sup *t, const char *script)
+{
+	int a, s = -1;
+
+	need_later_connections(t);
+	sup_server_start(t, "--sources", "2", NULL);
+	a = anchor_open(t);
+	for (const char *p = script; *p;) {
+		char op = *p++;
+		uint64_t n = strtoull(p, (char **)&p, 10);
+		uint8_t junk[PROTO_HEADER_SIZE];
+
+		if (op == ' ')
+			continue;
+		if (s < 0)
+			s = sup_connect(t);
+		switch (op) {
+		case 'D':
+			(void)sup_send_frame(s, PROTO_DATA, 7, n, NULL, H_PAYLOAD);
+			break;
+		case 'B':
+		case 'X':
+			memset(junk, 0xEE, sizeof(junk));
+			if (op == 'B')
+				(void)sup_send_frame(s, PROTO_BYE, 7, n, NULL, 0);
+			else
+				(void)!send(s, junk, sizeof(junk), MSG_NOSIGNAL);
+			h_end(t, s);
+			s = -1;
+			break;
+		case '|':
+			h_close(t, s);
+			s = -1;
+			break;
+		default:
+			fail_msg("bad script step '%c' in \"%s\"", op, script);
+		}
+	}
+	if (s >= 0)
+		h_close(t, s);
+	anchor_close(t, a);
+	return sup_server_wait(t);
+}
+
+/* Item 2a. Frames 0 and 2, close; a new connection with 3 and BYE 4: one
+ * frame lost across the resume, so the run failed. */
 static void item2a_loss_across_resume(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	need_later_connections(t);
-	sup_server_start(t, "--sources", "2", NULL);
-	int a = anchor_open(t);
-	int s = sup_connect(t);
-	h_data(t, s, 7, 0, 1);
-	h_data(t, s, 7, 2, 3);
-	h_close(t, s);
-	s = sup_connect(t);
-	h_data(t, s, 7, 3, 4);
-	h_send(t, s, PROTO_BYE, 7, 4, NULL, 0);
-	h_end(t, s);
-	anchor_close(t, a);
-	assert_int_equal(sup_server_wait(t), 1);
-
+	assert_int_equal(source7_script(t, "D0 D2 | D3 B4"), 1);
 	const struct json *sum = sup_server_json(t), *r = sup_expect_source(t, 7);
 	sup_expect_str(r, "status", "incomplete");
 	sup_expect_u64(r, "frames", 3);
 	sup_expect_u64(r, "lost", 1);
+	sup_expect_u64(r, "connections", 2);
 	sup_expect_u64(sum, "lost", 1);
 	sup_expect_contains(sum, "verdict", "FAILED");
 	sup_expect_contains(sum, "verdict", "source 7: incomplete, 1 lost");
+	expect_anchor(t);
 	sup_passed(t);
 }
 
-/* (b) 0..9 and BYE 15 (5 lost); a new connection with 15..19 and BYE 20
- * is refused: a source that said BYE has ended, and its loss stands. */
+/* Item 2b. 0..9 and BYE 15 (5 lost); a new connection with 15..19 and
+ * BYE 20 is refused: a source that said BYE has ended, its loss stands. */
 static void item2b_no_resume_after_bye(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	need_later_connections(t);
-	sup_server_start(t, "--sources", "2", NULL);
-	int a = anchor_open(t);
-	int s = sup_connect(t);
-	h_data(t, s, 7, 0, 10);
-	h_send(t, s, PROTO_BYE, 7, 15, NULL, 0);
-	h_end(t, s);
-	s = sup_connect(t);
-	h_data(t, s, 7, 15, 16);
-	/* Refused at its first frame: the rest may meet a closed socket. */
-	for (uint64_t q = 16; q < 20; q++)
-		(void)sup_send_frame(s, PROTO_DATA, 7, q, NULL, H_PAYLOAD);
-	(void)sup_send_frame(s, PROTO_BYE, 7, 20, NULL, 0);
-	h_end(t, s);
-	anchor_close(t, a);
-	assert_int_equal(sup_server_wait(t), 1);
-
+	assert_int_equal(source7_script(t, "D0 D1 D2 D3 D4 D5 D6 D7 D8 D9 B15 "
+					   "D15 D16 D17 D18 D19 B20"), 1);
 	const struct json *sum = sup_server_json(t), *r = sup_expect_source(t, 7);
 	sup_expect_str(r, "status", "incomplete");
 	sup_expect_u64(r, "frames", 10);
@@ -265,29 +314,14 @@ static void item2b_no_resume_after_bye(void **state)
 	sup_passed(t);
 }
 
-/* (c) 0..9, then a bad magic; a new connection with 10..19 and BYE 20:
- * every frame arrived, but one connection broke: not a clean run. */
+/* Item 2c. 0..9, then a bad magic; a new connection with 10..19 and BYE
+ * 20: every frame arrived, but one connection broke: not a clean run. */
 static void item2c_error_before_resume(void **state)
 {
 	struct sup *t = sup_begin(state);
-	uint8_t junk[PROTO_HEADER_SIZE];
 
-	need_later_connections(t);
-	sup_server_start(t, "--sources", "2", NULL);
-	int a = anchor_open(t);
-	int s = sup_connect(t);
-	h_data(t, s, 7, 0, 10);
-	memset(junk, 0xEE, sizeof(junk));
-	if (send(s, junk, sizeof(junk), MSG_NOSIGNAL) != (ssize_t)sizeof(junk))
-		fail_msg("send: %s", strerror(errno));
-	h_end(t, s);
-	s = sup_connect(t);
-	h_data(t, s, 7, 10, 20);
-	h_send(t, s, PROTO_BYE, 7, 20, NULL, 0);
-	h_end(t, s);
-	anchor_close(t, a);
-	assert_int_equal(sup_server_wait(t), 1);
-
+	assert_int_equal(source7_script(t, "D0 D1 D2 D3 D4 D5 D6 D7 D8 D9 X "
+					   "D10 D11 D12 D13 D14 D15 D16 D17 D18 D19 B20"), 1);
 	const struct json *sum = sup_server_json(t), *r = sup_expect_source(t, 7);
 	sup_expect_str(r, "status", "complete");
 	sup_expect_u64(r, "frames", 20);
@@ -298,29 +332,13 @@ static void item2c_error_before_resume(void **state)
 	sup_passed(t);
 }
 
-/* ---- item 3: a late frame after a resume --------------------------------- */
-
-/* 0, 2, close; a new connection with 1, 3, BYE 4: the late 1 fills the gap
- * counted on the first connection - once: complete, nothing lost. */
+/* Item 3. 0, 2, close; a new connection with 1, 3, BYE 4: the late 1
+ * fills the gap counted on the first connection - once: complete. */
 static void item3_late_fills_gap_once(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	need_later_connections(t);
-	sup_server_start(t, "--sources", "2", NULL);
-	int a = anchor_open(t);
-	int s = sup_connect(t);
-	h_data(t, s, 7, 0, 1);
-	h_data(t, s, 7, 2, 3);
-	h_close(t, s);
-	s = sup_connect(t);
-	h_data(t, s, 7, 1, 2);
-	h_data(t, s, 7, 3, 4);
-	h_send(t, s, PROTO_BYE, 7, 4, NULL, 0);
-	h_end(t, s);
-	anchor_close(t, a);
-	assert_int_equal(sup_server_wait(t), 0);
-
+	assert_int_equal(source7_script(t, "D0 D2 | D1 D3 B4"), 0);
 	const struct json *sum = sup_server_json(t), *r = sup_expect_source(t, 7);
 	sup_expect_str(r, "status", "complete");
 	sup_expect_u64(r, "frames", 4);
@@ -331,29 +349,15 @@ static void item3_late_fills_gap_once(void **state)
 	sup_passed(t);
 }
 
-/* ---- item 4: no wrap ------------------------------------------------------ */
-
-/* DATA 0, BYE 2^64-1: no source sent that many; an error, not 2^64-2
- * lost. A reconnect (DATA 2^64-1, 0, BYE 1) cannot make it complete. */
+/* Item 4. DATA 0, BYE 2^64-1: no source sent that many; an error, not
+ * 2^64-2 lost. A reconnect (DATA 2^64-1, 0, BYE 1) cannot make it
+ * complete. */
 static void item4_bye_bounded_no_wrap(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	need_later_connections(t);
-	sup_server_start(t, "--sources", "2", NULL);
-	int a = anchor_open(t);
-	int s = sup_connect(t);
-	h_data(t, s, 7, 0, 1);
-	h_send(t, s, PROTO_BYE, 7, UINT64_MAX, NULL, 0);
-	h_end(t, s);
-	s = sup_connect(t);
-	(void)sup_send_frame(s, PROTO_DATA, 7, UINT64_MAX, NULL, H_PAYLOAD);
-	(void)sup_send_frame(s, PROTO_DATA, 7, 0, NULL, H_PAYLOAD);
-	(void)sup_send_frame(s, PROTO_BYE, 7, 1, NULL, 0);
-	h_end(t, s);
-	anchor_close(t, a);
-	assert_int_equal(sup_server_wait(t), 1);
-
+	assert_int_equal(source7_script(t, "D0 B18446744073709551615 "
+					   "D18446744073709551615 D0 B1"), 1);
 	const struct json *sum = sup_server_json(t), *r = sup_expect_source(t, 7);
 	sup_expect_str(r, "status", "error");
 	sup_expect_contains(r, "error", "implausibly many");
@@ -487,14 +491,7 @@ static void item7b_sigint_while_gathering(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	sup_server_start(t, "--sources", "3", NULL);
-	sup_client_start(t, "--sources", "2", "--rate", "1000", "--count", "150", NULL);
-	nap_ms(400);
-	sup_server_signal(t, SIGINT);
-	assert_int_equal(sup_server_wait(t), 1);
-	int rc = sup_client_wait(t);
-	if (rc != 0 && rc != 1)
-		fail_msg("%s: the client ended with status %d", t->be->name, rc);
+	sigint_mid_run(t, "3", "2", "1000", "150", 400);
 
 	const struct json *sum = sup_server_json(t);
 	for (uint32_t id = 0; id < 2; id++) {
@@ -683,9 +680,7 @@ static void item12b_sources_0_clean(void **state)
 						    "--first-id", "1", "--rate", "100",
 						    "--count", "100000", NULL);
 	assert_int_equal(sup_server_wait(t), 0);
-	int rc = sup_proc_finish(t, p);
-	if (rc != 0 && rc != 1)
-		fail_msg("%s: the client ended with status %d", t->be->name, rc);
+	expect_client_stopped(t, p);
 	sup_expect_complete(t, 0, 20);
 	sup_expect_str(sup_expect_source(t, 1), "status", "active");
 	sup_passed(t);
@@ -696,14 +691,7 @@ static void item12c_active_at_signal(void **state)
 {
 	struct sup *t = sup_begin(state);
 
-	sup_server_start(t, "--sources", "1", NULL);
-	sup_client_start(t, "--sources", "1", "--rate", "200", "--count", "100000", NULL);
-	nap_ms(300);
-	sup_server_signal(t, SIGINT);
-	assert_int_equal(sup_server_wait(t), 1);
-	int rc = sup_client_wait(t);
-	if (rc != 0 && rc != 1)
-		fail_msg("%s: the client ended with status %d", t->be->name, rc);
+	sigint_mid_run(t, "1", "1", "200", "100000", 300);
 	sup_expect_contains(sup_server_json(t), "verdict", "still active");
 	sup_passed(t);
 }
