@@ -11,7 +11,7 @@
  * so it does not work around it.
  *
  * Each socket has SO_RCVTIMEO set to one tick (SERVER_TICK_MS) only so
- * that a blocked accept or read comes back now and then to look at
+ * that a blocked read comes back now and then to look at
  * SIGINT, --duration and --idle-timeout. A read that times out retries
  * the SAME source: the round does not move on. --idle-timeout is what
  * unblocks it - a source silent that long is closed and skipped.
@@ -48,7 +48,7 @@
 #include "server.h"
 #include "util.h"
 
-/* Let a blocked accept() or read() return EAGAIN after one tick. */
+/* Let a blocked read() return EAGAIN after one tick. */
 static int blocking_set_timeout(struct server *s, int fd)
 {
 	struct timeval tv = {
@@ -84,11 +84,25 @@ static int blocking_first_frame(struct server *s, struct conn *c)
 	return 1;
 }
 
+/* The listening socket: nonblocking while gathering (accept everything
+ * pending after one poll), blocking with the tick's SO_RCVTIMEO after. */
+static int blocking_listen_mode(struct server *s, int gathering)
+{
+	if (net_set_nonblock(s->lfd, gathering) < 0) {
+		msg("fcntl(O_NONBLOCK) on %s: %s", s->listen_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Gather N sources (or until the run ends): accept, and promote a
  * connection once its first frame has arrived. Returns the number of
  * sources, or -1 if the listening socket or the wait failed. Candidates
  * still waiting for their first frame stay open, counted as idle.
+ * pfd[0] is the listener and pfd[i + 1] is cand[i], kept in step, so a
+ * wakeup costs the wait and the connections that are ready, not a
+ * rebuild of the whole set.
  */
 static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 {
@@ -101,10 +115,10 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 		msg("out of memory for the connections that are not sources yet");
 		goto out;
 	}
+	if (blocking_listen_mode(s, 1) < 0)
+		goto out;
+	pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 	while (have < n && !server_should_stop(s)) {
-		pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
-		for (unsigned i = 0; i < ncand; i++)
-			pfd[i + 1] = (struct pollfd){ .fd = cand[i]->fd, .events = POLLIN };
 		s->sc.waits++;
 		int ready = poll(pfd, ncand + 1, server_wait_ms(s));
 		if (ready < 0 && errno != EINTR) {
@@ -113,7 +127,8 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 		}
 		if (ready <= 0)
 			continue;
-		/* Candidates first: pfd[] still matches cand[] here. */
+		/* Downwards: a removed candidate's place takes the last one,
+		 * which has been looked at already. */
 		for (unsigned i = ncand; i-- > 0 && have < n;) {
 			if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
@@ -125,33 +140,39 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 			else
 				server_close(s, cand[i]);
 			cand[i] = cand[--ncand];
+			pfd[i + 1] = pfd[ncand + 1];
 		}
 		server_reap(s);
-		if (!(pfd[0].revents & POLLIN) || have == n)
+		if (!(pfd[0].revents & POLLIN))
 			continue;
-		struct conn *c;
-		int a = server_accept(s, &s->sc, 0, &c);
-		if (a < 0)
-			goto out;
-		if (a == 0)
-			continue;
-		if (ncand == cap) {
-			struct conn **gc = realloc(cand, 2 * cap * sizeof(*cand));
-			struct pollfd *gp = gc ? realloc(pfd, (2 * cap + 1) * sizeof(*pfd)) : NULL;
-			if (gc)
-				cand = gc;
-			if (!gp) {
-				conn_error(s, c, ENOMEM);
-				server_close(s, c);
-				continue;
+		for (;;) {
+			struct conn *c;
+			int a = have < n ? server_accept(s, &s->sc, 0, &c) : 0;
+			if (a < 0)
+				goto out;
+			if (a == 0)
+				break;      /* nothing pending (or one refused): poll again */
+			if (ncand == cap) {
+				struct conn **gc = realloc(cand, 2 * cap * sizeof(*cand));
+				struct pollfd *gp = gc ? realloc(pfd, (2 * cap + 1) * sizeof(*pfd)) : NULL;
+				if (gc)
+					cand = gc;
+				if (!gp) {
+					conn_error(s, c, ENOMEM);
+					server_close(s, c);
+					continue;
+				}
+				pfd = gp;
+				cap *= 2;
 			}
-			pfd = gp;
-			cap *= 2;
+			pfd[ncand + 1] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+			cand[ncand++] = c;
 		}
-		cand[ncand++] = c;
 	}
 	rc = (int)have;
 out:
+	if (rc >= 0 && blocking_listen_mode(s, 0) < 0)
+		rc = -1;
 	free(cand);
 	free(pfd);
 	return rc;
@@ -193,10 +214,6 @@ static int blocking_run(struct server *s)
 	if (n < 1) {
 		msg("the blocking backend accepts a fixed number of sources before it "
 		    "reads: give --sources N with N >= 1");
-		return -1;
-	}
-	if (blocking_set_timeout(s, s->lfd) < 0) {
-		msg("setsockopt(SO_RCVTIMEO) on %s: %s", s->listen_name, strerror(errno));
 		return -1;
 	}
 	conns = calloc(n, sizeof(*conns));
