@@ -11,17 +11,24 @@
  * so it does not work around it.
  *
  * Each socket has SO_RCVTIMEO set to one tick (SERVER_TICK_MS) only so
- * that a blocked accept or read comes back now and then to look at
+ * that a blocked read comes back now and then to look at
  * SIGINT, --duration and --idle-timeout. A read that times out retries
  * the SAME source: the round does not move on. --idle-timeout is what
  * unblocks it - a source silent that long is closed and skipped.
  *
  * In pull mode the round is "ask source 0, wait for its answer; ask
- * source 1, ...": one REQUEST outstanding overall.
+ * source 1, ...": one REQUEST outstanding overall. A pull source becomes
+ * a source by its HELLO (daqmux client always sends one): one that says
+ * nothing until asked is never asked, as it is not a source yet.
  *
- * The set of sources is fixed once all N have connected: a source that
- * ends leaves its place in the round empty, and later connections
- * (including a --reconnect) are never accepted.
+ * The set of sources is fixed once N have delivered their first frame: a
+ * connection is not a source until then (an idle connection, a port
+ * scanner, junk or a refused source id must not take a place in the
+ * round). While it gathers its N, and only then, the server waits with
+ * poll() for either a new connection or the first bytes of one it holds,
+ * which it reads nonblocking; once it has N it never waits on more than
+ * one socket. A source that ends leaves its place in the round empty, and
+ * later connections (including a --reconnect) are never accepted.
  *
  * Needs: nothing beyond POSIX sockets. --sources N (N >= 1) says how many
  * to accept before the first read. Try it (source 0 silent for a second
@@ -30,16 +37,18 @@
  *   bin/daqmux client --sources 4 --rate 1000 --count 3000 --silent 0:1s
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "net.h"
 #include "server.h"
 #include "util.h"
 
-/* Let a blocked accept() or read() return EAGAIN after one tick. */
+/* Let a blocked read() return EAGAIN after one tick. */
 static int blocking_set_timeout(struct server *s, int fd)
 {
 	struct timeval tv = {
@@ -53,30 +62,120 @@ static int blocking_set_timeout(struct server *s, int fd)
 }
 
 /*
- * Accept until all N sources are connected (or the run ends first).
- * Returns the number accepted, or -1 if the listening socket failed.
+ * A candidate's first frame: read what is there without blocking (one
+ * frame at most). 1 when the frame made it a source, 0 not yet, -1 when
+ * the connection ended (refused, junk, closed: recorded by the core).
  */
-static int blocking_accept_all(struct server *s, struct conn **conns, unsigned n)
+static int blocking_first_frame(struct server *s, struct conn *c)
 {
-	unsigned have = 0;
+	int got = 0;
 
-	while (have < n && !server_should_stop(s)) {
-		struct conn *c;
-		int rc = server_accept(s, &s->sc, 0, &c);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			continue;   /* a tick passed, a signal, or a refused peer */
-		if (blocking_set_timeout(s, c->fd) < 0) {
-			/* Without the timeout a silent source could block us
-			 * past SIGINT and --duration: refuse it. */
-			conn_error(s, c, errno);
-			server_close(s, c);
-			continue;
-		}
-		conns[have++] = c;
+	if (net_set_nonblock(c->fd, 1) < 0 ||
+	    conn_read_frame(s, c, s->rbuf, s->rbuf_size, &got) == CONN_END)
+		return -1;
+	if (!got)
+		return 0;
+	if (net_set_nonblock(c->fd, 0) < 0 || blocking_set_timeout(s, c->fd) < 0) {
+		/* Without the timeout a silent source could block us
+		 * past SIGINT and --duration: refuse it. */
+		conn_error(s, c, errno);
+		return -1;
 	}
-	return (int)have;
+	return 1;
+}
+
+/* The listening socket: nonblocking while gathering (accept everything
+ * pending after one poll), blocking with the tick's SO_RCVTIMEO after. */
+static int blocking_listen_mode(struct server *s, int gathering)
+{
+	if (net_set_nonblock(s->lfd, gathering) < 0) {
+		msg("fcntl(O_NONBLOCK) on %s: %s", s->listen_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gather N sources (or until the run ends): accept, and promote a
+ * connection once its first frame has arrived. Returns the number of
+ * sources, or -1 if the listening socket or the wait failed. Candidates
+ * still waiting for their first frame stay open, counted as idle.
+ * pfd[0] is the listener and pfd[i + 1] is cand[i], kept in step, so a
+ * wakeup costs the wait and the connections that are ready, not a
+ * rebuild of the whole set.
+ */
+static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
+{
+	unsigned have = 0, ncand = 0, cap = 64;
+	struct conn **cand = malloc(cap * sizeof(*cand));
+	struct pollfd *pfd = malloc((cap + 1) * sizeof(*pfd));
+	int rc = -1;
+
+	if (!cand || !pfd) {
+		msg("out of memory for the connections that are not sources yet");
+		goto out;
+	}
+	if (blocking_listen_mode(s, 1) < 0)
+		goto out;
+	pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	while (have < n && !server_should_stop(s)) {
+		s->sc.waits++;
+		int ready = poll(pfd, ncand + 1, server_wait_ms(s));
+		if (ready < 0 && errno != EINTR) {
+			msg("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (ready <= 0)
+			continue;
+		/* Downwards: a removed candidate's place takes the last one,
+		 * which has been looked at already. */
+		for (unsigned i = ncand; i-- > 0 && have < n;) {
+			if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int r = blocking_first_frame(s, cand[i]);
+			if (r == 0)
+				continue;
+			if (r > 0)
+				conns[have++] = cand[i];
+			else
+				server_close(s, cand[i]);
+			cand[i] = cand[--ncand];
+			pfd[i + 1] = pfd[ncand + 1];
+		}
+		server_reap(s);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		for (;;) {
+			struct conn *c;
+			int a = have < n ? server_accept(s, &s->sc, 0, &c) : 0;
+			if (a < 0)
+				goto out;
+			if (a == 0)
+				break;      /* nothing pending (or one refused): poll again */
+			if (ncand == cap) {
+				struct conn **gc = realloc(cand, 2 * cap * sizeof(*cand));
+				struct pollfd *gp = gc ? realloc(pfd, (2 * cap + 1) * sizeof(*pfd)) : NULL;
+				if (gc)
+					cand = gc;
+				if (!gp) {
+					conn_error(s, c, ENOMEM);
+					server_close(s, c);
+					continue;
+				}
+				pfd = gp;
+				cap *= 2;
+			}
+			pfd[ncand + 1] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+			cand[ncand++] = c;
+		}
+	}
+	rc = (int)have;
+out:
+	if (rc >= 0 && blocking_listen_mode(s, 0) < 0)
+		rc = -1;
+	free(cand);
+	free(pfd);
+	return rc;
 }
 
 /*
@@ -117,16 +216,12 @@ static int blocking_run(struct server *s)
 		    "reads: give --sources N with N >= 1");
 		return -1;
 	}
-	if (blocking_set_timeout(s, s->lfd) < 0) {
-		msg("setsockopt(SO_RCVTIMEO) on %s: %s", s->listen_name, strerror(errno));
-		return -1;
-	}
 	conns = calloc(n, sizeof(*conns));
 	if (!conns) {
 		msg("out of memory for %u sources", n);
 		return -1;
 	}
-	have = blocking_accept_all(s, conns, n);
+	have = blocking_gather(s, conns, n);
 	if (have < 0) {
 		free(conns);
 		return -1;

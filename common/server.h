@@ -42,7 +42,12 @@ struct server_opts {
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */
 	uint64_t    trace_max;
 	long        cpu;           /* pin to this CPU, -1 = no */
+	unsigned    max_records;   /* ended sources kept in full; later ones are
+				      folded into one "others" record */
 };
+
+#define SERVER_DEFAULT_MAX_RECORDS 1024
+#define SERVER_REJECT_REASONS 8    /* distinct reasons kept, the rest summed */
 
 /*
  * System calls a backend made, so that strategies can be compared by
@@ -100,10 +105,21 @@ struct server {
 	struct conn *live;         /* open connections */
 	struct conn *dead;         /* closed, freed by server_reap() */
 	unsigned nlive;
-	struct source **srcs;      /* every record, in order of arrival */
+	struct source **srcs;      /* the registry: a record per source (a
+				      connection that delivered a valid frame) */
 	unsigned nsrcs, srcs_cap;
+	unsigned nsrcs_ended;      /* of them, ended and closed */
 	unsigned ended;            /* records that reached a final status */
 	uint64_t refused;          /* connections turned away (limits) */
+	uint64_t connections;      /* connections accepted */
+	uint64_t idle_closed;      /* closed before sending a byte */
+	uint64_t rejected;         /* sent bytes, never a source: junk, refused id */
+	struct { char why[128]; uint64_t n; } reject_why[SERVER_REJECT_REASONS];
+	uint64_t reject_why_other; /* rejections beyond the distinct reasons kept */
+	struct source others;      /* ended records folded beyond --max-records */
+	uint64_t nothers;
+	uint64_t others_ok;        /* of them, clean (source_ok) */
+	uint64_t others_status[SRC_ERROR + 1];
 	int reserve_fd;            /* spare descriptor for EMFILE */
 
 	struct trace_rec *trace;
@@ -200,6 +216,21 @@ void server_reap(struct server *s);
 /* Stopping: shut every live connection down so that threads blocked in
  * read() wake up; their EOF is then not counted as the peer's. */
 void server_shutdown_all(struct server *s);
+
+/* ---- inside the core (conn.c) -------------------------------------------- */
+
+enum registry_verdict { REG_NEW, REG_RESUMED, REG_REFUSED };
+
+/*
+ * The connection's first valid frame says it is source `id`: make it a
+ * source. REG_NEW: a record of its own enters the registry. REG_RESUMED:
+ * an earlier connection of the same source ended without a BYE, and this
+ * one takes its record over (c->src now points to it). REG_REFUSED, with
+ * the reason in why: that source is connected right now, or has said BYE;
+ * the connection stays no source (counted as rejected when it closes).
+ */
+enum registry_verdict registry_name(struct server *s, struct conn *c, uint32_t id,
+				    char *why, size_t whylen);
 
 /* ---- for the command line ---------------------------------------------- */
 
