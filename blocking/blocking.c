@@ -30,6 +30,11 @@
  * one socket. A source that ends leaves its place in the round empty, and
  * later connections (including a --reconnect) are never accepted.
  *
+ * With --loops N, N threads each run such a round over their share of
+ * the sources, so a stall stays inside one group: connections reach the
+ * loops through the kernel (reuseport) or the acceptor (handoff), and
+ * every loop gathers until the loops together hold N sources.
+ *
  * Needs: nothing beyond POSIX sockets. --sources N (N >= 1) says how many
  * to accept before the first read. Try it (source 0 silent for a second
  * stalls the other three; compare the max latency with --backend poll):
@@ -43,13 +48,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "net.h"
 #include "server.h"
 #include "util.h"
 
 /* Let a blocked read() return EAGAIN after one tick. */
-static int blocking_set_timeout(struct server *s, int fd)
+static int blocking_set_timeout(struct loop *l, int fd)
 {
 	struct timeval tv = {
 		.tv_sec = SERVER_TICK_MS / 1000,
@@ -57,7 +63,7 @@ static int blocking_set_timeout(struct server *s, int fd)
 	};
 	/* The one per-connection set-up call; counted with the registration
 	 * calls of the other backends. */
-	s->sc.ctl++;
+	l->sc.ctl++;
 	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
@@ -66,46 +72,42 @@ static int blocking_set_timeout(struct server *s, int fd)
  * frame at most). 1 when the frame made it a source, 0 not yet, -1 when
  * the connection ended (refused, junk, closed: recorded by the core).
  */
-static int blocking_first_frame(struct server *s, struct conn *c)
+static int blocking_first_frame(struct loop *l, struct conn *c)
 {
 	int got = 0;
 
-	if (net_set_nonblock(c->fd, 1) < 0 ||
-	    conn_read_frame(s, c, s->rbuf, s->rbuf_size, &got) == CONN_END)
+	if (net_set_nonblock(c->fd, 1) < 0 || conn_read_frame(c, &got) == CONN_END)
 		return -1;
 	if (!got)
 		return 0;
-	if (net_set_nonblock(c->fd, 0) < 0 || blocking_set_timeout(s, c->fd) < 0) {
+	if (net_set_nonblock(c->fd, 0) < 0 || blocking_set_timeout(l, c->fd) < 0) {
 		/* Without the timeout a silent source could block us
 		 * past SIGINT and --duration: refuse it. */
-		conn_error(s, c, errno);
+		conn_error(c, errno);
 		return -1;
 	}
 	return 1;
 }
 
-/* The listening socket: nonblocking while gathering (accept everything
- * pending after one poll), blocking with the tick's SO_RCVTIMEO after. */
-static int blocking_listen_mode(struct server *s, int gathering)
+/* Have the loops together gathered their N sources? */
+static int blocking_all_gathered(struct server *s, unsigned n)
 {
-	if (net_set_nonblock(s->lfd, gathering) < 0) {
-		msg("fcntl(O_NONBLOCK) on %s: %s", s->listen_name, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) >= n;
 }
 
 /*
- * Gather N sources (or until the run ends): accept, and promote a
- * connection once its first frame has arrived. Returns the number of
- * sources, or -1 if the listening socket or the wait failed. Candidates
- * still waiting for their first frame stay open, counted as idle.
- * pfd[0] is the listener and pfd[i + 1] is cand[i], kept in step, so a
- * wakeup costs the wait and the connections that are ready, not a
+ * Gather sources until the loops together hold N (or the run ends):
+ * accept, and promote a connection once its first frame has arrived.
+ * Returns the number of sources this loop holds, or -1 if the listening
+ * socket (or hand-off queue) or the wait failed. Candidates still
+ * waiting for their first frame stay open, counted as idle. pfd[0] is
+ * the loop's accept descriptor and pfd[i + 1] is cand[i], kept in step,
+ * so a wakeup costs the wait and the connections that are ready, not a
  * rebuild of the whole set.
  */
-static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
+static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 {
+	struct server *s = l->s;
 	unsigned have = 0, ncand = 0, cap = 64;
 	struct conn **cand = malloc(cap * sizeof(*cand));
 	struct pollfd *pfd = malloc((cap + 1) * sizeof(*pfd));
@@ -115,11 +117,9 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 		msg("out of memory for the connections that are not sources yet");
 		goto out;
 	}
-	if (blocking_listen_mode(s, 1) < 0)
-		goto out;
-	pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
-	while (have < n && !server_should_stop(s)) {
-		s->sc.waits++;
+	pfd[0] = (struct pollfd){ .fd = l->accept_fd, .events = POLLIN };
+	while (!blocking_all_gathered(s, n) && !server_should_stop(s)) {
+		l->sc.waits++;
 		int ready = poll(pfd, ncand + 1, server_wait_ms(s));
 		if (ready < 0 && errno != EINTR) {
 			msg("poll: %s", strerror(errno));
@@ -129,25 +129,27 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 			continue;
 		/* Downwards: a removed candidate's place takes the last one,
 		 * which has been looked at already. */
-		for (unsigned i = ncand; i-- > 0 && have < n;) {
+		for (unsigned i = ncand; i-- > 0 && !blocking_all_gathered(s, n);) {
 			if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			int r = blocking_first_frame(s, cand[i]);
+			int r = blocking_first_frame(l, cand[i]);
 			if (r == 0)
 				continue;
-			if (r > 0)
+			if (r > 0) {
 				conns[have++] = cand[i];
-			else
-				server_close(s, cand[i]);
+				__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE);
+			} else {
+				server_close(cand[i]);
+			}
 			cand[i] = cand[--ncand];
 			pfd[i + 1] = pfd[ncand + 1];
 		}
-		server_reap(s);
+		server_reap(l);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		for (;;) {
 			struct conn *c;
-			int a = have < n ? server_accept(s, &s->sc, 0, &c) : 0;
+			int a = blocking_all_gathered(s, n) ? 0 : server_accept(l, &c);
 			if (a < 0)
 				goto out;
 			if (a == 0)
@@ -158,8 +160,8 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 				if (gc)
 					cand = gc;
 				if (!gp) {
-					conn_error(s, c, ENOMEM);
-					server_close(s, c);
+					conn_error(c, ENOMEM);
+					server_close(c);
 					continue;
 				}
 				pfd = gp;
@@ -171,8 +173,6 @@ static int blocking_gather(struct server *s, struct conn **conns, unsigned n)
 	}
 	rc = (int)have;
 out:
-	if (rc >= 0 && blocking_listen_mode(s, 0) < 0)
-		rc = -1;
 	free(cand);
 	free(pfd);
 	return rc;
@@ -185,16 +185,17 @@ out:
  * demonstrates. Returns CONN_OPEN when the frame arrived or the run is
  * stopping, CONN_END when the connection ended (recorded by the core).
  */
-static enum conn_state blocking_read_next(struct server *s, struct conn *c)
+static enum conn_state blocking_read_next(struct conn *c)
 {
+	struct server *s = c->loop->s;
 	int pull = s->opt.mode == MODE_PULL;
 	uint64_t before = c->src->frames;
 	int got = 0;
 
-	if (pull && conn_request(s, c) == CONN_END)
+	if (pull && conn_request(c) == CONN_END)
 		return CONN_END;
 	for (;;) {
-		if (conn_read_frame(s, c, s->rbuf, s->rbuf_size, &got) == CONN_END)
+		if (conn_read_frame(c, &got) == CONN_END)
 			return CONN_END;
 		if (got && (!pull || c->src->frames != before))
 			return CONN_OPEN;
@@ -205,8 +206,18 @@ static enum conn_state blocking_read_next(struct server *s, struct conn *c)
 	}
 }
 
-static int blocking_run(struct server *s)
+/* Nobody's turn: every live source is paused. Nap instead of spinning
+ * until one is resumed (by a hook of this loop - or the run ends). */
+static void blocking_nap(void)
 {
+	struct timespec ts = { 0, 1000000 };
+
+	(void)nanosleep(&ts, NULL);   /* EINTR: the caller looks at the signal */
+}
+
+static int blocking_run(struct loop *l)
+{
+	struct server *s = l->s;
 	unsigned n = s->opt.sources;
 	struct conn **conns;
 	int have, live;
@@ -221,26 +232,31 @@ static int blocking_run(struct server *s)
 		msg("out of memory for %u sources", n);
 		return -1;
 	}
-	have = blocking_gather(s, conns, n);
+	have = blocking_gather(l, conns, n);
 	if (have < 0) {
 		free(conns);
 		return -1;
 	}
 
 	/* The round: one frame from each live source in turn, always in the
-	 * same order. An ended source leaves an empty place. */
+	 * same order. An ended source leaves an empty place; a paused one
+	 * loses its turn until it is resumed. */
 	live = have;
 	while (live > 0 && !server_should_stop(s)) {
+		int served = 0;
 		for (int i = 0; i < have && !server_should_stop(s); i++) {
-			if (!conns[i])
+			if (!conns[i] || conns[i]->paused)
 				continue;
-			if (blocking_read_next(s, conns[i]) == CONN_END) {
-				server_close(s, conns[i]);
+			served = 1;
+			if (blocking_read_next(conns[i]) == CONN_END) {
+				server_close(conns[i]);
 				conns[i] = NULL;   /* freed by the reap below */
 				live--;
 			}
 		}
-		server_reap(s);
+		server_reap(l);
+		if (!served && live > 0)
+			blocking_nap();
 	}
 	free(conns);
 	return 0;
@@ -249,7 +265,9 @@ static int blocking_run(struct server *s)
 const struct backend backend_blocking = {
 	.name = "blocking",
 	.summary = "blocking reads, one frame per source in a fixed round (shows the stall)",
+	.pref = 0,
+	/* No BE_BLOCKING_LISTEN: it gathers its sources with poll() over
+	 * the listener and the candidates, then never accepts again. */
+	.features = BE_PULL_IN_TURN | BE_ACCEPTS_ALL_FIRST | BE_ROUND | BE_LOOPS,
 	.run = blocking_run,
-	.blocking_listen = 1,
-	.pull_in_turn = 1,
 };

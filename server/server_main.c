@@ -22,7 +22,8 @@ static void server_usage(FILE *f)
 "what arrived, what was lost and how late (see docs/protocol.md).\n"
 "\n"
 "  -b, --backend NAME      blocking, select, poll, epoll, threads or uring\n"
-"                          (default epoll; `daqmux backends` lists them)\n"
+"                          (default: the preferred one that can run here,\n"
+"                          marked in `daqmux backends`)\n"
 "  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 to\n"
 "                          65535, 0 = any free port). The first line on stdout\n"
 "                          is \"listening on HOST:PORT\".\n"
@@ -36,6 +37,13 @@ static void server_usage(FILE *f)
 "      --mode push|pull    push: sources stream (default); pull: the server\n"
 "                          sends a REQUEST and waits for each DATA\n"
 "      --edge              epoll: edge-triggered instead of level-triggered\n"
+"      --loops N           N event loops in N threads, each with its own share\n"
+"                          of the connections (default 1; not for threads)\n"
+"      --spread HOW        with --loops: handoff (default: one acceptor deals the\n"
+"                          connections out in turn) or reuseport (a listening\n"
+"                          socket per loop; the kernel hashes them)\n"
+"      --cpus LIST         with --loops: loop i runs on the i-th CPU of LIST\n"
+"                          (e.g. 2,3 or 0-3)\n"
 "      --budget BYTES      bytes read from one source per wakeup before\n"
 "                          serving the others (default 256K; 1 to 1G)\n"
 "      --idle-timeout S    a source silent this long is closed (\"idle timeout\";\n"
@@ -74,6 +82,48 @@ static void server_usage(FILE *f)
 		CPU_SETSIZE - 1);
 }
 
+/* --cpus 0,2,4-7: the CPUs in order, kept for the run (the options live
+ * as long as the process). Each number goes through the strict parser. */
+static int server_parse_cpus(const char *arg, struct server_opts *o)
+{
+	static long cpus[CPU_SETSIZE];
+	char word[32];
+	unsigned n = 0;
+	const char *p = arg;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char *dash;
+		uint64_t lo, hi;
+
+		if (len == 0 || len >= sizeof(word))
+			goto bad;
+		memcpy(word, p, len);
+		word[len] = '\0';
+		dash = strchr(word, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_u64("--cpus", word, 0, CPU_SETSIZE - 1, &lo) ||
+		    parse_u64("--cpus", dash ? dash + 1 : word, lo, CPU_SETSIZE - 1, &hi))
+			return -1;
+		for (uint64_t c = lo; c <= hi; c++) {
+			if (n == CPU_SETSIZE)
+				goto bad;
+			cpus[n++] = (long)c;
+		}
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	o->cpus = cpus;
+	o->ncpus = n;
+	return 0;
+bad:
+	msg("--cpus: '%s' is not a list of CPUs 0 to %d such as 2,3 or 0-3 (at most %d)", arg,
+	    CPU_SETSIZE - 1, CPU_SETSIZE);
+	return -1;
+}
+
 #define SERVER_MAX_SOURCES   1000000
 #define SERVER_MAX_SECONDS   1e7          /* 115 days: a deadline in ns fits easily */
 #define SERVER_MAX_BUDGET    (1u << 30)
@@ -82,11 +132,12 @@ static void server_usage(FILE *f)
  * every bound up to that is accepted (100000 used to fail on every
  * connection and fall back to the kernel's two hours). */
 #define SERVER_MAX_KEEPALIVE 32767
+#define SERVER_MAX_LOOPS     1024
 
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -103,6 +154,9 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "trace-max", required_argument, NULL, O_TRACEMAX },
 		{ "cpu", required_argument, NULL, O_CPU },
 		{ "max-records", required_argument, NULL, O_MAXREC },
+		{ "loops", required_argument, NULL, O_LOOPS },
+		{ "spread", required_argument, NULL, O_SPREAD },
+		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -112,7 +166,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	int ch;
 
 	*o = (struct server_opts){
-		.backend = "epoll", .listen = "127.0.0.1:5555", .sources = 1,
+		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
 		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
 	};
@@ -183,6 +237,23 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 			if (parse_u64("--max-records", optarg, 1, 10000000, &v)) return OPTS_BAD;
 			o->max_records = (unsigned)v;
 			break;
+		case O_LOOPS:
+			if (parse_u64("--loops", optarg, 1, SERVER_MAX_LOOPS, &v)) return OPTS_BAD;
+			o->loops = (unsigned)v;
+			break;
+		case O_SPREAD:
+			if (strcmp(optarg, "handoff") == 0)
+				o->spread = SPREAD_HANDOFF;
+			else if (strcmp(optarg, "reuseport") == 0)
+				o->spread = SPREAD_REUSEPORT;
+			else {
+				msg("--spread: '%s' is neither handoff nor reuseport", optarg);
+				return OPTS_BAD;
+			}
+			break;
+		case O_CPUS:
+			if (server_parse_cpus(optarg, o) < 0) return OPTS_BAD;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("server", ch, argv, longs);
@@ -206,16 +277,27 @@ int server_main(int argc, char **argv)
 
 	if (r != OPTS_RUN)
 		return opts_exit_status(r);
-	be = backend_find(opt.backend);
+	be = opt.backend ? backend_find(opt.backend) : backend_default();
 	if (!be) {
-		msg("unknown backend '%s'; `daqmux backends` lists them", opt.backend);
+		if (opt.backend)
+			msg("unknown backend '%s'; `daqmux backends` lists them", opt.backend);
+		else
+			msg("no backend can run here; `daqmux backends` says why");
 		return 2;
 	}
-	if (opt.edge && strcmp(be->name, "epoll") != 0) {
-		msg("--edge applies to the epoll backend only");
+	if (opt.edge && !backend_has(be, BE_EDGE)) {
+		msg("--edge: the %s backend has no edge-triggered mode (%s)", be->name,
+		    backend_list(BE_EDGE));
 		return 2;
 	}
-	return server_run(&opt, be);
+	if (opt.loops > 1 && !backend_has(be, BE_LOOPS)) {
+		msg("--loops: the %s backend runs no event loops of its own (%s)", be->name,
+		    backend_list(BE_LOOPS));
+		return 2;
+	}
+	if ((opt.ncpus || opt.spread != SPREAD_HANDOFF) && opt.loops < 2)
+		msg("--spread and --cpus apply to --loops N with N >= 2; ignored");
+	return server_run(&opt, be, NULL);
 }
 
 static void backends_usage(FILE *f)
@@ -252,17 +334,19 @@ int backends_opts_parse(int argc, char **argv)
 
 int backends_main(int argc, char **argv)
 {
+	const struct backend *def;
 	int r = backends_opts_parse(argc, argv);
 
 	if (r != OPTS_RUN)
 		return opts_exit_status(r);
+	def = backend_default();
 	printf("Available backends:\n");
 	for (size_t i = 0; i < backend_count; i++) {
 		const struct backend *b = backends[i];
 		char why[256] = "";
 		int ok = !b->probe || b->probe(why, sizeof(why)) == 0;
-		printf("  %-9s %-13s %s\n", b->name, ok ? "available" : "UNAVAILABLE",
-		       ok ? b->summary : why);
+		printf("  %-9s %-13s %s%s\n", b->name, ok ? "available" : "UNAVAILABLE",
+		       ok ? b->summary : why, b == def ? " (the default)" : "");
 	}
 	return 0;
 }
