@@ -50,6 +50,7 @@ void report_usage_stop(struct report_usage *u, const struct server *s)
 
 struct totals {
 	uint64_t frames, bytes, lost, duplicates, late, crc_errors, unstamped, max_gap_ns;
+	uint64_t first_wait_ns;   /* the longest connection -> first frame */
 	unsigned by_status[SRC_ERROR + 1];
 	unsigned idle;         /* connected, never sent a byte */
 	int bad;               /* some source makes the exit status 1 */
@@ -78,6 +79,8 @@ static void totals_add(struct totals *t, const struct source *r)
 	t->unstamped += r->unstamped;
 	if (r->max_gap_ns > t->max_gap_ns)
 		t->max_gap_ns = r->max_gap_ns;
+	if (source_first_wait(r) > t->first_wait_ns)
+		t->first_wait_ns = source_first_wait(r);
 	t->by_status[r->status]++;
 	if (t->lat.counts)
 		hist_merge(&t->lat, &r->lat);
@@ -161,14 +164,16 @@ static void report_loops_json(struct jw *w, const struct server *s)
 
 static void print_row(FILE *f, const char *id, const char *name, const char *peer,
 		      uint64_t frames, uint64_t bytes, uint64_t lost, uint64_t dup,
-		      uint64_t crc, const struct hist *h, uint64_t gap, const char *status)
+		      uint64_t crc, const struct hist *h, uint64_t gap, uint64_t first,
+		      const char *status)
 {
-	char a[16], b[16], c[16], d[16];
-	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s  %s\n",
+	char a[16], b[16], c[16], d[16], e[16];
+	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s %9s  %s\n",
 		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, (unsigned long)lost,
 		(unsigned long)dup, (unsigned long)crc,
 		fmt_ns(a, sizeof(a), hist_percentile(h, 50)), fmt_ns(b, sizeof(b), hist_percentile(h, 99)),
-		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap), status);
+		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap),
+		first ? fmt_ns(e, sizeof(e), first) : "-", status);
 }
 
 static void report_table(FILE *f, struct server *s, struct source **v, unsigned n,
@@ -183,8 +188,9 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		s->opt.mode == MODE_PULL ? "pull" : "push", n - t->idle, n - t->idle == 1 ? "" : "s",
 		u->elapsed_s, kind, s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
 							       : "send time -> frame received");
-	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s  %s\n", "source", "name",
-		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap", "status");
+	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s %9s  %s\n", "source", "name",
+		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap",
+		"1st frame", "status");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
 		if (source_is_idle(r))
@@ -197,7 +203,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		snprintf(st, sizeof(st), "%s%s%s%s", source_status_name(r->status),
 			 r->resumed ? " (resumed later)" : "", r->error[0] ? ": " : "", r->error);
 		print_row(f, idbuf, r->name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
-			  r->crc_errors, &r->lat, r->max_gap_ns, st);
+			  r->crc_errors, &r->lat, r->max_gap_ns, source_first_wait(r), st);
 	}
 	st[0] = '\0';
 	for (int k = 0; k <= SRC_ERROR; k++)
@@ -206,7 +212,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 				 t->by_status[k],
 				 source_status_name((enum source_status)k));
 	print_row(f, "total", "", "", t->frames, t->bytes, t->lost, t->duplicates, t->crc_errors,
-		  &t->lat, t->max_gap_ns, st);
+		  &t->lat, t->max_gap_ns, t->first_wait_ns, st);
 	if (t->idle)
 		fprintf(f, "%u idle connection%s (connected, never sent a byte; not sources)\n", t->idle,
 			t->idle == 1 ? "" : "s");
@@ -258,6 +264,29 @@ static void json_buckets(struct jw *w, const char *key, const struct hist *h)
 		jw_u64(w, NULL, hist_bucket_high(i));
 		jw_u64(w, NULL, h->counts[i]);
 		jw_arr_end(w);
+	}
+	jw_arr_end(w);
+}
+
+/* -i: one entry per interval (events.h); absent without -i. */
+static void json_intervals(struct jw *w, const struct server *s)
+{
+	size_t n;
+	const struct ev_interval *iv = ev_intervals(s, &n);
+
+	if (!iv)
+		return;
+	jw_arr_begin(w, "intervals");
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_begin(w, NULL);
+		jw_num(w, "t_s", iv[i].t_s);
+		jw_num(w, "dur_s", iv[i].dur_s);
+		jw_u64(w, "frames", iv[i].frames);
+		jw_u64(w, "bytes", iv[i].bytes);
+		jw_u64(w, "p99_ns", iv[i].p99_ns);
+		jw_u64(w, "waits", iv[i].waits);
+		jw_u64(w, "eagain", iv[i].eagain);
+		jw_obj_end(w);
 	}
 	jw_arr_end(w);
 }
@@ -323,6 +352,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_num(&w, "ns_per_frame", t->frames ? (u->user_s + u->sys_s) * 1e9 / (double)t->frames : 0);
 	jw_obj_end(&w);
 	jw_u64(&w, "max_rss_kib", (uint64_t)u->max_rss_kib);
+	json_intervals(&w, s);
 	jw_arr_begin(&w, "sources");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
@@ -350,6 +380,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			jw_u64(&w, "bye_count", r->bye_count);
 		json_hist(&w, lat, &r->lat);
 		jw_u64(&w, "max_gap_ns", r->max_gap_ns);
+		jw_u64(&w, "first_frame_ns", source_first_wait(r));
 		jw_u64(&w, "first_ns", r->first_ns ? r->first_ns - s->start_ns : 0);
 		jw_u64(&w, "last_ns", r->last_ns ? r->last_ns - s->start_ns : 0);
 		jw_obj_end(&w);
