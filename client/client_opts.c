@@ -68,6 +68,8 @@ static void client_usage(FILE *f)
 "                         2 s, give up after 30 s) and resume the sequence\n"
 "  --fault ID:KIND[@N]    inject KIND into source ID after N DATA frames (default\n"
 "                         0: before the first); repeatable, kinds below\n"
+"  -i, --interval SECONDS a line per interval: frames, MB/s, p99 behind schedule,\n"
+"                         epoll waits, EAGAIN writes (also \"intervals\" in --json)\n"
 "  --json FILE            write the run summary as JSON to FILE ('-': stdout)\n"
 "  --quiet                no table at the end\n"
 "  --help                 this text\n"
@@ -106,7 +108,7 @@ enum {
 	OPT_CONNECT = 256, OPT_SOURCES, OPT_RATE, OPT_SIZE, OPT_BIG, OPT_COUNT,
 	OPT_DURATION, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON,
-	OPT_QUIET, OPT_HELP, OPT_BURST,
+	OPT_QUIET, OPT_HELP, OPT_BURST, OPT_INTERVAL = 'i',
 };
 
 static const struct option client_longopts[] = {
@@ -130,6 +132,7 @@ static const struct option client_longopts[] = {
 	{ "fault",     required_argument, NULL, OPT_FAULT },
 	{ "json",      required_argument, NULL, OPT_JSON },
 	{ "quiet",     no_argument,       NULL, OPT_QUIET },
+	{ "interval",  required_argument, NULL, OPT_INTERVAL },
 	{ "help",      no_argument,       NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -320,7 +323,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	opterr = 0;
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	for (;;) {
-		int c = getopt_long(argc, argv, "", client_longopts, NULL);
+		int c = getopt_long(argc, argv, ":i:", client_longopts, NULL);
 		if (c == -1)
 			break;
 		char *arg = optarg;
@@ -437,6 +440,14 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			o->quiet = 1;
+			break;
+		case OPT_INTERVAL:
+			if (parse_seconds("--interval", arg, &o->interval) < 0)
+				return 2;
+			if (o->interval < 0.01) {
+				msg("--interval: at least 0.01 s");
+				return 2;
+			}
 			break;
 		case OPT_HELP:
 			client_usage(stdout);
