@@ -76,7 +76,7 @@ ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz clean help
+.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz clean help demo
 all: $(BIN)/daqmux
 
 help:
@@ -85,6 +85,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make demo       the blocked problem with blocking, epoll, threads (30 s, for a lecture)"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
@@ -138,6 +139,9 @@ test: $(BIN)/daqmux $(TEST_BIN)
 
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
+
+demo: $(BIN)/daqmux
+	$(Q)tools/demo.sh $(BIN)/daqmux
 
 # libFuzzer needs clang whatever CC is; the corpus grows in build/fuzz/.
 FUZZ_SECONDS ?= 60
