@@ -16,7 +16,7 @@ silent=1 count=2000 rate=1000 sources=4
 [ -x "$daqmux" ] || { echo "demo: $daqmux is not built (make)" >&2; exit 2; }
 mkdir -p "$out"
 
-server_pid= tail_pid=
+server_pid='' tail_pid=''
 cleanup() {
 	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
