@@ -172,7 +172,9 @@ void ev_wait_line(struct loop *l, int n, int err, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0 || (size_t)len >= sizeof(ev_t.wait))
 		len = (int)strlen(ev_t.wait);
-	if (n > 0)
+	if (strstr(ev_t.wait, " -> "))
+		;   /* the backend said what came back, in its own words */
+	else if (n > 0)
 		snprintf(ev_t.wait + len, sizeof(ev_t.wait) - (size_t)len, " -> %d ready", n);
 	else if (n == 0)
 		snprintf(ev_t.wait + len, sizeof(ev_t.wait) - (size_t)len, " -> 0 (timeout)");

@@ -36,8 +36,10 @@ struct conn;
 /*
  * A wait returned n: ready descriptors, events or completions, or -1
  * with errno. The rest is the wait as a printf format, e.g.
- * ev_wait(l, n, "select(nfds=%d)", maxfd + 1). Call it right after the
- * wait, before anything can change errno.
+ * ev_wait(l, n, "select(nfds=%d)", maxfd + 1), to which " -> 2 ready",
+ * " -> 0 (timeout)" or the error is added - unless it says " -> "
+ * itself, in the backend's own words. Call it right after the wait,
+ * before anything can change errno.
  */
 #define ev_wait(l, n, ...)                                              \
 	do {                                                            \

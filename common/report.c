@@ -104,9 +104,9 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	double v = (double)ns;
 	if (ns < 1000)
 		snprintf(buf, len, "%luns", (unsigned long)ns);
-	else if (v < 1e6)
+	else if (v < 999.5e3)   /* not "1e+03us" */
 		snprintf(buf, len, "%.3gus", v / 1e3);
-	else if (v < 1e9)
+	else if (v < 999.5e6)
 		snprintf(buf, len, "%.3gms", v / 1e6);
 	else
 		snprintf(buf, len, "%.3gs", v / 1e9);

@@ -84,7 +84,7 @@ for be in blocking epoll threads; do
 		# insertion sort: a few thousand latencies, in ms
 		for (i = 2; i <= m; i++) { v = lat[i]; j = i - 1
 			while (j > 0 && lat[j] > v) { lat[j + 1] = lat[j]; j-- } lat[j + 1] = v }
-		printf "%-9s %6d %22d %13.1f ms %11.1f ms\n", be, m, got,
+		printf "%-9s %6d %22d %13.2f ms %11.2f ms\n", be, m, got,
 		       m ? lat[int((m + 1) / 2)] : 0, m ? lat[m] : 0
 	}' "$out/$be.csv"
 done

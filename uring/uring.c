@@ -633,9 +633,10 @@ static int uring_wait(struct uring_loop *l, int ms)
 		URING_SC(l).extra[URING_C_ENTERS]++;
 		URING_SC(l).waits++;
 		ret = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
-		errno = ret < 0 && ret != -ETIME ? -ret : 0;
-		ev_wait(l->lp, ret == -ETIME ? 0 : ret < 0 ? -1 : (int)io_uring_cq_ready(&l->ring),
-			"io_uring_submit_and_wait(submit %u, timeout %d ms)", queued, ms);
+		ev_wait(l->lp, (int)io_uring_cq_ready(&l->ring),
+			"io_uring_submit_and_wait(submit %u, timeout %d ms) -> %u completions%s%s",
+			queued, ms, io_uring_cq_ready(&l->ring), ret < 0 ? ", " : "",
+			ret == -ETIME ? "ETIME (the timeout)" : ret < 0 ? strerror(-ret) : "");
 	}
 	/* ETIME: the tick; EINTR: a signal, the loop looks at it; EBUSY and
 	 * EAGAIN: the kernel is short of room, the SQEs stay queued. */
