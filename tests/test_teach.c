@@ -278,5 +278,5 @@ static const struct sup_case cases[] = {
 
 int main(int argc, char **argv)
 {
-	return sup_main("test_teach", argc, argv, cases, ARRAY_SIZE(cases), teach_teardown);
+	return sup_main("test_teach", argc, argv, 0, cases, ARRAY_SIZE(cases), teach_teardown);
 }
