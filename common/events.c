@@ -98,6 +98,18 @@ static const char *ev_who(const struct conn *c, char *buf, size_t len)
 	return buf;
 }
 
+/* --events-max reached: count the line as not shown, and say so, so that
+ * the caller skips formatting it (what a long run does after the first
+ * few hundred lines). */
+static int ev_full(struct events *ev, enum ev_kind kind)
+{
+	if (!ev->max_lines || __atomic_load_n(&ev->lines, __ATOMIC_RELAXED) < ev->max_lines)
+		return 0;
+	__atomic_add_fetch(&ev->lines, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ev->unshown[kind], 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 static void ev_emit(struct events *ev, enum ev_kind kind, const char *text)
 {
 	struct server *s = ev->s;
@@ -165,7 +177,7 @@ void ev_wait_line(struct loop *l, int n, int err, const char *fmt, ...)
 
 	if (ev->period_ns)
 		__atomic_add_fetch(&ev->waits, 1, __ATOMIC_RELAXED);
-	if (!ev->print)
+	if (!ev->print || ev_full(ev, EV_K_WAIT))
 		return;
 	va_start(ap, fmt);
 	len = vsnprintf(ev_t.wait, sizeof(ev_t.wait), fmt, ap);
@@ -247,7 +259,8 @@ void ev_block_line(struct conn *c)
 	char line[EV_LINE], who[32];
 	int avail = 0;
 
-	if (!ev->print)
+	if (!ev->print || (ev->max_lines && __atomic_load_n(&ev->lines, __ATOMIC_RELAXED) >=
+					    ev->max_lines))
 		return;
 	ev_t.call_ns = now_ns();
 	if (ioctl(c->fd, FIONREAD, &avail) == 0 && avail > 0)
@@ -271,8 +284,10 @@ void ev_read_line(struct conn *c, long n, int err, const char *fmt, ...)
 
 	if (ev->period_ns && n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
 		__atomic_add_fetch(&ev->eagain, 1, __ATOMIC_RELAXED);
-	if (!ev->print)
+	if (!ev->print || ev_full(ev, EV_K_READ)) {
+		ev_t.bc = NULL;
 		return;
+	}
 	now = now_ns();
 	if (ev_t.bc == c)
 		blocked = now - ev_t.block_ns;
@@ -352,7 +367,7 @@ void ev_note_line(struct loop *l, const char *fmt, ...)
 	char line[EV_LINE];
 	va_list ap;
 
-	if (!ev->print)
+	if (!ev->print || ev_full(ev, EV_K_OTHER))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
