@@ -399,7 +399,7 @@ static void ev_interval_end(struct events *ev, uint64_t end_ns, uint64_t dur_ns)
 		.t_s = (double)(end_ns - s->start_ns) / 1e9,
 		.dur_s = (double)dur_ns / 1e9,
 	};
-	struct hist h = { .counts = ev->snap };
+	struct hist h = { .counts = ev->snap, .sub_bits = HIST_SUB_BITS, .nbuckets = HIST_BUCKETS };
 
 	iv.frames = __atomic_exchange_n(&ev->frames, 0, __ATOMIC_RELAXED);
 	iv.bytes = __atomic_exchange_n(&ev->bytes, 0, __ATOMIC_RELAXED);

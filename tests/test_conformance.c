@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sched.h>
 #include <sys/select.h>
 
@@ -384,9 +385,14 @@ static void scenario_loops(void **state)
 			DAQMUX_BIN, "server", "--backend", t->be->name, "--listen", "127.0.0.1:0",
 			"--loops", "2", NULL,
 		};
-		assert_int_equal(sup_proc_spawn(&t->server, "server", t->dir, (char *const *)argv), 0);
-		assert_int_equal(sup_proc_wait(&t->server, now_ns() + 10 * 1000 * MS), 0);
-		assert_int_equal(sup_proc_exit_code(&t->server), 2);
+		struct proc_opts o;
+		char why[PATH_MAX + 64];
+
+		sup_child_opts(&o, t->dir);
+		if (proc_spawn(&t->server, "server", (char *const *)argv, &o, why, sizeof(why)) < 0)
+			fail_msg("%s: cannot start the server: %s", t->v->name, why);
+		assert_int_equal(proc_wait(&t->server, now_ns() + 10 * 1000 * MS), 1);
+		assert_int_equal(proc_exit_code(&t->server), 2);
 		char *err = sup_read_file(t->server.err, NULL);
 		assert_non_null(err);
 		if (!strstr(err, "--loops"))
