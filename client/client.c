@@ -150,10 +150,23 @@ static void client_table(FILE *f, const struct client_run *r, const struct clien
 		fprintf(f, "stopped early by a signal: sources sent BYE where they could\n");
 }
 
+static void client_interval_one(struct client_run *r, uint64_t end);
+
 void client_interval_end(struct client_run *r, uint64_t now, int last)
 {
+	/* Every whole interval that has passed (a late wake-up may have
+	 * missed one: what it counted goes to the first), then, at the
+	 * end, the part of one that was under way. */
+	while (now >= r->iv->next_ns)
+		client_interval_one(r, r->iv->next_ns);
+	if (last)
+		client_interval_one(r, now);
+}
+
+/* The interval from iv->start_ns to end: its line, its JSON entry. */
+static void client_interval_one(struct client_run *r, uint64_t end)
+{
 	struct client_ivals *iv = r->iv;
-	uint64_t end = last || now < iv->next_ns ? now : iv->next_ns;
 	struct client_interval x = { 0 };
 	uint64_t frames = 0, bytes = 0, eagain = 0;
 	FILE *f = r->o->json && strcmp(r->o->json, "-") == 0 ? stderr : stdout;

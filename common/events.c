@@ -56,6 +56,9 @@ static __thread struct {
 	struct conn *rc;            /* a read whose bytes are being framed */
 	char   read[EV_LINE];
 	uint64_t rframes;           /* rc->nframes before them */
+	char   rcall[128];          /* its call, "read" or "cqe recv, buffer 3" */
+	long   rn;                  /* its bytes */
+	uint64_t rblocked;          /* how long it slept first, 0 = not */
 	struct conn *bc;            /* blocked in a read of bc ... */
 	uint64_t block_ns;          /* ... since then */
 	uint64_t call_ns;           /* when that read() call began */
@@ -274,10 +277,34 @@ void ev_block_line(struct conn *c)
 	ev_emit(ev, EV_K_READ, line);
 }
 
+/* "read(fd 5, src 1) -> ", or "cqe recv(fd 7, src 1, buffer 3) -> " for
+ * the call "cqe recv, buffer 3". */
+static void ev_read_head(char *line, size_t len, const char *call, const struct conn *c)
+{
+	char who[32];
+	const char *extra = strstr(call, ", ");
+	int head = extra ? (int)(extra - call) : (int)strlen(call);
+
+	snprintf(line, len, "%.*s(%s%s%s) -> ", head, call, ev_who(c, who, sizeof(who)),
+		 extra ? ", " : "", extra ? extra + 2 : "");
+}
+
+/* "4,096 bytes", " after 1.002 s blocked" */
+static void ev_read_bytes(char *line, size_t len, long n, uint64_t blocked)
+{
+	char nb[32], d[32];
+	size_t o = strlen(line);
+
+	snprintf(line + o, len - o, "%s bytes", ev_count(nb, sizeof(nb), (uint64_t)n));
+	o = strlen(line);
+	if (blocked)
+		snprintf(line + o, len - o, " after %s blocked", ev_dur(d, sizeof(d), blocked));
+}
+
 void ev_read_line(struct conn *c, long n, int err, const char *fmt, ...)
 {
 	struct events *ev = ev_begin(c->loop);
-	char line[EV_LINE], who[32], d1[32], d2[32], nb[32];
+	char line[EV_LINE], d1[32], d2[32];
 	uint64_t now, blocked = 0;
 	size_t o;
 	va_list ap;
@@ -291,25 +318,21 @@ void ev_read_line(struct conn *c, long n, int err, const char *fmt, ...)
 	now = now_ns();
 	if (ev_t.bc == c)
 		blocked = now - ev_t.block_ns;
-	char call[128], *extra;
+	char call[128];
 	va_start(ap, fmt);
 	vsnprintf(call, sizeof(call), fmt, ap);
 	va_end(ap);
-	/* "cqe recv, buffer 3" -> "cqe recv(fd 7, src 1, buffer 3)" */
-	extra = strstr(call, ", ");
-	if (extra)
-		*extra = '\0';
-	snprintf(line, sizeof(line), "%s(%s%s%s) -> ", call, ev_who(c, who, sizeof(who)),
-		 extra ? ", " : "", extra ? extra + 2 : "");
+	ev_read_head(line, sizeof(line), call, c);
 	o = strlen(line);
 	if (n > 0) {
-		snprintf(line + o, sizeof(line) - o, "%s bytes", ev_count(nb, sizeof(nb), (uint64_t)n));
-		if (blocked)
-			snprintf(line + strlen(line), sizeof(line) - strlen(line),
-				 " after %s blocked", ev_dur(d1, sizeof(d1), blocked));
+		ev_read_bytes(line, sizeof(line), n, blocked);
 		ev_t.bc = NULL;
-		/* conn_input frames them next; ev_input_done finishes the line. */
+		/* conn_input frames them next; ev_input_done writes the line
+		 * then, naming the source if these bytes named it. */
 		memcpy(ev_t.read, line, sizeof(line));
+		memcpy(ev_t.rcall, call, sizeof(call));
+		ev_t.rn = n;
+		ev_t.rblocked = blocked;
 		ev_t.rc = c;
 		ev_t.rframes = c->nframes;
 		return;
@@ -337,6 +360,7 @@ void ev_read_line(struct conn *c, long n, int err, const char *fmt, ...)
 void ev_input_done(struct conn *c)
 {
 	char *line = ev_t.read;
+	const size_t len = sizeof(ev_t.read);
 	size_t o;
 	uint64_t frames;
 
@@ -344,18 +368,20 @@ void ev_input_done(struct conn *c)
 		return;
 	ev_t.rc = NULL;
 	frames = c->nframes - ev_t.rframes;
+	ev_read_head(line, len, ev_t.rcall, c);
+	ev_read_bytes(line, len, ev_t.rn, ev_t.rblocked);
 	o = strlen(line);
 	if (frames || !frame_partial(&c->fp))
-		snprintf(line + o, sizeof(line) - o, " = %lu frame%s", (unsigned long)frames,
+		snprintf(line + o, len - o, " = %lu frame%s", (unsigned long)frames,
 			 frames == 1 ? "" : "s");
 	else
-		snprintf(line + o, sizeof(line) - o, " = part of a frame");
+		snprintf(line + o, len - o, " = part of a frame");
 	o = strlen(line);
 	if (frame_partial(&c->fp) && frames) {
 		if (c->fp.have < PROTO_HEADER_SIZE)
-			snprintf(line + o, sizeof(line) - o, " + %u bytes of a header", c->fp.have);
+			snprintf(line + o, len - o, " + %u bytes of a header", c->fp.have);
 		else
-			snprintf(line + o, sizeof(line) - o, " + a header and part of its payload "
+			snprintf(line + o, len - o, " + a header and part of its payload "
 				 "(%u bytes to come)", c->fp.left);
 	}
 	ev_emit(c->loop->s->ev, EV_K_READ, line);
@@ -516,8 +542,14 @@ void ev_finish(struct server *s)
 		ev_t.ev = NULL;
 	}
 	if (ev->period_ns) {
+		/* Whole intervals the last ticks missed, then the part of one
+		 * that was under way. The loops have stopped: no CAS needed. */
 		pthread_mutex_lock(&ev->lock);
-		start = __atomic_load_n(&ev->next_ns, __ATOMIC_RELAXED) - ev->period_ns;
+		while (now >= ev->next_ns) {
+			ev_interval_end(ev, ev->next_ns, ev->period_ns);
+			ev->next_ns += ev->period_ns;
+		}
+		start = ev->next_ns - ev->period_ns;
 		if (now > start)
 			ev_interval_end(ev, now, now - start);
 		pthread_mutex_unlock(&ev->lock);
