@@ -300,14 +300,14 @@ int server_main(int argc, char **argv)
 			msg("no backend can run here; `daqmux backends` says why");
 		return 2;
 	}
-	if (opt.edge && !backend_has(be, BE_EDGE)) {
-		msg("--edge: the %s backend has no edge-triggered mode (%s)", be->name,
-		    backend_list(BE_EDGE));
-		return 2;
-	}
 	if (opt.no_drain && !backend_has(be, BE_EDGE)) {
 		msg("--no-drain and --edge-no-drain: teaching modes of the backends with an "
 		    "edge-triggered mode (%s)", backend_list(BE_EDGE));
+		return 2;
+	}
+	if (opt.edge && !backend_has(be, BE_EDGE)) {
+		msg("--edge: the %s backend has no edge-triggered mode (%s)", be->name,
+		    backend_list(BE_EDGE));
 		return 2;
 	}
 	if (opt.loops > 1 && !backend_has(be, BE_LOOPS)) {

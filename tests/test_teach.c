@@ -11,7 +11,8 @@
  * to the clock (ceil(length / period) of them, all but the last one
  * period long). The edge case is a demonstration with seconds-versus-
  * milliseconds margins: a connection that hangs until --duration (3 s)
- * against the same reads level-triggered, done in well under one.
+ * against the same reads level-triggered, done in well under one; a
+ * backend without an edge mode refuses the teaching modes instead.
  *
  * Run one backend or one case:
  *   build/default/tests/test_teach blocking epoll
@@ -20,6 +21,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,14 +231,42 @@ static const char *const edge_client[] = {
 	"--sources", "1", "--rate", "max", "--size", "1K", "--count", "20000", "--quiet", NULL
 };
 
+/* A backend without an edge-triggered mode refuses the teaching modes
+ * before it listens: exit status 2, a message naming the options. */
+static void expect_no_drain_refused(struct sup *t)
+{
+	char *const argv[] = { (char *)DAQMUX_BIN, (char *)"server", (char *)"--backend",
+			       (char *)t->be->name, (char *)"--listen", (char *)"127.0.0.1:0",
+			       (char *)"--edge-no-drain", NULL };
+	char path[PATH_MAX + 32], why[256], *err;
+	struct proc_opts o;
+	int rc;
+
+	sup_child_opts(&o, t->dir);
+	rc = proc_run("refused", argv, &o, 10, why, sizeof(why));
+	if (rc < 0)
+		fail_msg("%s --edge-no-drain: %s", t->be->name, why);
+	assert_int_equal(rc, 2);
+	snprintf(path, sizeof(path), "%s/refused.err", t->dir);
+	err = sup_read_file(path, NULL);
+	if (!err || !strstr(err, "--edge-no-drain")) {
+		free(err);
+		fail_msg("%s --edge-no-drain: no message naming the option", t->be->name);
+	}
+	free(err);
+	sup_passed(t);
+}
+
 static void case_edge_no_drain(void **state)
 {
 	struct sup *t = sup_begin(state);
 	const struct json *sum;
 	double el;
 
-	if (!backend_has(t->be, BE_EDGE))
-		sup_skip(t, "the %s backend has no edge-triggered mode", t->be->name);
+	if (!backend_has(t->be, BE_EDGE)) {
+		expect_no_drain_refused(t);
+		return;
+	}
 
 	/* Level-triggered, one read per event: the kernel reports the socket
 	 * again while bytes are left, so the run completes in milliseconds
@@ -272,7 +302,8 @@ static const struct sup_case cases[] = {
 	{ "events: wait and read lines, one EAGAIN line per EAGAIN read", case_events },
 	{ "events: --events-max bounds the lines, then a summary", case_events_max },
 	{ "intervals: -i on server and client add up to the totals", case_intervals },
-	{ "edge: --edge-no-drain hangs a connection, --no-drain level-triggered does not",
+	{ "edge: --edge-no-drain hangs a connection, --no-drain level-triggered does not "
+	  "(refused without an edge mode)",
 	  case_edge_no_drain },
 };
 
