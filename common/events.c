@@ -46,8 +46,11 @@ struct events {
 	size_t niv, cap;
 };
 
-/* What this thread is in the middle of saying. */
-static __thread struct {
+/* What a thread is in the middle of saying. Allocated by the thread's
+ * first event and freed when it ends (a thread key, not a __thread
+ * variable: static TLS would cost every reader thread of the threads
+ * backend a kilobyte of touched memory even with --events off). */
+struct ev_tls {
 	struct events *ev;          /* whose (a test process may run several) */
 	char   wait[EV_LINE];       /* a wait's line, collecting ready fds */
 	size_t wlen;
@@ -62,7 +65,35 @@ static __thread struct {
 	struct conn *bc;            /* blocked in a read of bc ... */
 	uint64_t block_ns;          /* ... since then */
 	uint64_t call_ns;           /* when that read() call began */
-} ev_t;
+};
+
+static pthread_key_t ev_key;
+static pthread_once_t ev_key_once = PTHREAD_ONCE_INIT;
+static struct ev_tls ev_sink;      /* for a thread that could not get its own */
+
+static void ev_key_make(void)
+{
+	if (pthread_key_create(&ev_key, free) != 0)
+		msg("--events: no thread key; lines may mix (pthread_key_create failed)");
+}
+
+/* This thread's state. Out of memory, it shares ev_sink, and only its
+ * lines may come out garbled: the counts stay exact. */
+static struct ev_tls *ev_tls(void)
+{
+	struct ev_tls *t = pthread_getspecific(ev_key);
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t || pthread_setspecific(ev_key, t) != 0) {
+		free(t);
+		return &ev_sink;
+	}
+	return t;
+}
+
+#define ev_t (*ev_tls())
 
 /* 48000 -> "48,000": the FIONREAD figures are read aloud in a lecture. */
 static const char *ev_count(char *buf, size_t len, uint64_t v)
@@ -505,6 +536,7 @@ int ev_init(struct server *s)
 	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		goto nomem;
+	(void)pthread_once(&ev_key_once, ev_key_make);
 	ev->s = s;
 	ev->print = s->opt.events;
 	ev->max_lines = s->opt.events_max;
