@@ -88,6 +88,8 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		}
 		if (s->hooks.frame)
 			s->hooks.frame(c, h, now, s->hooks.arg);
+		if (EV_ON(s))
+			ev_frame(s, h->length, lat);
 		if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN))
 			return conn_request(c);
 		return CONN_OPEN;
@@ -104,6 +106,7 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		c->nframes++;
 		return CONN_OPEN;
 	case PROTO_BYE:
+		c->nframes++;       /* for --events' "= N frames" */
 		source_bye(src, h->seq);
 		if (src->status == SRC_ERROR) {
 			char who[96];
@@ -117,7 +120,21 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 	}
 }
 
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns);
+
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns)
+{
+	enum conn_state st = conn_frames(c, buf, len, now_ns);
+
+	if (EV_ON(c->loop->s))
+		ev_input_done(c);
+	return st;
+}
+
+/* Frame the bytes and account every frame they complete. */
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns)
 {
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
@@ -197,6 +214,7 @@ static enum conn_read conn_read_once(struct conn *c, size_t want, size_t *got)
 	ssize_t n = read(c->fd, c->loop->rbuf, want);
 
 	c->sc->reads++;
+	ev_read(c, n, errno, "read");
 	if (n > 0) {
 		*got = (size_t)n;
 		return conn_input(c, c->loop->rbuf, (size_t)n, now_ns()) == CONN_END ? CONN_GONE
@@ -243,6 +261,15 @@ enum conn_state conn_read_some(struct conn *c, int *drained)
 	return CONN_OPEN;
 }
 
+enum conn_state conn_read_one(struct conn *c, size_t want)
+{
+	size_t got;
+
+	if (want > c->loop->rbuf_size)
+		want = c->loop->rbuf_size;
+	return conn_read_once(c, want, &got) == CONN_GONE ? CONN_END : CONN_OPEN;
+}
+
 enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 {
 	size_t got;
@@ -250,6 +277,7 @@ enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 	*got_frame = 0;
 	for (;;) {
 		size_t want = frame_want(&c->fp);
+		ev_block(c);
 		switch (conn_read_once(c, want < c->loop->rbuf_size ? want : c->loop->rbuf_size, &got)) {
 		case CONN_GONE:
 			return CONN_END;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "json.h"
 #include "loops.h"
 #include "server.h"
@@ -55,6 +56,7 @@ struct totals {
 	uint64_t idle;         /* connections that never delivered a frame */
 	uint64_t complete_ok;  /* sources that ended clean (source_ok) */
 	uint64_t bad;          /* sources that make the run a failure */
+	uint64_t first_wait_ns; /* the longest connection -> first frame */
 	char why[512];         /* the verdict, one line */
 };
 
@@ -95,6 +97,8 @@ static void totals_add(struct totals *t, const struct server *s, const struct so
 
 	(void)source_sum(&t->sum, r);   /* out of memory: the latency is partial */
 	t->nsources++;
+	if (source_first_wait(r) > t->first_wait_ns)
+		t->first_wait_ns = source_first_wait(r);
 	t->by_status[r->status]++;
 	if (source_ok(r))
 		t->complete_ok++;
@@ -197,9 +201,9 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	double v = (double)ns;
 	if (ns < 1000)
 		snprintf(buf, len, "%luns", (unsigned long)ns);
-	else if (v < 1e6)
+	else if (v < 999.5e3)   /* not "1e+03us" */
 		snprintf(buf, len, "%.3gus", v / 1e3);
-	else if (v < 1e9)
+	else if (v < 999.5e6)
 		snprintf(buf, len, "%.3gms", v / 1e6);
 	else
 		snprintf(buf, len, "%.3gs", v / 1e9);
@@ -258,14 +262,16 @@ static void report_loops_json(struct jw *w, const struct server *s)
 
 static void print_row(FILE *f, const char *id, const char *name, const char *peer,
 		      uint64_t frames, uint64_t bytes, uint64_t lost, uint64_t dup,
-		      uint64_t crc, const struct hist *h, uint64_t gap, const char *status)
+		      uint64_t crc, const struct hist *h, uint64_t gap, uint64_t first,
+		      const char *status)
 {
-	char a[16], b[16], c[16], d[16];
-	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s  %s\n",
+	char a[16], b[16], c[16], d[16], e[16];
+	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s %9s  %s\n",
 		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, (unsigned long)lost,
 		(unsigned long)dup, (unsigned long)crc,
 		fmt_ns(a, sizeof(a), hist_percentile(h, 50)), fmt_ns(b, sizeof(b), hist_percentile(h, 99)),
-		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap), status);
+		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap),
+		first ? fmt_ns(e, sizeof(e), first) : "-", status);
 }
 
 static void report_table(FILE *f, struct server *s, struct source **v, unsigned n,
@@ -280,8 +286,9 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		t->nsources == 1 ? "" : "s",
 		u->elapsed_s, kind, s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
 							       : "send time -> frame received");
-	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s  %s\n", "source", "name",
-		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap", "status");
+	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s %9s  %s\n", "source", "name",
+		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap",
+		"1st frame", "status");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
 		if (i == REPORT_MAX_ROWS) {
@@ -293,14 +300,14 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 			 r->error[0] ? ": " : "", r->error);
 		report_visible(r->name, r->name_len, name, sizeof(name));
 		print_row(f, idbuf, name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
-			  r->crc_errors, &r->lat, r->max_gap_ns, st);
+			  r->crc_errors, &r->lat, r->max_gap_ns, source_first_wait(r), st);
 	}
 	if (s->nothers) {
 		const struct source *o = &s->others;
 		snprintf(st, sizeof(st), "%llu sources beyond --max-records %u",
 			 (unsigned long long)s->nothers, s->opt.max_records);
 		print_row(f, "others", "", "", o->frames, o->bytes, o->lost, o->duplicates,
-			  o->crc_errors, &o->lat, o->max_gap_ns, st);
+			  o->crc_errors, &o->lat, o->max_gap_ns, 0, st);
 	}
 	st[0] = '\0';
 	for (int k = 0; k <= SRC_ERROR; k++)
@@ -309,7 +316,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 				 (unsigned long long)t->by_status[k],
 				 source_status_name((enum source_status)k));
 	print_row(f, "total", "", "", t->sum.frames, t->sum.bytes, t->sum.lost, t->sum.duplicates,
-		  t->sum.crc_errors, &t->sum.lat, t->sum.max_gap_ns, st);
+		  t->sum.crc_errors, &t->sum.lat, t->sum.max_gap_ns, t->first_wait_ns, st);
 	if (t->idle)
 		fprintf(f, "%llu idle connection%s (never delivered a frame; not sources)\n",
 			(unsigned long long)t->idle, t->idle == 1 ? "" : "s");
@@ -398,6 +405,29 @@ static void json_status(struct jw *w, const uint64_t by_status[SRC_ERROR + 1])
 	jw_obj_end(w);
 }
 
+/* -i: one entry per interval (events.h); absent without -i. */
+static void json_intervals(struct jw *w, const struct server *s)
+{
+	size_t n;
+	const struct ev_interval *iv = ev_intervals(s, &n);
+
+	if (!iv)
+		return;
+	jw_arr_begin(w, "intervals");
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_begin(w, NULL);
+		jw_num(w, "t_s", iv[i].t_s);
+		jw_num(w, "dur_s", iv[i].dur_s);
+		jw_u64(w, "frames", iv[i].frames);
+		jw_u64(w, "bytes", iv[i].bytes);
+		jw_u64(w, "p99_ns", iv[i].p99_ns);
+		jw_u64(w, "waits", iv[i].waits);
+		jw_u64(w, "eagain", iv[i].eagain);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u, int rc)
 {
@@ -469,6 +499,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	       (u->user_s + u->sys_s) * 1e9 / (double)t->sum.frames : 0);
 	jw_obj_end(&w);
 	jw_u64(&w, "max_rss_kib", (uint64_t)u->max_rss_kib);
+	json_intervals(&w, s);
 	jw_arr_begin(&w, "sources");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
@@ -487,6 +518,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			jw_u64(&w, "bye_count", r->bye_count);
 		json_hist(&w, lat, &r->lat);
 		jw_u64(&w, "max_gap_ns", r->max_gap_ns);
+		jw_u64(&w, "first_frame_ns", source_first_wait(r));
 		jw_u64(&w, "first_ns", r->first_ns ? r->first_ns - s->start_ns : 0);
 		jw_u64(&w, "last_ns", r->last_ns ? r->last_ns - s->start_ns : 0);
 		jw_obj_end(&w);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "events.h"
 #include "frame.h"
 #include "source.h"
 
@@ -59,6 +60,11 @@ struct server_opts {
 	enum server_spread spread; /* how connections reach the loops */
 	const long *cpus;          /* --cpus: loop i runs on cpus[i % ncpus] */
 	unsigned    ncpus;
+	/* Seeing inside (events.h) */
+	int         events;        /* --events: a line per wait and per read */
+	uint64_t    events_max;    /* at most this many lines, 0 = no limit */
+	double      interval;      /* -i SECONDS: a line per interval, 0 = off */
+	int         no_drain;      /* teaching: one read per readiness event */
 };
 
 #define SERVER_DEFAULT_MAX_RECORDS 1024
@@ -204,6 +210,8 @@ struct server {
 
 	struct trace_rec *trace;
 	uint64_t trace_n;          /* records written (atomic when threaded) */
+
+	struct events *ev;         /* --events, -i (events.h); NULL when off */
 };
 
 /* ---- for backends ------------------------------------------------------ */
@@ -269,6 +277,11 @@ void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(print
  * edge-triggered loop must come back otherwise.
  */
 enum conn_state conn_read_some(struct conn *c, int *drained);
+
+/* One read() of at most want bytes, whatever is left behind: the
+ * teaching mode --no-drain (an edge-triggered loop that reads this way
+ * never hears of the rest: docs/teaching.md, lab 5). */
+enum conn_state conn_read_one(struct conn *c, size_t want);
 
 /*
  * Blocking: read exactly one whole frame, asking read() only for the bytes

@@ -52,6 +52,8 @@ struct source {
 	int      got_bye;
 
 	uint64_t first_ns, last_ns; /* first and latest delivery, CLOCK_MONOTONIC */
+	uint64_t connected_ns;      /* accepted (the wait before first_ns: the
+				       stall "max gap" cannot see) */
 	uint64_t max_gap_ns;        /* longest silence between two deliveries */
 	unsigned connections;       /* 1, more after a --reconnect resume */
 	unsigned broken;            /* earlier connections that ended in an
@@ -125,6 +127,14 @@ void source_fail(struct source *s, const char *fmt, ...)
 static inline int source_ended(const struct source *s)
 {
 	return s->status != SRC_ACTIVE;
+}
+
+/* From the connection to its first DATA frame (0: none arrived): how
+ * long the server left a new source waiting, or how long it was silent. */
+static inline uint64_t source_first_wait(const struct source *s)
+{
+	return s->first_ns && s->connected_ns && s->first_ns > s->connected_ns
+	       ? s->first_ns - s->connected_ns : 0;
 }
 
 /* A source whose record counts as a clean run: said BYE with every frame
