@@ -39,46 +39,15 @@ void conn_fail(struct conn *c, const char *fmt, ...)
 	msg("%s: %s; connection closed", conn_label(c, who, sizeof(who)), why);
 }
 
-/*
- * The first frame names the source. If an earlier connection of the same
- * source ended without a BYE, this one resumes its sequence accounting
- * (client --reconnect), so a gap across the reconnect counts as lost.
- * The scan is linear, but runs once per connection under the lock, never
- * per frame.
- */
+/* The first frame names the source (server.h: registry_name). */
 static enum conn_state conn_name(struct conn *c, uint32_t id)
 {
 	struct server *s = c->loop->s;
-	struct source *me = c->src, *prev = NULL;
-	const char *clash = NULL;
+	char why[sizeof(c->src->error)];
 
-	pthread_mutex_lock(&s->lock);
-	for (unsigned i = s->nsrcs; i-- > 0;) {
-		struct source *r = s->srcs[i];
-		if (r == me || !r->have_id || r->id != id)
-			continue;
-		/* Under the lock only `closed` is settled: a record still
-		 * open may be changing in its reader's thread right now. */
-		if (!r->closed || r->status == SRC_ACTIVE)
-			clash = r->peer;
-		else if (!r->resumed && r->status != SRC_COMPLETE)
-			prev = r;
-		break;
-	}
-	me->id = id;
-	me->have_id = 1;
-	if (!clash && prev) {
-		prev->resumed = 1;
-		__atomic_sub_fetch(&s->ended, 1, __ATOMIC_RELAXED);
-		me->next_seq = prev->next_seq;
-		memcpy(me->seen, prev->seen, sizeof(me->seen));
-		me->connections = prev->connections + 1;
-		memcpy(me->name, prev->name, sizeof(me->name));
-	}
-	pthread_mutex_unlock(&s->lock);
 	c->named = 1;
-	if (clash) {
-		conn_fail(c, "source id %u is already connected from %s", id, clash);
+	if (registry_name(s, c, id, why, sizeof(why)) == REG_REFUSED) {
+		conn_fail(c, "%s", why);
 		return CONN_END;
 	}
 	return CONN_OPEN;
@@ -87,16 +56,17 @@ static enum conn_state conn_name(struct conn *c, uint32_t id)
 static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_t now)
 {
 	struct server *s = c->loop->s;
-	struct source *src = c->src;
 	const struct proto_header *h = &f->h;
+	struct source *src;
 
 	if (!c->named) {
 		if (conn_name(c, h->source) == CONN_END)
 			return CONN_END;
-	} else if (h->source != src->id) {
-		conn_fail(c, "source id changed from %u to %u", src->id, h->source);
+	} else if (h->source != c->src->id) {
+		conn_fail(c, "source id changed from %u to %u", c->src->id, h->source);
 		return CONN_END;
 	}
+	src = c->src;   /* naming may have resumed an earlier record */
 
 	switch (h->type) {
 	case PROTO_DATA: {
@@ -118,6 +88,8 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		}
 		if (s->hooks.frame)
 			s->hooks.frame(c, h, now, s->hooks.arg);
+		if (EV_ON(s))
+			ev_frame(s, h->length, lat);
 		if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN))
 			return conn_request(c);
 		return CONN_OPEN;
@@ -127,10 +99,14 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 			conn_fail(c, "HELLO after the first frame");
 			return CONN_END;
 		}
-		snprintf(src->name, sizeof(src->name), "%s", f->name);
+		/* Byte for byte, NULs and all: made safe where it is shown. */
+		memcpy(src->name, f->name, f->name_len);
+		src->name[f->name_len] = '\0';
+		src->name_len = f->name_len;
 		c->nframes++;
 		return CONN_OPEN;
 	case PROTO_BYE:
+		c->nframes++;       /* for --events' "= N frames" */
 		source_bye(src, h->seq);
 		if (src->status == SRC_ERROR) {
 			char who[96];
@@ -144,7 +120,21 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 	}
 }
 
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns);
+
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns)
+{
+	enum conn_state st = conn_frames(c, buf, len, now_ns);
+
+	if (EV_ON(c->loop->s))
+		ev_input_done(c);
+	return st;
+}
+
+/* Frame the bytes and account every frame they complete. */
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns)
 {
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
@@ -224,6 +214,7 @@ static enum conn_read conn_read_once(struct conn *c, size_t want, size_t *got)
 	ssize_t n = read(c->fd, c->loop->rbuf, want);
 
 	c->sc->reads++;
+	ev_read(c, n, errno, "read");
 	if (n > 0) {
 		*got = (size_t)n;
 		return conn_input(c, c->loop->rbuf, (size_t)n, now_ns()) == CONN_END ? CONN_GONE
@@ -270,6 +261,15 @@ enum conn_state conn_read_some(struct conn *c, int *drained)
 	return CONN_OPEN;
 }
 
+enum conn_state conn_read_one(struct conn *c, size_t want)
+{
+	size_t got;
+
+	if (want > c->loop->rbuf_size)
+		want = c->loop->rbuf_size;
+	return conn_read_once(c, want, &got) == CONN_GONE ? CONN_END : CONN_OPEN;
+}
+
 enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 {
 	size_t got;
@@ -277,6 +277,7 @@ enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 	*got_frame = 0;
 	for (;;) {
 		size_t want = frame_want(&c->fp);
+		ev_block(c);
 		switch (conn_read_once(c, want < c->loop->rbuf_size ? want : c->loop->rbuf_size, &got)) {
 		case CONN_GONE:
 			return CONN_END;

@@ -59,7 +59,22 @@ static void server_usage(FILE *f)
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000;\n"
 "                          1 to 100000000)\n"
+"      --max-records N     keep at most N ended sources in full (default 1024;\n"
+"                          1 to 10000000); later ones are folded into one\n"
+"                          \"others\" row with exact counts, so memory stays\n"
+"                          bounded however many connections come and go\n"
 "      --cpu N             pin the server to CPU N (0 to %d)\n"
+"  -i, --interval SECONDS  a line per interval: frames, MB/s, p99, waits, EAGAIN\n"
+"                          reads (also \"intervals\" in --json; at least 0.01)\n"
+"      --events            a line per wait and per read as it happens, in the\n"
+"                          backend's own terms (for teaching and debugging)\n"
+"      --events-max N      at most N --events lines, then a summary (default\n"
+"                          300; 0 = no limit)\n"
+"      --no-drain          teaching, epoll: one read per readiness event instead\n"
+"                          of reading until EAGAIN (harmless level-triggered)\n"
+"      --edge-no-drain     teaching, epoll: --edge --no-drain, the classic bug:\n"
+"                          bytes left after the one read are never reported\n"
+"                          again, so a connection hangs (docs/teaching.md)\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
@@ -69,9 +84,13 @@ static void server_usage(FILE *f)
 "once with exit status 2.\n"
 "\n"
 "Ends when N sources have said BYE or closed, at --duration, or on SIGINT or\n"
-"SIGTERM; it always prints the summary and writes the JSON.\n"
-"Exit status: 0 every source ended cleanly with nothing lost; 1 a source lost\n"
-"frames, was truncated or had an error; 2 bad usage or failure to start.\n"
+"SIGTERM; it always prints the summary and writes the JSON. A connection is a\n"
+"source once it has delivered a valid frame; idle and rejected connections\n"
+"(junk, a source id already connected) are counted, never taken for sources.\n"
+"Exit status: 0 every expected source ended complete (BYE) with nothing lost,\n"
+"no duplicate and no CRC error (with --sources 0: every source that came was\n"
+"clean, still active ones allowed); 1 otherwise, with one line saying why;\n"
+"2 bad usage or failure to start.\n"
 "\n"
 "example:\n"
 "  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
@@ -133,7 +152,8 @@ bad:
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU, O_LOOPS, O_SPREAD, O_CPUS, O_URING_FEAT };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS,
+	       O_EVENTS, O_EVENTSMAX, O_NODRAIN, O_EDGENODRAIN, O_URING_FEAT };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -150,9 +170,15 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "trace-max", required_argument, NULL, O_TRACEMAX },
 		{ "cpu", required_argument, NULL, O_CPU },
+		{ "max-records", required_argument, NULL, O_MAXREC },
 		{ "loops", required_argument, NULL, O_LOOPS },
 		{ "spread", required_argument, NULL, O_SPREAD },
 		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "events", no_argument, NULL, O_EVENTS },
+		{ "events-max", required_argument, NULL, O_EVENTSMAX },
+		{ "no-drain", no_argument, NULL, O_NODRAIN },
+		{ "edge-no-drain", no_argument, NULL, O_EDGENODRAIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -164,10 +190,11 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	*o = (struct server_opts){
 		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
-		.trace_max = 1000000, .cpu = -1,
+		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
+		.events_max = 300,
 	};
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
-	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:qh", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:i:qh", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'b': o->backend = optarg; break;
 		case 'l':
@@ -230,6 +257,10 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return OPTS_BAD;
 			o->cpu = (long)v;
 			break;
+		case O_MAXREC:
+			if (parse_u64("--max-records", optarg, 1, 10000000, &v)) return OPTS_BAD;
+			o->max_records = (unsigned)v;
+			break;
 		case O_LOOPS:
 			if (parse_u64("--loops", optarg, 1, SERVER_MAX_LOOPS, &v)) return OPTS_BAD;
 			o->loops = (unsigned)v;
@@ -247,6 +278,17 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		case O_CPUS:
 			if (server_parse_cpus(optarg, o) < 0) return OPTS_BAD;
 			break;
+		case 'i':
+			if (parse_seconds("--interval", optarg, 0.01, SERVER_MAX_SECONDS, &o->interval))
+				return OPTS_BAD;
+			break;
+		case O_EVENTS: o->events = 1; break;
+		case O_EVENTSMAX:
+			if (parse_u64("--events-max", optarg, 0, UINT64_MAX, &o->events_max))
+				return OPTS_BAD;
+			break;
+		case O_EDGENODRAIN: o->edge = 1; /* fall through */
+		case O_NODRAIN: o->no_drain = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("server", ch, argv, longs);
@@ -276,6 +318,11 @@ int server_main(int argc, char **argv)
 			msg("unknown backend '%s'; `daqmux backends` lists them", opt.backend);
 		else
 			msg("no backend can run here; `daqmux backends` says why");
+		return 2;
+	}
+	if (opt.no_drain && !backend_has(be, BE_EDGE)) {
+		msg("--no-drain and --edge-no-drain: teaching modes of the backends with an "
+		    "edge-triggered mode (%s)", backend_list(BE_EDGE));
 		return 2;
 	}
 	if (opt.edge && !backend_has(be, BE_EDGE)) {
