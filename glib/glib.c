@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "server.h"
 #include "util.h"
 
@@ -44,7 +45,27 @@ struct gl_source {
 
 struct gl_loop {
 	GMainContext *ctx;
+	int ms;                  /* this turn's timeout, for --events */
+	int waited;              /* --events: this turn's wait line is out */
 };
+
+/*
+ * --events: GLib's poll() is out of sight, so the wait line comes with
+ * the turn's first dispatch (and lists each connection dispatched), or
+ * after the turn when none came.
+ */
+static void gl_seen(struct loop *l, struct conn *c)
+{
+	struct gl_loop *gl = l->priv;
+
+	if (!EV_ON(l->s))
+		return;
+	if (!gl->waited) {
+		ev_wait(l, 1, "poll in g_main_context_iteration(timeout %d ms) -> ready", gl->ms);
+		gl->waited = 1;
+	}
+	ev_ready(l, c);
+}
 
 /* Per connection (conn_data): its source. */
 struct gl_conn {
@@ -102,7 +123,10 @@ static gboolean gl_dispatch_conn(GSource *src, GSourceFunc cb, gpointer data)
 	(void)data;
 	/* Level-triggered (poll): a source cut short by the budget is
 	 * reported again next turn, after the others. */
-	if (gs->c && !gs->c->paused && conn_read_some(gs->c, &drained) == CONN_END)
+	if (!gs->c || gs->c->paused)
+		return G_SOURCE_CONTINUE;
+	gl_seen(gs->l, gs->c);
+	if (conn_read_some(gs->c, &drained) == CONN_END)
 		server_close(gs->c);
 	return G_SOURCE_CONTINUE;    /* destroyed ones are dropped anyway */
 }
@@ -131,7 +155,9 @@ static GSource *gl_source(GSourceFuncs *funcs, struct loop *l, struct conn *c, i
 /* The listener also sets how long the turn's poll() may sleep. */
 static gboolean gl_prepare_listener(GSource *src, gint *timeout)
 {
-	*timeout = server_wait_ms(((struct gl_source *)src)->l->s);
+	struct loop *l = ((struct gl_source *)src)->l;
+
+	*timeout = ((struct gl_loop *)l->priv)->ms = server_wait_ms(l->s);
 	return FALSE;
 }
 
@@ -143,6 +169,7 @@ static gboolean gl_dispatch_listener(GSource *src, GSourceFunc cb, gpointer data
 
 	(void)cb;
 	(void)data;
+	gl_seen(gs->l, NULL);
 	while ((rc = server_accept(gs->l, &c)) == 1)
 		gl_conn(c)->src = gl_source(&gl_conn_funcs, gs->l, c, c->fd,
 					    g_source_get_context(src));
@@ -166,8 +193,12 @@ static int gl_run(struct loop *l)
 	listener = gl_source(&gl_listener_funcs, l, NULL, l->accept_fd, gl->ctx);
 	while (!((struct gl_source *)listener)->failed && !server_should_stop(s)) {
 		/* One turn: prepare every source, one poll(), check, dispatch. */
+		gl->waited = 0;
 		(void)g_main_context_iteration(gl->ctx, TRUE);
 		l->sc.waits++;
+		if (!gl->waited)
+			ev_wait(l, 0, "poll in g_main_context_iteration(timeout %d ms) -> no callback "
+				"(a timeout, or the library's own wake-up)", gl->ms);
 		server_sweep(l);
 		server_reap(l);
 	}

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "server.h"
 #include "util.h"
 
@@ -39,8 +40,28 @@
 struct lev_loop {
 	struct event_base *base;
 	struct event *listener, *tick;
+	int ms;                  /* this turn's timeout, for --events */
+	int waited;              /* --events: this turn's wait line is out */
 	int failed;
 };
+
+/*
+ * --events: libevent's epoll_wait is out of sight, so the wait line comes
+ * with the turn's first callback (and lists each connection a callback
+ * was for), or after the turn when none came.
+ */
+static void lev_seen(struct loop *l, struct conn *c)
+{
+	struct lev_loop *ll = l->priv;
+
+	if (!EV_ON(l->s))
+		return;
+	if (!ll->waited) {
+		ev_wait(l, 1, "epoll_wait in event_base_loop(timeout %d ms) -> ready", ll->ms);
+		ll->waited = 1;
+	}
+	ev_ready(l, c);
+}
 
 /* Per connection (conn_data): its event, whose argument is the conn. */
 struct lev_conn {
@@ -116,6 +137,7 @@ static void lev_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->fd < 0 || c->paused)
 		return;
+	lev_seen(c->loop, c);
 	/* Level-triggered: a source cut short by the budget is reported
 	 * again at the next turn, after the others. */
 	if (conn_read_some(c, &drained) == CONN_END)
@@ -146,6 +168,7 @@ static void lev_accept(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	lev_seen(l, NULL);
 	while ((rc = server_accept(l, &c)) == 1)
 		lev_adopt(l, c);
 	if (rc < 0) {
@@ -181,8 +204,10 @@ static int lev_run(struct loop *l)
 	}
 
 	while (!ll->failed && !server_should_stop(s)) {
-		int ms = server_wait_ms(s);
+		int ms = ll->ms = server_wait_ms(s);
 		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+		ll->waited = 0;
 
 		/* Re-adding a pending timer moves it: no system call. */
 		if (evtimer_add(ll->tick, &tv) < 0 || event_base_loop(ll->base, EVLOOP_ONCE) < 0) {
@@ -191,6 +216,9 @@ static int lev_run(struct loop *l)
 			break;
 		}
 		l->sc.waits++;
+		if (!ll->waited)
+			ev_wait(l, 0, "epoll_wait in event_base_loop(timeout %d ms) -> no callback "
+				"(a timeout, or the library's own wake-up)", ms);
 		server_sweep(l);
 		server_reap(l);
 	}

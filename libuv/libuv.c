@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "server.h"
 #include "util.h"
 
@@ -60,8 +61,28 @@ struct luv_loop {
 	uv_timer_t tick;         /* bounds each turn by server_wait_ms() */
 	struct luv_conn *stopped;  /* stopped for the rest of this turn (budget) */
 	uint64_t turn;
+	int ms;                  /* this turn's timeout, for --events */
+	int waited;              /* --events: this turn's wait line is out */
 	int failed;
 };
+
+/*
+ * --events: libuv's epoll_wait is out of sight, so the wait line comes
+ * with the turn's first callback (and lists each connection a callback
+ * was for), or after the turn when none came.
+ */
+static void luv_seen(struct loop *l, struct conn *c)
+{
+	struct luv_loop *ll = l->priv;
+
+	if (!EV_ON(l->s))
+		return;
+	if (!ll->waited) {
+		ev_wait(l, 1, "epoll_wait in uv_run(timeout %d ms) -> ready", ll->ms);
+		ll->waited = 1;
+	}
+	ev_ready(l, c);
+}
 
 /* Per connection (conn_data, freed by server_reap): the handle. Every
  * handle closed in a turn has had its close callback by the end of that
@@ -203,6 +224,9 @@ static void luv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	if (!c)
 		return;                  /* ended: libuv stops reading at uv_close */
 	c->sc->reads++;
+	luv_seen(c->loop, c);
+	ev_read(c, n > 0 ? n : n == 0 ? -1 : n == UV_EOF ? 0 : -1,
+		n == 0 ? EAGAIN : n < 0 && n != UV_EOF ? (int)-n : 0, "read");
 	if (n > 0) {
 		if (conn_input(c, (const uint8_t *)buf->base, (size_t)n, now_ns()) == CONN_END)
 			server_close(c);
@@ -247,6 +271,7 @@ static void luv_accept(uv_poll_t *p, int status, int events)
 	int rc;
 
 	(void)events;
+	luv_seen(l, NULL);
 	if (status < 0) {
 		msg("libuv: polling %s: %s", l->s->listen_name, uv_strerror(status));
 		ll->failed = 1;
@@ -314,7 +339,9 @@ static int luv_run(struct loop *l)
 		/* Before the turn, so that the handles it closes have their
 		 * close callbacks in the turn, before the reap. */
 		server_sweep(l);
-		if ((err = uv_timer_start(&ll->tick, luv_tick, (uint64_t)server_wait_ms(s), 0)) < 0) {
+		ll->ms = server_wait_ms(s);
+		ll->waited = 0;
+		if ((err = uv_timer_start(&ll->tick, luv_tick, (uint64_t)ll->ms, 0)) < 0) {
 			msg("uv_timer_start: %s", uv_strerror(err));
 			ll->failed = 1;
 			break;
@@ -323,6 +350,9 @@ static int luv_run(struct loop *l)
 		 * then the close callbacks of the handles closed in it. */
 		(void)uv_run(&ll->uv, UV_RUN_ONCE);
 		l->sc.waits++;
+		if (!ll->waited)
+			ev_wait(l, 0, "epoll_wait in uv_run(timeout %d ms) -> no callback "
+				"(a timeout, or the library's own wake-up)", ll->ms);
 		ll->turn++;
 		luv_restart(l);
 		server_reap(l);
