@@ -160,32 +160,55 @@ static void report_loops_json(struct jw *w, const struct server *s)
 	jw_arr_end(w);
 }
 
-static void print_row(FILE *f, const char *id, const char *name, const char *peer,
+/* checked: the frames were parsed; without (--discard) lost, dup, crc,
+ * latency and gap are unknown and shown as "-", never as 0. */
+static void print_row(FILE *f, int checked, const char *id, const char *name, const char *peer,
 		      uint64_t frames, uint64_t bytes, uint64_t lost, uint64_t dup,
 		      uint64_t crc, const struct hist *h, uint64_t gap, const char *status)
 {
-	char a[16], b[16], c[16], d[16];
-	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s  %s\n",
-		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, (unsigned long)lost,
-		(unsigned long)dup, (unsigned long)crc,
-		fmt_ns(a, sizeof(a), hist_percentile(h, 50)), fmt_ns(b, sizeof(b), hist_percentile(h, 99)),
-		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap), status);
+	char l[24] = "-", du[24] = "-", cr[24] = "-", a[16] = "-", b[16] = "-", c[16] = "-",
+	     d[16] = "-";
+
+	if (checked) {
+		snprintf(l, sizeof(l), "%lu", (unsigned long)lost);
+		snprintf(du, sizeof(du), "%lu", (unsigned long)dup);
+		snprintf(cr, sizeof(cr), "%lu", (unsigned long)crc);
+		fmt_ns(a, sizeof(a), hist_percentile(h, 50));
+		fmt_ns(b, sizeof(b), hist_percentile(h, 99));
+		fmt_ns(c, sizeof(c), h->n ? h->max : 0);
+		fmt_ns(d, sizeof(d), gap);
+	}
+	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6s %5s %5s %8s %8s %8s %8s  %s\n",
+		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, l, du, cr, a, b, c, d,
+		status);
 }
 
 static void report_table(FILE *f, struct server *s, struct source **v, unsigned n,
 			 const struct totals *t, const struct report_usage *u)
 {
 	const char *kind = s->opt.mode == MODE_PULL ? "RTT" : "latency";
+	int checked = !s->opt.discard;
 	unsigned shown = 0;
 	char st[160], idbuf[16];
 
-	fprintf(f, "\n%s backend%s, %s mode, %u source%s in %.2f s (%s: %s p50/p99/max)\n",
-		s->be->name, s->opt.edge ? " (edge-triggered)" : "",
-		s->opt.mode == MODE_PULL ? "pull" : "push", n - t->idle, n - t->idle == 1 ? "" : "s",
-		u->elapsed_s, kind, s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
-							       : "send time -> frame received");
+	if (checked)
+		fprintf(f, "\n%s backend%s, %s mode, %u source%s in %.2f s (%s: %s p50/p99/max)\n",
+			s->be->name, s->opt.edge ? " (edge-triggered)" : "",
+			s->opt.mode == MODE_PULL ? "pull" : "push", n - t->idle,
+			n - t->idle == 1 ? "" : "s", u->elapsed_s, kind,
+			s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
+						 : "send time -> frame received");
+	else
+		fprintf(f, "\n%s backend%s, DISCARD run: %u connection%s in %.2f s, bytes read and "
+			"counted, nothing parsed;\nframes derived as bytes / %lu (--discard-size %u); "
+			"no latency, loss, duplicate or CRC accounting\n",
+			s->be->name, s->opt.edge ? " (edge-triggered)" : "", n - t->idle,
+			n - t->idle == 1 ? "" : "s", u->elapsed_s,
+			(unsigned long)(PROTO_HEADER_SIZE + (uint64_t)s->opt.discard_size),
+			s->opt.discard_size);
 	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s  %s\n", "source", "name",
-		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap", "status");
+		"peer", "frames", checked ? "MB" : "MB read", "lost", "dup", "crc", "p50", "p99",
+		"max", "max gap", "status");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
 		if (source_is_idle(r))
@@ -197,8 +220,8 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		snprintf(idbuf, sizeof(idbuf), r->have_id ? "%u" : "?", r->id);
 		snprintf(st, sizeof(st), "%s%s%s%s", source_status_name(r->status),
 			 r->resumed ? " (resumed later)" : "", r->error[0] ? ": " : "", r->error);
-		print_row(f, idbuf, r->name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
-			  r->crc_errors, &r->lat, r->max_gap_ns, st);
+		print_row(f, checked, idbuf, r->name, r->peer, r->frames, r->bytes, r->lost,
+			  r->duplicates, r->crc_errors, &r->lat, r->max_gap_ns, st);
 	}
 	st[0] = '\0';
 	for (int k = 0; k <= SRC_ERROR; k++)
@@ -206,8 +229,8 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 			snprintf(st + strlen(st), sizeof(st) - strlen(st), "%s%u %s", st[0] ? ", " : "",
 				 t->by_status[k],
 				 source_status_name((enum source_status)k));
-	print_row(f, "total", "", "", t->frames, t->bytes, t->lost, t->duplicates, t->crc_errors,
-		  &t->lat, t->max_gap_ns, st);
+	print_row(f, checked, "total", "", "", t->frames, t->bytes, t->lost, t->duplicates,
+		  t->crc_errors, &t->lat, t->max_gap_ns, st);
 	if (t->idle)
 		fprintf(f, "%u idle connection%s (connected, never sent a byte; not sources)\n", t->idle,
 			t->idle == 1 ? "" : "s");
@@ -226,9 +249,9 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	for (unsigned i = 0; i < s->be->ncounters; i++)
 		fprintf(f, ", %lu %s", (unsigned long)c->extra[i], s->be->counters[i].text);
 	report_loops_table(f, s);
-	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
-		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
-		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
+	fprintf(f, "\nper %sframe: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
+		checked ? "" : "derived ", (double)c->waits * per, (double)c->reads * per, u->user_s,
+		u->sys_s, (u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
 }
 
 static void json_hist(struct jw *w, const char *key, const struct hist *h)
@@ -263,9 +286,19 @@ static void json_buckets(struct jw *w, const char *key, const struct hist *h)
 	jw_arr_end(w);
 }
 
+/* A figure --discard never measured: null, not a 0 that reads as "none". */
+static void jw_u64_known(struct jw *w, const char *key, uint64_t v, int known)
+{
+	if (known)
+		jw_u64(w, key, v);
+	else
+		jw_null(w, key);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u)
 {
+	const int checked = !s->opt.discard;
 	const char *lat = s->opt.mode == MODE_PULL ? "rtt_ns" : "latency_ns";
 	const struct syscounts *c = &s->sc;
 	FILE *f = fopen(s->opt.json, "w");
@@ -284,6 +317,10 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			     s->opt.spread == SPREAD_REUSEPORT ? "reuseport" : "handoff");
 	jw_str(&w, "mode", s->opt.mode == MODE_PULL ? "pull" : "push");
 	jw_str(&w, "latency_kind", s->opt.mode == MODE_PULL ? "rtt" : "one-way");
+	/* --discard: bytes are what was read, frames derived from them. */
+	jw_bool(&w, "discard", s->opt.discard);
+	if (s->opt.discard)
+		jw_u64(&w, "discard_frame_bytes", PROTO_HEADER_SIZE + (uint64_t)s->opt.discard_size);
 	jw_str(&w, "listen", s->listen_name);
 	jw_u64(&w, "sources_expected", s->opt.sources);
 	jw_u64(&w, "connections", n);
@@ -292,20 +329,25 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_num(&w, "elapsed_s", u->elapsed_s);
 	jw_u64(&w, "frames", t->frames);
 	jw_u64(&w, "bytes", t->bytes);
-	jw_u64(&w, "lost", t->lost);
-	jw_u64(&w, "duplicates", t->duplicates);
-	jw_u64(&w, "late", t->late);
-	jw_u64(&w, "crc_errors", t->crc_errors);
-	jw_u64(&w, "unstamped", t->unstamped);
-	jw_u64(&w, "max_gap_ns", t->max_gap_ns);
+	jw_u64_known(&w, "lost", t->lost, checked);
+	jw_u64_known(&w, "duplicates", t->duplicates, checked);
+	jw_u64_known(&w, "late", t->late, checked);
+	jw_u64_known(&w, "crc_errors", t->crc_errors, checked);
+	jw_u64_known(&w, "unstamped", t->unstamped, checked);
+	jw_u64_known(&w, "max_gap_ns", t->max_gap_ns, checked);
 	jw_obj_begin(&w, "status");
 	for (int k = 0; k <= SRC_ERROR; k++)
 		jw_u64(&w, source_status_name((enum source_status)k), t->by_status[k]);
 	jw_obj_end(&w);
-	json_hist(&w, lat, &t->lat);
 	char bkey[32];
 	snprintf(bkey, sizeof(bkey), "%s_buckets", lat);
-	json_buckets(&w, bkey, &t->lat);
+	if (checked) {
+		json_hist(&w, lat, &t->lat);
+		json_buckets(&w, bkey, &t->lat);
+	} else {
+		jw_null(&w, lat);
+		jw_null(&w, bkey);
+	}
 	jw_obj_begin(&w, "syscalls");
 	jw_u64(&w, "waits", c->waits);
 	jw_u64(&w, "reads", c->reads);
@@ -338,19 +380,22 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 		jw_str(&w, "peer", r->peer);
 		jw_u64(&w, "frames", r->frames);
 		jw_u64(&w, "bytes", r->bytes);
-		jw_u64(&w, "lost", r->lost);
-		jw_u64(&w, "duplicates", r->duplicates);
-		jw_u64(&w, "late", r->late);
-		jw_u64(&w, "crc_errors", r->crc_errors);
-		jw_u64(&w, "unstamped", r->unstamped);
+		jw_u64_known(&w, "lost", r->lost, checked);
+		jw_u64_known(&w, "duplicates", r->duplicates, checked);
+		jw_u64_known(&w, "late", r->late, checked);
+		jw_u64_known(&w, "crc_errors", r->crc_errors, checked);
+		jw_u64_known(&w, "unstamped", r->unstamped, checked);
 		jw_str(&w, "status", source_status_name(r->status));
 		jw_str(&w, "error", r->error);
 		jw_bool(&w, "resumed", r->resumed);
 		jw_u64(&w, "connections", r->connections);
 		if (r->got_bye)
 			jw_u64(&w, "bye_count", r->bye_count);
-		json_hist(&w, lat, &r->lat);
-		jw_u64(&w, "max_gap_ns", r->max_gap_ns);
+		if (checked)
+			json_hist(&w, lat, &r->lat);
+		else
+			jw_null(&w, lat);
+		jw_u64_known(&w, "max_gap_ns", r->max_gap_ns, checked);
 		jw_u64(&w, "first_ns", r->first_ns ? r->first_ns - s->start_ns : 0);
 		jw_u64(&w, "last_ns", r->last_ns ? r->last_ns - s->start_ns : 0);
 		jw_obj_end(&w);

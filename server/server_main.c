@@ -45,6 +45,12 @@ static void server_usage(FILE *f)
 "                          socket per loop; the kernel hashes them)\n"
 "      --cpus LIST         with --loops: loop i runs on the i-th CPU of LIST\n"
 "                          (e.g. 2,3 or 0-3)\n"
+"      --discard           read exactly as usual but parse nothing: count the\n"
+"                          bytes, derive frames as bytes / (32 + --discard-size);\n"
+"                          the floor of the kit's own work (push mode only)\n"
+"      --discard-size BYTES\n"
+"                          the payload size the sources send (the client's\n"
+"                          --size; default 64)\n"
 "      --budget BYTES      bytes read from one source per wakeup before\n"
 "                          serving the others (default 256K; 1 to 1G)\n"
 "      --idle-timeout S    a source silent this long is closed (\"idle timeout\";\n"
@@ -69,6 +75,8 @@ static void server_usage(FILE *f)
 "SIGTERM; it always prints the summary and writes the JSON.\n"
 "Exit status: 0 every source ended cleanly with nothing lost; 1 a source lost\n"
 "frames, was truncated or had an error; 2 bad usage or failure to start.\n"
+"With --discard nothing is checked: 0 says only that no connection failed\n"
+"(reset, read error, idle timeout), never that nothing was lost or corrupt.\n"
 "\n"
 "example:\n"
 "  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
@@ -129,7 +137,8 @@ bad:
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU, O_LOOPS, O_SPREAD, O_CPUS };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_LOOPS, O_SPREAD, O_CPUS, O_DISCARD,
+	       O_DISCARD_SIZE };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -148,18 +157,20 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "loops", required_argument, NULL, O_LOOPS },
 		{ "spread", required_argument, NULL, O_SPREAD },
 		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "discard", no_argument, NULL, O_DISCARD },
+		{ "discard-size", required_argument, NULL, O_DISCARD_SIZE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	uint64_t v;
 	double d;
-	int ch;
+	int ch, discard_size = 0;
 
 	*o = (struct server_opts){
 		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
-		.trace_max = 1000000, .cpu = -1,
+		.trace_max = 1000000, .cpu = -1, .discard_size = 64,
 	};
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:qh", longs, NULL)) != -1) {
@@ -241,6 +252,13 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		case O_CPUS:
 			if (server_parse_cpus(optarg, o) < 0) return OPTS_BAD;
 			break;
+		case O_DISCARD: o->discard = 1; break;
+		case O_DISCARD_SIZE:
+			if (parse_size("--discard-size", optarg, 0, UINT32_MAX - PROTO_HEADER_SIZE, &v))
+				return OPTS_BAD;
+			o->discard_size = (uint32_t)v;
+			discard_size = 1;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("server", ch, argv, longs);
@@ -248,6 +266,17 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	}
 	if (opts_no_operands("server", argc, argv) != OPTS_RUN)
 		return OPTS_BAD;
+	if (discard_size && !o->discard) {
+		msg("--discard-size: applies to --discard only");
+		return OPTS_BAD;
+	}
+	/* Both need every frame parsed: a REQUEST goes out per DATA frame,
+	 * a trace line is written per frame. */
+	if (o->discard && (o->mode == MODE_PULL || o->trace)) {
+		msg("--discard parses no frame, so it cannot %s",
+		    o->mode == MODE_PULL ? "serve --mode pull" : "write a --trace");
+		return OPTS_BAD;
+	}
 	/* Now, not after the run: a run whose summary cannot be written is
 	 * a run wasted. */
 	if ((o->json && check_output_file("--json", o->json) < 0) ||
