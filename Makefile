@@ -214,4 +214,4 @@ clean:
 # Test objects are intermediate; keep them so a second `make test` relinks nothing.
 .SECONDARY:
 
--include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN).d
+-include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN).d $(SUPPORT_OBJ:.o=.d)

@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "backends.h"
@@ -83,6 +82,48 @@ static void server_usage(FILE *f)
 		CPU_SETSIZE - 1);
 }
 
+/* --cpus 0,2,4-7: the CPUs in order, kept for the run (the options live
+ * as long as the process). Each number goes through the strict parser. */
+static int server_parse_cpus(const char *arg, struct server_opts *o)
+{
+	static long cpus[CPU_SETSIZE];
+	char word[32];
+	unsigned n = 0;
+	const char *p = arg;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char *dash;
+		uint64_t lo, hi;
+
+		if (len == 0 || len >= sizeof(word))
+			goto bad;
+		memcpy(word, p, len);
+		word[len] = '\0';
+		dash = strchr(word, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_u64("--cpus", word, 0, CPU_SETSIZE - 1, &lo) ||
+		    parse_u64("--cpus", dash ? dash + 1 : word, lo, CPU_SETSIZE - 1, &hi))
+			return -1;
+		for (uint64_t c = lo; c <= hi; c++) {
+			if (n == CPU_SETSIZE)
+				goto bad;
+			cpus[n++] = (long)c;
+		}
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	o->cpus = cpus;
+	o->ncpus = n;
+	return 0;
+bad:
+	msg("--cpus: '%s' is not a list of CPUs 0 to %d such as 2,3 or 0-3 (at most %d)", arg,
+	    CPU_SETSIZE - 1, CPU_SETSIZE);
+	return -1;
+}
+
 #define SERVER_MAX_SOURCES   1000000
 #define SERVER_MAX_SECONDS   1e7          /* 115 days: a deadline in ns fits easily */
 #define SERVER_MAX_BUDGET    (1u << 30)
@@ -91,48 +132,7 @@ static void server_usage(FILE *f)
  * every bound up to that is accepted (100000 used to fail on every
  * connection and fall back to the kernel's two hours). */
 #define SERVER_MAX_KEEPALIVE 32767
-
-#define SERVER_MAX_LOOPS 1024
-
-/* --cpus 0,2,4-7: the CPUs in order, kept for the run (the options live
- * as long as the process). */
-static int server_parse_cpus(const char *arg, struct server_opts *o)
-{
-	static long cpus[CPU_SETSIZE];
-	unsigned n = 0;
-	const char *p = arg;
-
-	while (*p) {
-		char *end;
-		long lo = strtol(p, &end, 10), hi = lo;
-		if (end == p || lo < 0 || lo >= CPU_SETSIZE)
-			goto bad;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtol(p, &end, 10);
-			if (end == p || hi < lo || hi >= CPU_SETSIZE)
-				goto bad;
-		}
-		for (long c = lo; c <= hi; c++) {
-			if (n == CPU_SETSIZE)
-				goto bad;
-			cpus[n++] = c;
-		}
-		if (*end == ',')
-			end++;
-		else if (*end)
-			goto bad;
-		p = end;
-	}
-	if (!n)
-		goto bad;
-	o->cpus = cpus;
-	o->ncpus = n;
-	return 0;
-bad:
-	msg("--cpus: '%s' is not a list of CPUs 0-%d such as 2,3 or 0-3", arg, CPU_SETSIZE - 1);
-	return -1;
-}
+#define SERVER_MAX_LOOPS     1024
 
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
@@ -350,11 +350,12 @@ int backends_opts_parse(int argc, char **argv)
 
 int backends_main(int argc, char **argv)
 {
-	const struct backend *def = backend_default();
+	const struct backend *def;
 	int r = backends_opts_parse(argc, argv);
 
 	if (r != OPTS_RUN)
 		return opts_exit_status(r);
+	def = backend_default();
 	printf("Available backends:\n");
 	for (size_t i = 0; i < backend_count; i++) {
 		const struct backend *b = backends[i];

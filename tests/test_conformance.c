@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sched.h>
 #include <sys/select.h>
 
@@ -386,9 +387,10 @@ static void scenario_loops(void **state)
 		};
 		struct proc_opts o;
 		char why[PATH_MAX + 64];
+
 		sup_child_opts(&o, t->dir);
 		if (proc_spawn(&t->server, "server", (char *const *)argv, &o, why, sizeof(why)) < 0)
-			fail_msg("cannot start the server: %s", why);
+			fail_msg("%s: cannot start the server: %s", t->v->name, why);
 		assert_int_equal(proc_wait(&t->server, now_ns() + 10 * 1000 * MS), 1);
 		assert_int_equal(proc_exit_code(&t->server), 2);
 		char *err = sup_read_file(t->server.err, NULL);
