@@ -802,7 +802,7 @@ static void cmp_md_failures(FILE *f, const struct cmp *c)
 
 static void cmp_md_targets(FILE *f, const struct cmp *c)
 {
-	struct cmp_target t[8];
+	struct cmp_target t[10];
 	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
 
 	if (!nt)
