@@ -175,13 +175,15 @@ static void conn_discard(struct conn *c, const uint8_t *buf, size_t len, uint64_
 		src->first_ns = now_ns;
 	src->last_ns = now_ns;
 	if (!c->discard_len) {
-		/* The first header may come in pieces (a fragmenting sender). */
+		/* The first header may come in pieces (a fragmenting sender);
+		 * they are kept in the assembler's header buffer, which a
+		 * discard run never uses otherwise. */
 		size_t n = PROTO_HEADER_SIZE - (size_t)c->discard_pos;
 		n = len < n ? len : n;
-		memcpy(c->discard_head + c->discard_pos, buf, n);
+		memcpy(c->fp.hdr + c->discard_pos, buf, n);
 		if (c->discard_pos + n == PROTO_HEADER_SIZE) {
 			struct proto_header h;
-			proto_decode(c->discard_head, &h);
+			proto_decode(c->fp.hdr, &h);
 			c->discard_hello = h.type == PROTO_HELLO && h.length <= PROTO_NAME_MAX;
 			c->discard_len = c->discard_hello ? PROTO_HEADER_SIZE + h.length : fb;
 		}

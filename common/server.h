@@ -96,7 +96,6 @@ struct conn {
 	uint64_t discard_pos;       /* --discard: bytes into the current frame, */
 	uint64_t discard_len;       /* its length (0 until the first header is in), */
 	int      discard_hello;     /* whether it is the HELLO (conn.c) */
-	uint8_t  discard_head[PROTO_HEADER_SIZE];   /* the first header */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
 	_Alignas(max_align_t) unsigned char data[];  /* be->conn_size bytes */
 };
