@@ -66,6 +66,9 @@ struct server_opts {
 	uint64_t    events_max;    /* at most this many lines, 0 = no limit */
 	double      interval;      /* -i SECONDS: a line per interval, 0 = off */
 	int         no_drain;      /* teaching: one read per readiness event */
+	int         discard;       /* --discard: count bytes, parse nothing */
+	uint32_t    discard_size;  /* the sources' payload size: frames are
+				      derived as bytes / (header + this) */
 };
 
 #define SERVER_DEFAULT_MAX_RECORDS 1024
@@ -104,6 +107,9 @@ struct conn {
 				       connection took it over (a resume) */
 	int      shut_by_us;        /* stopping: an EOF now is ours, not the peer's */
 	int      paused;            /* conn_pause(): not read until conn_resume() */
+	uint64_t discard_pos;       /* --discard: bytes into the current frame, */
+	uint64_t discard_len;       /* its length (0 until the first header is in), */
+	int      discard_hello;     /* whether it is the HELLO (conn.c) */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
 	_Alignas(max_align_t) unsigned char data[];  /* be->conn_size bytes */
 };
@@ -258,6 +264,11 @@ enum conn_state { CONN_OPEN, CONN_END };
  * Feed bytes that arrived at now_ns. CONN_END means the connection is
  * finished - a BYE, or a protocol error that was reported and recorded -
  * and the backend must call server_close().
+ *
+ * With --discard this is where parsing stops, for every backend alike:
+ * the bytes are counted (and whole frames of the fixed size derived from
+ * them), nothing else - no frame, no BYE, no hooks.frame, never CONN_END.
+ * The connection then ends only by EOF, an error or --idle-timeout.
  */
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns);
 

@@ -20,6 +20,8 @@ enum source_status {
 	SRC_INCOMPLETE,   /* BYE received, but frames are missing (lost > 0) */
 	SRC_CLOSED,       /* peer closed at a frame boundary without BYE */
 	SRC_TRUNCATED,    /* peer closed in the middle of a frame */
+	SRC_UNCHECKED,    /* --discard: peer closed; bytes counted, nothing
+			     else known (no BYE, loss or CRC seen) */
 	SRC_ERROR,        /* protocol or socket error; reason in error[] */
 };
 
@@ -118,6 +120,10 @@ static inline uint64_t source_add_sat(uint64_t a, uint64_t b)
 
 /* End without BYE: CLOSED, or TRUNCATED when mid_frame. */
 void source_eof(struct source *s, int mid_frame);
+
+/* End of a --discard connection: the peer closed it; whether the source
+ * said BYE, lost or corrupted anything is unknown (UNCHECKED). */
+void source_eof_unchecked(struct source *s);
 
 /* End on an error; the reason is copied (printf-style). */
 void source_fail(struct source *s, const char *fmt, ...)
