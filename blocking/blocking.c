@@ -144,7 +144,10 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 				continue;
 			if (r > 0) {
 				conns[have++] = cand[i];
-				__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE);
+				/* The last one: the other loops sleep in poll()
+				 * until a tick unless they are told. */
+				if (__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE) == n)
+					server_wake_loops(s);
 			} else {
 				server_close(cand[i]);
 			}

@@ -343,6 +343,12 @@ void server_sweep(struct loop *l);
 void server_close(struct conn *c);
 void server_reap(struct loop *l);
 
+/* Wake every loop that waits on a hand-off eventfd (--spread handoff), so
+ * that it looks again at a condition another loop has changed (e.g. the
+ * loops together have gathered their sources). With one loop there is no
+ * other; with reuseport a loop notices at its next tick. */
+void server_wake_loops(struct server *s);
+
 /* Stopping: shut every live connection down so that threads blocked in
  * read() wake up; their EOF is then not counted as the peer's. */
 void server_shutdown_all(struct server *s);
