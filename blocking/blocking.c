@@ -121,10 +121,13 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 	while (!blocking_all_gathered(s, n) && !server_should_stop(s)) {
 		/* With several loops another one may complete the set while
 		 * this one sleeps, and its sources' bytes (or a reset that
-		 * discards them) would wait for the tick: once the gathering
-		 * has begun it looks again every millisecond. */
+		 * discards them) would wait for the tick. Handed-off loops are
+		 * woken through their eventfd (server_wake_loops); a listening
+		 * socket cannot be woken, so with reuseport a loop looks again
+		 * every millisecond once the gathering has begun. */
 		int ms = server_wait_ms(s);
-		if (s->nloops > 1 && __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) && ms > 1)
+		if (s->nloops > 1 && !l->handoff && ms > 1 &&
+		    __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE))
 			ms = 1;
 		l->sc.waits++;
 		int ready = poll(pfd, ncand + 1, ms);
