@@ -89,6 +89,13 @@ static int blocking_first_frame(struct loop *l, struct conn *c)
 	return 1;
 }
 
+static int blocking_by_id(const void *a, const void *b)
+{
+	uint32_t x = (*(struct conn *const *)a)->src->id, y = (*(struct conn *const *)b)->src->id;
+
+	return (x > y) - (x < y);
+}
+
 /* Have the loops together gathered their N sources? */
 static int blocking_all_gathered(struct server *s, unsigned n)
 {
@@ -250,6 +257,9 @@ static int blocking_run(struct loop *l)
 		free(conns);
 		return -1;
 	}
+	/* The round goes by source id - read(sockfd_0), read(sockfd_1), ...
+	 * - whatever order their first frames came in. */
+	qsort(conns, (size_t)have, sizeof(*conns), blocking_by_id);
 
 	/* The round: one frame from each live source in turn, always in the
 	 * same order. An ended source leaves an empty place; a paused one
