@@ -102,7 +102,9 @@ LINK_LAYERS  := cli compare harness client server backends common
 lib           = $(O)/lib/lib$(1).a
 ALL_SRC      := $(foreach l,$(LAYERS),$(src_$(l)))
 ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
-TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+# `make test TESTS="test_faults test_pause" SHTESTS=` runs a subset.
+TESTS   ?= $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+SHTESTS ?= $(wildcard tests/test_*.sh)
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
 .PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help \
@@ -178,7 +180,7 @@ $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 
 # Shell tests (tests/test_*.sh: the dissector, the netlab) use $(BIN)/daqmux.
 test: $(BIN)/daqmux $(TEST_BIN)
-	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(wildcard tests/test_*.sh)
+	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(SHTESTS)
 
 # Figures, not assertions: never part of `make test`.
 BENCH_BIN := $(O)/bench/bench
