@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -137,7 +138,8 @@ static int blocking_run(struct server *s)
 	live = have;
 	while (live > 0 && !server_should_stop(s)) {
 		for (int i = 0; i < have && !server_should_stop(s); i++) {
-			if (!conns[i])
+			/* --build: a paused source sits out the round. */
+			if (!conns[i] || conns[i]->paused)
 				continue;
 			if (blocking_read_next(s, conns[i]) == CONN_END) {
 				server_close(s, conns[i]);
@@ -145,6 +147,9 @@ static int blocking_run(struct server *s)
 				live--;
 			}
 		}
+		/* --build: timeouts, between rounds only - while the round
+		 * waits in read() for one source, nothing else happens. */
+		build_sweep(s, NULL);
 		server_reap(s);
 	}
 	free(conns);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct server;
+struct conn;
 
 struct backend {
 	const char *name;
@@ -32,6 +33,17 @@ struct backend {
 	 * printing why the server itself failed (the run then exits 2).
 	 */
 	int (*run)(struct server *s);
+
+	/*
+	 * Backpressure (--build): stop reading c until resume(); bytes
+	 * already read wait in the core. pause is called from c's own input
+	 * (it has just run too far ahead), resume from the loop's timer
+	 * sweep (build_sweep), both on the loop's thread. NULL: the backend
+	 * looks at c->paused itself (blocking skips it in the round; a
+	 * thread waits in build_wait_resumed).
+	 */
+	void (*pause)(struct server *s, struct conn *c);
+	void (*resume)(struct server *s, struct conn *c);
 
 	unsigned blocking_listen : 1;  /* wants a blocking listening socket */
 	unsigned pull_in_turn : 1;     /* pull mode: sends each REQUEST itself,

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -112,6 +113,10 @@ static enum conn_state conn_frame(struct server *s, struct conn *c,
 			return CONN_END;
 		}
 		c->nframes++;
+		if (s->build && build_fragment(s, c, h, now) < 0) {
+			conn_fail(c, "--build: more source ids than --sources %u", s->opt.sources);
+			return CONN_END;
+		}
 		if (s->trace) {
 			uint64_t i = __atomic_fetch_add(&s->trace_n, 1, __ATOMIC_RELAXED);
 			if (i < s->opt.trace_max)
@@ -148,12 +153,17 @@ enum conn_state conn_input(struct server *s, struct conn *c,
 {
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
+	if (s->build && build_hold(s, c, buf, len))
+		return CONN_OPEN;
 	while (len) {
 		struct frame f;
 		char why[128];
 		size_t used;
+		uint32_t have0 = c->fp.have;
 		enum frame_result r = frame_parse(&c->fp, buf, len, &used, &f, why, sizeof(why));
 
+		if (s->build && r != FRAME_BAD)
+			build_stream(s, c, have0, buf, used);
 		buf += used;
 		len -= used;
 		if (r == FRAME_MORE)
@@ -164,6 +174,11 @@ enum conn_state conn_input(struct server *s, struct conn *c,
 		}
 		if (conn_frame(s, c, &f, now_ns) == CONN_END)
 			return CONN_END;
+		/* Backpressure: the rest of this read waits for the resume. */
+		if (len && __atomic_load_n(&c->paused, __ATOMIC_RELAXED)) {
+			build_keep(s, c, buf, len);
+			break;
+		}
 	}
 	return CONN_OPEN;
 }
@@ -208,7 +223,8 @@ int conn_idle_expired(struct server *s, struct conn *c, uint64_t now)
 {
 	uint64_t limit = (uint64_t)(s->opt.idle_timeout * 1e9);
 
-	if (!limit || now - c->last_rx_ns < limit)
+	/* A paused source is not read: its silence is ours. */
+	if (!limit || now - c->last_rx_ns < limit || __atomic_load_n(&c->paused, __ATOMIC_RELAXED))
 		return 0;
 	conn_fail(c, "idle timeout (nothing for %.3g s)", s->opt.idle_timeout);
 	return 1;
@@ -221,6 +237,12 @@ enum conn_state conn_read_some(struct server *s, struct conn *c, uint8_t *buf,
 
 	*drained = 0;
 	while (total < budget) {
+		/* Paused (--build): not read until resumed; the resume makes
+		 * the socket look ready again. */
+		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED)) {
+			*drained = 1;
+			return CONN_OPEN;
+		}
 		ssize_t n = read(c->fd, buf, bufsize);
 		c->sc->reads++;
 		if (n > 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "json.h"
 #include "server.h"
 #include "util.h"
@@ -178,6 +179,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
 		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
 		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
+	build_report(f, s);
 }
 
 static void json_hist(struct jw *w, const char *key, const struct hist *h)
@@ -305,6 +307,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	build_json(&w, s);
 	jw_obj_end(&w);
 	int rc = jw_finish(&w);
 	if (fclose(f) != 0 || rc < 0) {
@@ -360,8 +363,8 @@ int report_write(struct server *s, const struct report_usage *u)
 		totals_add(&t, v[i]);
 
 	if (!s->opt.quiet) {
-		report_table(stdout, s, v, n, &t, u);
-		fflush(stdout);
+		report_table(server_talk(s), s, v, n, &t, u);
+		fflush(server_talk(s));
 	}
 	if (s->opt.json && report_json(s, v, n, &t, u) < 0)
 		rc = 2;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "net.h"
 #include "report.h"
 #include "util.h"
@@ -62,7 +63,7 @@ int server_wait_ms(struct server *s)
 		if (left < (uint64_t)ms)
 			ms = (int)left;
 	}
-	return ms;
+	return build_wait_ms(s, ms);
 }
 
 /* ---- the registry ------------------------------------------------------- */
@@ -243,6 +244,7 @@ void server_close(struct server *s, struct conn *c)
 {
 	if (c->fd < 0)
 		return;
+	build_conn_closed(s, c);
 	pthread_mutex_lock(&s->lock);
 	/* Under the lock: server_shutdown_all() must never see a descriptor
 	 * number that a concurrent accept has already reused. close(2) on
@@ -278,6 +280,7 @@ void server_sweep(struct server *s, void (*forget)(struct server *, struct conn 
 {
 	uint64_t now;
 
+	build_sweep(s, forget);
 	if (s->opt.idle_timeout <= 0)
 		return;
 	now = now_ns();
@@ -358,6 +361,8 @@ static int server_setup(struct server *s)
 		msg("out of memory for the read buffer or --trace-max");
 		return -1;
 	}
+	if (s->opt.build && build_open(s) < 0)
+		return -1;
 	return 0;
 }
 
@@ -368,6 +373,7 @@ static void server_free(struct server *s)
 		server_close(s, c);
 	}
 	server_reap(s);
+	build_free(s);
 	for (unsigned i = 0; i < s->nsrcs; i++) {
 		source_free(s->srcs[i]);
 		free(s->srcs[i]);
@@ -393,8 +399,8 @@ int server_run(const struct server_opts *opt, const struct backend *be)
 		server_free(&s);
 		return 2;
 	}
-	printf("listening on %s\n", s.listen_name);
-	fflush(stdout);
+	fprintf(server_talk(&s), "listening on %s\n", s.listen_name);
+	fflush(server_talk(&s));
 
 	report_usage_start(&usage);
 	s.start_ns = now_ns();
@@ -417,7 +423,10 @@ int server_run(const struct server_opts *opt, const struct backend *be)
 		server_free(&s);
 		return 2;
 	}
+	int wrc = build_finish(&s);
 	rc = report_write(&s, &usage);
+	if (wrc < 0)
+		rc = 2;
 	server_free(&s);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "frame.h"
@@ -42,6 +43,10 @@ struct server_opts {
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */
 	uint64_t    trace_max;
 	long        cpu;           /* pin to this CPU, -1 = no */
+	int         build;         /* --build: event building (build.h) */
+	unsigned    build_window;  /* events in flight */
+	double      build_timeout_ms; /* 0 = wait for every fragment */
+	const char *write;         /* built events to this file, "-" = stdout */
 };
 
 /*
@@ -78,6 +83,9 @@ struct conn {
 	void    *priv;              /* the backend's, e.g. its loop or slot */
 	unsigned bflags;            /* the backend's flags */
 	struct conn *prev, *next;   /* live list, or the dead list once closed */
+	unsigned bsrc;              /* --build: the builder's source index + 1 */
+	int      paused;            /* --build backpressure: not to be read */
+	struct build_conn *bc;      /* --build: its fragment and kept bytes */
 };
 
 struct trace_rec {
@@ -108,7 +116,14 @@ struct server {
 
 	struct trace_rec *trace;
 	uint64_t trace_n;          /* records written (atomic when threaded) */
+	struct build *build;       /* --build, else NULL */
 };
+
+/* Where people's text goes: stderr when --write - gives stdout to events. */
+static inline FILE *server_talk(const struct server *s)
+{
+	return s->opt.write && s->opt.write[0] == '-' && !s->opt.write[1] ? stderr : stdout;
+}
 
 /* ---- for backends ------------------------------------------------------ */
 

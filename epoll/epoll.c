@@ -25,6 +25,7 @@
 
 #define EPOLL_BATCH 256
 #define EPOLL_READY 1u        /* conn->bflags: in the ready list */
+#define EPOLL_PAUSED 2u       /* conn->bflags: out of the interest set */
 
 struct epoll_loop {
 	int epfd;
@@ -50,11 +51,35 @@ static int epoll_watch(struct server *s, struct epoll_loop *l, int fd, void *ptr
 static void epoll_forget(struct server *s, struct conn *c)
 {
 	struct epoll_loop *l = c->priv;
+
+	if (c->bflags & EPOLL_PAUSED)
+		return;               /* not in the set */
 	/* close() would drop it too; saying so keeps the count honest and
 	 * does not depend on the descriptor never having been dup'ed. */
 	s->sc.ctl++;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
 		msg("epoll_ctl(DEL, %d): %s", c->fd, strerror(errno));
+}
+
+/* Backpressure: out of the interest set until resumed. Deleting (not a
+ * MOD to no events) because EPOLLHUP and EPOLLERR are always reported,
+ * and a reset peer would then wake a level-triggered loop forever. */
+static void epoll_pause(struct server *s, struct conn *c)
+{
+	epoll_forget(s, c);
+	c->bflags |= EPOLL_PAUSED;
+}
+
+/* Back in: ADD reports bytes that are already waiting, edge mode too. */
+static void epoll_resume(struct server *s, struct conn *c)
+{
+	struct epoll_loop *l = c->priv;
+
+	c->bflags &= ~EPOLL_PAUSED;
+	if (epoll_watch(s, l, c->fd, c) < 0) {
+		conn_error(s, c, errno);
+		server_close(s, c);
+	}
 }
 
 static int epoll_mark_ready(struct epoll_loop *l, struct conn *c)
@@ -184,4 +209,6 @@ const struct backend backend_epoll = {
 	.summary = "epoll_wait over nonblocking sockets; level-triggered, --edge for edge",
 	.probe = epoll_probe,
 	.run = epoll_run,
+	.pause = epoll_pause,
+	.resume = epoll_resume,
 };

@@ -98,6 +98,25 @@ static void poll_forget(struct server *s, struct conn *c)
 	l->freed[l->nfreed++] = i;   /* nfreed < used <= cap */
 }
 
+/* Backpressure: a negative descriptor is skipped by poll(), POLLHUP and
+ * POLLERR included (events = 0 would still report those). ~fd keeps it. */
+static void poll_pause(struct server *s, struct conn *c)
+{
+	struct poll_loop *l = c->priv;
+
+	(void)s;
+	l->pfd[c->bflags].fd = ~c->fd;
+	l->pfd[c->bflags].revents = 0;
+}
+
+static void poll_resume(struct server *s, struct conn *c)
+{
+	struct poll_loop *l = c->priv;
+
+	(void)s;
+	l->pfd[c->bflags].fd = c->fd;
+}
+
 static int poll_accept_all(struct server *s, struct poll_loop *l)
 {
 	struct conn *c;
@@ -191,4 +210,6 @@ const struct backend backend_poll = {
 	.name = "poll",
 	.summary = "poll over nonblocking sockets; O(connections) per wait, no fd limit",
 	.run = poll_run,
+	.pause = poll_pause,
+	.resume = poll_resume,
 };

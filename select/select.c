@@ -59,6 +59,23 @@ static void select_forget(struct server *s, struct conn *c)
 		l->maxfd--;
 }
 
+/* Backpressure: out of the interest set (by_fd keeps it) until resumed. */
+static void select_pause(struct server *s, struct conn *c)
+{
+	struct select_loop *l = c->priv;
+
+	(void)s;
+	FD_CLR(c->fd, &l->want);
+}
+
+static void select_resume(struct server *s, struct conn *c)
+{
+	struct select_loop *l = c->priv;
+
+	(void)s;
+	select_watch(l, c->fd, c);
+}
+
 static int select_accept_all(struct server *s, struct select_loop *l)
 {
 	struct conn *c;
@@ -142,4 +159,6 @@ const struct backend backend_select = {
 	.name = "select",
 	.summary = "select over nonblocking sockets; O(max fd) per wait, fds < FD_SETSIZE only",
 	.run = select_run,
+	.pause = select_pause,
+	.resume = select_resume,
 };

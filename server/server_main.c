@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backends.h"
+#include "build.h"
 #include "server.h"
 #include "server_main.h"
 #include "util.h"
@@ -43,6 +44,16 @@ static void server_usage(FILE *f)
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000)\n"
 "      --cpu N             pin the server to CPU N\n"
+"      --build             event building: fragment k of every source is event k;\n"
+"                          complete when all --sources N are in (push mode;\n"
+"                          docs/event-building.md)\n"
+"      --build-window W    events in flight (default 64); a source W events ahead\n"
+"                          of the oldest incomplete one is paused (not read)\n"
+"      --build-timeout MS  an event incomplete this long after its first fragment\n"
+"                          is emitted as partial (default 0: wait)\n"
+"      --write FILE|-      write built events to FILE ('-': stdout, and then the\n"
+"                          listening line and the table go to stderr); format in\n"
+"                          docs/protocol.md\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
@@ -58,7 +69,7 @@ static void server_usage(FILE *f)
 static int server_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_BUILD, O_BWINDOW, O_BTIMEOUT, O_WRITE };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -74,6 +85,10 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "trace-max", required_argument, NULL, O_TRACEMAX },
 		{ "cpu", required_argument, NULL, O_CPU },
+		{ "build", no_argument, NULL, O_BUILD },
+		{ "build-window", required_argument, NULL, O_BWINDOW },
+		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
+		{ "write", required_argument, NULL, O_WRITE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -85,7 +100,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 	*o = (struct server_opts){
 		.backend = "epoll", .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
-		.trace_max = 1000000, .cpu = -1,
+		.trace_max = 1000000, .cpu = -1, .build_window = BUILD_DEFAULT_WINDOW,
 	};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "b:l:n:d:qh", longs, NULL)) != -1) {
@@ -142,6 +157,16 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return -1;
 			o->cpu = (long)v;
 			break;
+		case O_BUILD: o->build = 1; break;
+		case O_BWINDOW:
+			if (parse_u64("--build-window", optarg, 1, 1u << 20, &v)) return -1;
+			o->build_window = (unsigned)v;
+			break;
+		case O_BTIMEOUT:
+			if (parse_u64("--build-timeout", optarg, 0, 3600000, &v)) return -1;
+			o->build_timeout_ms = (double)v;
+			break;
+		case O_WRITE: o->write = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); exit(0);
 		default:
@@ -151,6 +176,18 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 	}
 	if (optind < argc) {
 		msg("unexpected argument '%s'; try 'daqmux server --help'", argv[optind]);
+		return -1;
+	}
+	if (o->write && !o->build) {
+		msg("--write writes built events: it needs --build");
+		return -1;
+	}
+	if (o->build && o->mode == MODE_PULL) {
+		msg("--build works in push mode (a trigger makes every source send)");
+		return -1;
+	}
+	if (o->build && o->sources < 1) {
+		msg("--build needs --sources N >= 1: an event is complete with N fragments");
 		return -1;
 	}
 	return 0;

@@ -42,6 +42,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -193,6 +194,14 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 				return;
 			if (conn_input(s, c, r->buf, (size_t)n, now_ns()) == CONN_END)
 				return;
+			/* Backpressure (--build): this thread simply stops
+			 * reading until another one resumes it, then feeds
+			 * what it had read beyond the pause. */
+			while (s->build && build_held(c)) {
+				int st = build_wait_resumed(s, c);
+				if (st < 0 || st == CONN_END)
+					return;
+			}
 		} else if (n == 0) {
 			conn_eof(s, c);    /* ignored when we shut it down */
 			return;
@@ -386,6 +395,8 @@ static int threads_run(struct server *s)
 			if (got)
 				threads_start(&p, c);
 		}
+		/* --build: events past their timeout. */
+		build_sweep(s, NULL);
 		/* Readers let go of their connection at server_close, so
 		 * whatever is on the dead list is no thread's any more. */
 		server_reap(s);

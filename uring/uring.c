@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -85,6 +86,8 @@ struct uring_slot {
 	struct conn *c;      /* NULL once the connection is closed */
 	uint32_t gen, next;  /* next: free list or starved queue */
 	enum uring_state state;
+	int paused_cancel;   /* its receive was cancelled by a pause */
+	int single;          /* paused before: single-shot receives from now on */
 };
 
 struct uring_loop {
@@ -254,7 +257,7 @@ static void uring_arm_recv(struct server *s, struct uring_loop *l, uint32_t i)
 	}
 	/* Length 0 + BUFFER_SELECT: the kernel takes a whole buffer only when
 	 * bytes are there, so a waiting receive holds no memory. */
-	if (l->multishot)
+	if (l->multishot && !sl->single)
 		io_uring_prep_recv_multishot(sqe, sl->c->fd, NULL, 0, 0);
 	else
 		io_uring_prep_recv(sqe, sl->c->fd, NULL, 0, 0);
@@ -301,6 +304,34 @@ static void uring_end(struct server *s, struct conn *c)
 	server_close(s, c);
 }
 
+/* Backpressure: cancel the receive. Completions already on their way
+ * still come; the core keeps their bytes until the resume. */
+static void uring_pause(struct server *s, struct conn *c)
+{
+	struct uring_loop *l = c->priv;
+	struct uring_slot *sl = &l->slots[c->bflags];
+
+	/* A multishot receive keeps filling provided buffers until the cancel
+	 * lands, and again at once after every resume - all of it kept, a
+	 * socket buffer's worth each time. Single-shot from now on: at most
+	 * one buffer arrives beyond a pause. */
+	sl->single = 1;
+	if (sl->state == URING_ARMED && !sl->paused_cancel &&
+	    uring_cancel(s, l, URING_UD(URING_RECV, c->bflags, sl->gen)) == 0)
+		sl->paused_cancel = 1;
+	/* No SQE for the cancel: it stays armed and its bytes are kept. */
+}
+
+/* Armed again unless its cancelled receive has not ended yet: then its
+ * last completion re-arms it (it is no longer paused). */
+static void uring_resume(struct server *s, struct conn *c)
+{
+	struct uring_loop *l = c->priv;
+
+	if (l->slots[c->bflags].state == URING_IDLE)
+		uring_arm_recv(s, l, c->bflags);
+}
+
 /* Re-arm the receives that found the buffer ring empty, oldest first and
  * at most as many as there are buffers, so that ten thousand starved
  * sources take turns instead of all failing again at once. */
@@ -312,10 +343,10 @@ static void uring_feed_starved(struct server *s, struct uring_loop *l)
 		if (l->starved_head == URING_NONE)
 			l->starved_tail = URING_NONE;
 		l->slots[i].state = URING_IDLE;
-		if (l->slots[i].c)
-			uring_arm_recv(s, l, i);
-		else
+		if (!l->slots[i].c)
 			uring_slot_put(l, i);
+		else if (!l->slots[i].c->paused)
+			uring_arm_recv(s, l, i);   /* paused: its resume arms it */
 	}
 }
 
@@ -373,7 +404,7 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 			l->cap = cap;
 		}
 		i = l->nslots++;
-		l->slots[i].gen = 0;
+		l->slots[i] = (struct uring_slot){ .gen = 0 };
 	}
 	l->slots[i].c = c;
 	c->priv = l;
@@ -424,8 +455,20 @@ static void uring_on_recv(struct server *s, struct uring_loop *l, const struct i
 	}
 	sl = &l->slots[i];
 	c = sl->c;
-	if (last)
+	if (last) {
 		sl->state = URING_IDLE;
+		if (sl->paused_cancel && res == -ECANCELED) {
+			/* The cancel a pause asked for: no error. Armed again
+			 * by the resume, or now if the resume came first. */
+			sl->paused_cancel = 0;
+			if (!c)
+				uring_slot_put(l, i);
+			else if (!c->paused)
+				uring_arm_recv(s, l, i);
+			return;
+		}
+		sl->paused_cancel = 0;
+	}
 	s->sc.nobufs += res == -ENOBUFS;
 	s->sc.reads += res > 0;
 	if (!c) {
@@ -434,6 +477,8 @@ static void uring_on_recv(struct server *s, struct uring_loop *l, const struct i
 	} else if (res > 0 && has_buf) {
 		if (conn_input(s, c, URING_BUF(l, bid), (size_t)res, now) == CONN_END)
 			uring_end(s, c);
+	} else if (res == 0 && s->build && build_hold_eof(c)) {
+		/* Paused: the bytes before this EOF wait for the resume. */
 	} else if (res != -ENOBUFS) {
 		if (res == 0)
 			conn_eof(s, c);
@@ -449,6 +494,8 @@ static void uring_on_recv(struct server *s, struct uring_loop *l, const struct i
 		uring_slot_put(l, i);    /* the last word on an ended connection */
 	else if (res == -ENOBUFS)
 		uring_starve(l, i);      /* back-pressure: the bytes wait in the socket */
+	else if (sl->c->paused || (res == 0 && sl->c))
+		;                        /* paused (or its EOF kept): resume arms it */
 	else
 		uring_arm_recv(s, l, i); /* single-shot, or a multishot the kernel ended
 					    (CQ overflow): nothing is lost */
@@ -659,4 +706,8 @@ const struct backend backend_uring = {
 	.summary = "io_uring: multishot accept + multishot recv into a shared provided-buffer ring",
 	.probe = uring_probe,
 	.run = uring_run,
+#ifdef HAVE_URING
+	.pause = uring_pause,
+	.resume = uring_resume,
+#endif
 };
