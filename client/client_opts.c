@@ -52,6 +52,12 @@ static void client_usage(FILE *f)
 "  --duration SECONDS     send until SECONDS after the start instead of --count\n"
 "  --silent ID:SECONDS    source ID connects, then sends nothing, not even HELLO,\n"
 "                         for SECONDS (repeatable)\n"
+"  --silent ID:SECONDS@AT  source ID stops AT seconds after the start, for\n"
+"                         SECONDS, then sends what fell due meanwhile at once\n"
+"                         (still stamped with the scheduled times)\n"
+"  --jitter ID:US         source ID's frames leave up to US microseconds (uniform\n"
+"                         random) after their scheduled time, which they still\n"
+"                         carry (repeatable; paced sources)\n"
 "  --slow ID:HZ           source ID alone sends at HZ (repeatable)\n"
 "  --burst                all sources' frames due at the same instants, like a\n"
 "                         trigger (default: source i is i/N of a period later)\n"
@@ -106,7 +112,7 @@ enum {
 	OPT_CONNECT = 256, OPT_SOURCES, OPT_RATE, OPT_SIZE, OPT_BIG, OPT_COUNT,
 	OPT_DURATION, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON,
-	OPT_QUIET, OPT_HELP, OPT_BURST,
+	OPT_QUIET, OPT_HELP, OPT_BURST, OPT_JITTER,
 };
 
 static const struct option client_longopts[] = {
@@ -121,6 +127,7 @@ static const struct option client_longopts[] = {
 	{ "slow",      required_argument, NULL, OPT_SLOW },
 	{ "fragment",  no_argument,       NULL, OPT_FRAGMENT },
 	{ "burst",     no_argument,       NULL, OPT_BURST },
+	{ "jitter",    required_argument, NULL, OPT_JITTER },
 	{ "seed",      required_argument, NULL, OPT_SEED },
 	{ "mode",      required_argument, NULL, OPT_MODE },
 	{ "first-id",  required_argument, NULL, OPT_FIRST_ID },
@@ -255,6 +262,17 @@ static int client_opts_check(struct client_opts *o)
 	for (size_t i = 0; i < o->nslow; i++)
 		if (client_check_id(o, "--slow", o->slow[i].id) < 0)
 			return -1;
+	for (size_t i = 0; i < o->njitter; i++)
+		if (client_check_id(o, "--jitter", o->jitter[i].id) < 0)
+			return -1;
+	int moved = o->njitter > 0;
+	for (size_t i = 0; i < o->nsilent; i++)
+		moved |= o->silent[i].at_given;
+	if (moved && (o->pull || o->rate == 0)) {
+		msg("--jitter and --silent ID:S@AT move frames against a schedule: they "
+		    "need a --rate (not max, not --mode pull)");
+		return -1;
+	}
 	for (size_t i = 0; i < o->nfaults; i++) {
 		struct client_fault *f = &o->faults[i];
 		unsigned same = 0;
@@ -310,8 +328,9 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	/* Repeatable options cannot occur more often than there are words. */
 	o->silent = calloc((size_t)argc, sizeof(*o->silent));
 	o->slow = calloc((size_t)argc, sizeof(*o->slow));
+	o->jitter = calloc((size_t)argc, sizeof(*o->jitter));
 	o->faults = calloc((size_t)argc, sizeof(*o->faults));
-	if (!o->silent || !o->slow || !o->faults) {
+	if (!o->silent || !o->slow || !o->jitter || !o->faults) {
 		msg("out of memory parsing the command line");
 		return 2;
 	}
@@ -387,9 +406,24 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 								  : &o->slow[o->nslow++];
 			if (client_parse_id(opt, arg, &iv->id, &rest) < 0)
 				return 2;
+			char *at = c == OPT_SILENT ? strchr(rest, '@') : NULL;
+			if (at) {
+				*at = '\0';
+				iv->at_given = 1;
+				if (parse_seconds("--silent (@AT)", at + 1, &iv->at) < 0)
+					return 2;
+			}
 			if (c == OPT_SILENT ? parse_seconds(opt, rest, &iv->v) < 0
 					    : client_parse_hz(opt, rest, &iv->v) < 0)
 				return 2;
+			break;
+		}
+		case OPT_JITTER: {
+			struct client_idval *iv = &o->jitter[o->njitter++];
+			if (client_parse_id("--jitter", arg, &iv->id, &rest) < 0 ||
+			    parse_u64("--jitter (US)", rest, 0, 60000000, &v) < 0)
+				return 2;
+			iv->v = (double)v;
 			break;
 		}
 		case OPT_FRAGMENT:
@@ -474,5 +508,6 @@ void client_opts_free(struct client_opts *o)
 {
 	free(o->silent);
 	free(o->slow);
+	free(o->jitter);
 	free(o->faults);
 }
