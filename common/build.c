@@ -24,6 +24,7 @@ struct build_frag {
 
 /* Per connection (c->bc), touched only by the thread that reads it. */
 struct build_conn {
+	int paused;                 /* the builder's pause: keep what arrives */
 	struct build_frag cur;      /* the fragment streaming in (--write) */
 	int cur_ok;                 /* cur holds this frame's header and bytes */
 	uint8_t *kept;              /* read while paused: fed again on resume */
@@ -55,7 +56,8 @@ struct build_src {
 struct build {
 	pthread_mutex_t lock;       /* taken only when mt */
 	pthread_cond_t resumed;
-	int mt;
+	int mt;                     /* several threads feed it */
+	int per_conn;               /* a thread per connection */
 	unsigned n, w, words;
 	uint64_t timeout_ns;
 	uint64_t base;              /* the oldest event the ring can hold */
@@ -254,16 +256,18 @@ static void build_resume(struct build *b, unsigned i, uint64_t now)
 	src->paused_ns += now - src->paused_since;
 	src->paused = NULL;
 	b->npaused--;
-	__atomic_store_n(&c->paused, 0, __ATOMIC_RELAXED);
-	c->last_rx_ns = now;        /* paused is not idle */
-	if (b->mt) {
-		pthread_cond_broadcast(&b->resumed);
+	c->bc->paused = 0;
+	if (b->per_conn) {
+		/* Any thread may resume a reader thread; it feeds its kept
+		 * bytes itself when it wakes (build_replay). */
+		conn_resume(c);
 		return;
 	}
-	/* The loop feeds its kept bytes, then re-arms it, in build_sweep:
-	 * not here, deep inside another connection's input. A connection
-	 * whose last receive was still in flight (uring) may pause and
-	 * resume again before that: once in the list is enough. */
+	/* Its loop feeds its kept bytes, then resumes it, in build_sweep:
+	 * not here, deep inside another connection's input, and perhaps on
+	 * another loop's thread. A connection still receiving what its
+	 * backend had taken before the pause may pause and resume again
+	 * before that: once in the list is enough. */
 	for (unsigned k = 0; k < b->nreplay; k++)
 		if (b->replay[k] == c)
 			return;
@@ -338,10 +342,9 @@ static struct build_conn *build_conn_of(struct conn *c)
 	return c->bc;
 }
 
-void build_stream(struct server *s, struct conn *c, uint32_t have0,
-		  const uint8_t *buf, size_t used)
+void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used)
 {
-	struct build *b = s->build;
+	struct build *b = c->loop->s->build;
 	struct frame_parser *p = &c->fp;
 	struct build_conn *bc;
 	size_t hdr = 0;
@@ -379,20 +382,20 @@ void build_stream(struct server *s, struct conn *c, uint32_t have0,
 
 int build_held(const struct conn *c)
 {
-	return __atomic_load_n(&c->paused, __ATOMIC_RELAXED) || (c->bc && c->bc->kept_len);
+	return c->bc && (__atomic_load_n(&c->bc->paused, __ATOMIC_RELAXED) || c->bc->kept_len);
 }
 
-int build_hold(struct server *s, struct conn *c, const uint8_t *buf, size_t len)
+int build_hold(struct conn *c, const uint8_t *buf, size_t len)
 {
 	if (!build_held(c))
 		return 0;
-	build_keep(s, c, buf, len);
+	build_keep(c, buf, len);
 	return 1;
 }
 
-void build_keep(struct server *s, struct conn *c, const uint8_t *buf, size_t len)
+void build_keep(struct conn *c, const uint8_t *buf, size_t len)
 {
-	struct build *b = s->build;
+	struct build *b = c->loop->s->build;
 	struct build_conn *bc = build_conn_of(c);
 
 	if (!bc) {
@@ -417,26 +420,18 @@ void build_keep(struct server *s, struct conn *c, const uint8_t *buf, size_t len
 	build_unlock(b);
 }
 
-int build_hold_eof(struct conn *c)
+int build_fragment(struct conn *c, const struct proto_header *h, uint64_t now)
 {
-	if (!build_held(c))
-		return 0;
-	if (!build_conn_of(c)) {
-		msg("out of memory for a paused source's bytes");
-		abort();
-	}
-	c->bc->eof_kept = 1;
-	return 1;
-}
-
-int build_fragment(struct server *s, struct conn *c, const struct proto_header *h, uint64_t now)
-{
-	struct build *b = s->build;
+	struct build *b = c->loop->s->build;
 	struct build_src *src;
 	struct build_slot *sl;
 	uint64_t e = h->seq, *bits, bytes = PROTO_HEADER_SIZE + (uint64_t)h->length;
 	int i;
 
+	if (!build_conn_of(c)) {
+		msg("out of memory for a connection's builder state");
+		return -1;
+	}
 	build_lock(b);
 	if (!c->bsrc) {
 		i = build_source_index(b, h->source);
@@ -499,20 +494,20 @@ int build_fragment(struct server *s, struct conn *c, const struct proto_header *
 	build_advance(b, now);
 out:
 	if (src->next_seq >= b->base + b->w && !src->paused) {
+		/* On c's own thread: the core's pause may be called here. */
 		src->paused = c;
 		src->paused_since = now;
 		b->npaused++;
-		__atomic_store_n(&c->paused, 1, __ATOMIC_RELAXED);
-		if (s->be->pause)
-			s->be->pause(s, c);
+		__atomic_store_n(&c->bc->paused, 1, __ATOMIC_RELAXED);
+		conn_pause(c);
 	}
 	build_unlock(b);
 	return 0;
 }
 
-void build_conn_closed(struct server *s, struct conn *c)
+void build_conn_closed(struct conn *c)
 {
-	struct build *b = s->build;
+	struct build *b = c->loop->s->build;
 	uint64_t now = now_ns();
 
 	if (!b)
@@ -546,20 +541,20 @@ void build_conn_closed(struct server *s, struct conn *c)
 	}
 }
 
-/* Feed c's kept bytes again; CONN_END when they end it. */
-static enum conn_state build_replay(struct server *s, struct conn *c)
+enum conn_state build_replay(struct conn *c)
 {
+	struct build *b = c->loop->s->build;
 	struct build_conn *bc = c->bc;
 	size_t len;
 
-	if (!bc || !bc->kept_len)
+	if (!b || !bc || !bc->kept_len || bc->paused)
 		return CONN_OPEN;
 	len = bc->kept_len;
 	bc->kept_len = 0;
-	build_lock(s->build);
-	s->build->kept -= len;
-	build_unlock(s->build);
-	return conn_input(s, c, bc->kept, len, now_ns());
+	build_lock(b);
+	b->kept -= len;
+	build_unlock(b);
+	return conn_input(c, bc->kept, len, now_ns());
 }
 
 /* Events older than --build-timeout, oldest first (emission is in order). */
@@ -586,34 +581,42 @@ static void build_expire(struct build *b, uint64_t now)
 	}
 }
 
-void build_sweep(struct server *s, void (*forget)(struct server *, struct conn *))
+/* The next connection of loop l that was resumed, or NULL. */
+static struct conn *build_next_resumed(struct build *b, const struct loop *l)
 {
-	struct build *b = s->build;
+	struct conn *c = NULL;
+
+	build_lock(b);
+	for (unsigned k = 0; k < b->nreplay; k++) {
+		if (b->replay[k]->loop == l) {
+			c = b->replay[k];
+			b->replay[k] = b->replay[--b->nreplay];
+			break;
+		}
+	}
+	build_unlock(b);
+	return c;
+}
+
+void build_sweep(struct loop *l)
+{
+	struct build *b = l->s->build;
+	struct conn *c;
 
 	if (!b)
 		return;
 	build_lock(b);
 	build_expire(b, now_ns());
 	build_unlock(b);
-	/* Single-threaded loops only (threads feed their own). Feeding may
-	 * resume or pause others, which appends to the list: walk it as it
-	 * grows. */
-	while (b->nreplay) {
-		struct conn *c = b->replay[--b->nreplay];
-		if (build_replay(s, c) == CONN_END) {
-			if (forget)
-				forget(s, c);
-			server_close(s, c);
-		} else if (!__atomic_load_n(&c->paused, __ATOMIC_RELAXED)) {
-			if (c->bc && c->bc->eof_kept) {
-				conn_eof(s, c);
-				if (forget)
-					forget(s, c);
-				server_close(s, c);
-			} else if (s->be->resume) {
-				s->be->resume(s, c);
-			}
-		}
+	/* This loop's resumed connections: first the bytes read beyond the
+	 * pause, then the backend reads again (and delivers what it had
+	 * taken meanwhile, e.g. uring's buffers) - unless those bytes
+	 * paused it again. */
+	while ((c = build_next_resumed(b, l)) != NULL) {
+		if (build_replay(c) == CONN_END)
+			server_close(c);
+		else if (!build_held(c))
+			conn_resume(c);
 	}
 }
 
@@ -639,28 +642,6 @@ int build_wait_ms(struct server *s, int ms)
 	return ms;
 }
 
-int build_wait_resumed(struct server *s, struct conn *c)
-{
-	struct build *b = s->build;
-	int stop = 0;
-
-	build_lock(b);
-	while (__atomic_load_n(&c->paused, __ATOMIC_RELAXED) && !(stop = server_should_stop(s))) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SERVER_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		(void)pthread_cond_timedwait(&b->resumed, &b->lock, &ts);
-	}
-	build_unlock(b);
-	if (stop)
-		return -1;
-	return (int)build_replay(s, c);
-}
-
 /* ---- set-up and the end ------------------------------------------------- */
 
 int build_open(struct server *s)
@@ -680,7 +661,8 @@ int build_open(struct server *s)
 	b->w = w;
 	b->words = (n + 63) / 64;
 	b->fd = -1;
-	b->mt = s->be->threaded;
+	b->per_conn = backend_has(s->be, BE_THREAD_PER_CONN);
+	b->mt = b->per_conn || s->opt.loops > 1;
 	b->timeout_ns = (uint64_t)(s->opt.build_timeout_ms * 1e6);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->resumed, NULL);
@@ -732,6 +714,8 @@ int build_finish(struct server *s)
 			b->src[i].paused_ns += now - b->src[i].paused_since;
 			b->src[i].paused = NULL;
 		}
+	b->npaused = 0;
+	b->nreplay = 0;
 	if (b->out)
 		build_flush(b);
 	if (b->own_fd && close(b->fd) < 0 && !b->write_failed) {

@@ -38,9 +38,8 @@
 #include <stdio.h>
 
 #include "proto.h"
+#include "server.h"
 
-struct server;
-struct conn;
 struct jw;
 
 /* The --write stream: each event is this header, then its fragments as
@@ -62,42 +61,34 @@ void build_free(struct server *s);
 /* conn.c: bytes of the frame in progress went by (parsed by frame_parse
  * from have0 header bytes on), so --write can keep the fragment as it
  * streams. Cheap and lock-free: the connection's own buffer. */
-void build_stream(struct server *s, struct conn *c, uint32_t have0,
-		  const uint8_t *buf, size_t used);
+void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used);
 /* conn.c: a DATA frame was accepted. May pause c (c->paused). -1 when
  * the connection must end (a source beyond --sources; said why). */
-int  build_fragment(struct server *s, struct conn *c, const struct proto_header *h,
-		    uint64_t now);
+int  build_fragment(struct conn *c, const struct proto_header *h, uint64_t now);
 /* conn.c: bytes that arrived for a paused connection, or the rest of the
  * read that paused it, are kept and fed again on resume (in order: while
  * kept bytes wait, new ones queue behind them). build_hold keeps buf and
  * returns 1 if c is paused or has bytes waiting, else returns 0. */
-void build_keep(struct server *s, struct conn *c, const uint8_t *buf, size_t len);
-int  build_hold(struct server *s, struct conn *c, const uint8_t *buf, size_t len);
+void build_keep(struct conn *c, const uint8_t *buf, size_t len);
+int  build_hold(struct conn *c, const uint8_t *buf, size_t len);
 /* c is paused, or has kept bytes still to be fed. */
 int  build_held(const struct conn *c);
-/* uring: the peer closed (a receive returned 0). 1 when c is paused or
- * has kept bytes: the EOF then waits its turn behind them (build_sweep
- * ends the connection), 0 when it is to be ended now. */
-int  build_hold_eof(struct conn *c);
 /* server.c: c is being closed; its source may have ended. */
-void build_conn_closed(struct server *s, struct conn *c);
+void build_conn_closed(struct conn *c);
 
 /*
- * The timer: events past --build-timeout, and connections resumed since
- * the last call, whose kept bytes are fed again (forget + close when
- * that ends them, as server_sweep does) before the backend's resume().
- * Called by server_sweep; the blocking and threads backends call it too.
+ * The timer, on loop l's thread: events past --build-timeout; then the
+ * connections of l that the ring has room for again: their kept bytes are
+ * fed (server_close when that ends them), then conn_resume(). Called by
+ * server_sweep; backends that do not call that call this.
  */
-void build_sweep(struct server *s, void (*forget)(struct server *, struct conn *));
+void build_sweep(struct loop *l);
 /* How long a wait may sleep so that the sweep is on time (<= ms). */
 int  build_wait_ms(struct server *s, int ms);
 
-/* Threads, while build_held(c): sleep while c is paused, then feed its
- * kept bytes. Returns their verdict:
- * CONN_END (as enum conn_state) when feeding them ended the connection,
- * -1 when the run is stopping. */
-int  build_wait_resumed(struct server *s, struct conn *c);
+/* Feed c's kept bytes (a reader thread, when it wakes from a pause).
+ * CONN_END when they ended the connection. */
+enum conn_state build_replay(struct conn *c);
 
 /* The summary: a few lines for the table, an object for the JSON. */
 void build_report(FILE *f, struct server *s);
