@@ -12,6 +12,7 @@
 
 #include "hist.h"
 #include "json.h"
+#include "loops.h"
 #include "server.h"
 #include "util.h"
 
@@ -272,6 +273,8 @@ static void build_resume(struct build *b, unsigned i, uint64_t now)
 		if (b->replay[k] == c)
 			return;
 	b->replay[b->nreplay++] = c;
+	if (b->mt && c->loop->handoff)
+		loop_wake(c->loop);     /* it may be asleep in its wait */
 }
 
 /* Emit what is done at the head of the ring, then resume the sources the
@@ -627,9 +630,11 @@ int build_wait_ms(struct server *s, int ms)
 	if (!b)
 		return ms;
 	build_lock(b);
-	if (b->nreplay) {
-		ms = 0;
-	} else if (b->timeout_ns && b->inflight) {
+	/* Resumed on another loop that cannot be woken (--spread reuseport):
+	 * look again soon rather than a tick later. */
+	if (b->nreplay && ms > 1)
+		ms = 1;
+	if (b->timeout_ns && b->inflight) {
 		const struct build_slot *sl = &b->slot[b->base % b->w];
 		if (sl->state != SLOT_FREE) {
 			uint64_t due = sl->first_ns + b->timeout_ns, now = now_ns();
