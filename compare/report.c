@@ -429,6 +429,35 @@ static void cmp_md_idle(FILE *f, const struct cmp *c)
 	}
 }
 
+static void cmp_md_build(FILE *f, const struct cmp *c)
+{
+	static const char *cols[] = { "events_per_s", "p50_ns", "p99_ns", "max_ns", "held_mib",
+				      "kept_mib", "partial", "paused_ms", "late", "client_blocked_ms",
+				      "lock_wait_ms" };
+	struct cmp_notes nt = { .n = 0 };
+
+	fprintf(f, "8 sources send a 4 KiB fragment per 1 kHz trigger for %.1f s; the server builds "
+		"events (`--build --build-window 64 --build-timeout 100`). *building* latency is the "
+		"arrival of an event's last fragment minus its trigger time; *held* is what the ring "
+		"of 64 events held at most, *read while paused* what was read beyond a pause; "
+		"*paused* the longest any source was paused. docs/event-building.md explains the "
+		"differences.\n\n", c->p.build_s);
+	fprintf(f, "| backend | source 3 | events/s | building p50 | p99 | max | held | read while "
+		"paused | partial | paused | late fragments | client blocked | lock wait |\n");
+	fprintf(f, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+	for (unsigned v = 0; v < 3; v++)
+		for (size_t i = 0; cmp_backend_at(c, i); i++) {
+			const struct cmp_case *k = cmp_find(c, CMP_BUILD, cmp_backend_at(c, i), v);
+			if (!k)
+				continue;
+			fprintf(f, "| %s | %s |", k->backend, k->vlabel);
+			for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
+				cmp_cell(f, &nt, k, cols[j], j == 0);
+			fprintf(f, "\n");
+		}
+	cmp_notes_print(f, &nt);
+}
+
 static void cmp_md_header(FILE *f, const struct cmp *c)
 {
 	fprintf(f, "# daqmux compare\n\n");
@@ -545,6 +574,10 @@ static int cmp_write_md(const struct cmp *c)
 		fprintf(f, "\n## 4. %s\n\n", cmp_scens[CMP_IDLE].title);
 		cmp_md_idle(f, c);
 		cmp_md_png(f, c, "idle-scaling.png", "CPU per frame, p99 and memory against idle connections");
+	}
+	if (c->o.scen_mask & (1u << CMP_BUILD)) {
+		fprintf(f, "\n## 5. %s\n\n", cmp_scens[CMP_BUILD].title);
+		cmp_md_build(f, c);
 	}
 	cmp_md_failures(f, c);
 	fprintf(f, "\n## Files\n\nresults.json has every figure of every repetition and the machine; "
