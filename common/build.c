@@ -254,10 +254,15 @@ static void build_resume(struct build *b, unsigned i, uint64_t now)
 	struct build_src *src = &b->src[i];
 	struct conn *c = src->paused;
 
-	src->paused_ns += now - src->paused_since;
+	/* Several threads: now is when the resuming fragment was read, maybe
+	 * long before this thread got the lock; the clock, under the lock,
+	 * orders pause and resume. */
+	if (b->mt)
+		now = now_ns();
+	src->paused_ns += now > src->paused_since ? now - src->paused_since : 0;
 	src->paused = NULL;
 	b->npaused--;
-	c->bc->paused = 0;
+	__atomic_store_n(&c->bc->paused, 0, __ATOMIC_RELAXED);
 	if (b->per_conn) {
 		/* Any thread may resume a reader thread; it feeds its kept
 		 * bytes itself when it wakes (build_replay). */
@@ -499,7 +504,7 @@ out:
 	if (src->next_seq >= b->base + b->w && !src->paused) {
 		/* On c's own thread: the core's pause may be called here. */
 		src->paused = c;
-		src->paused_since = now;
+		src->paused_since = b->mt ? now_ns() : now;
 		b->npaused++;
 		__atomic_store_n(&c->bc->paused, 1, __ATOMIC_RELAXED);
 		conn_pause(c);
@@ -522,7 +527,7 @@ void build_conn_closed(struct conn *c)
 	if (c->bsrc) {
 		struct build_src *src = &b->src[c->bsrc - 1];
 		if (src->paused == c) {
-			src->paused_ns += now - src->paused_since;
+			src->paused_ns += now > src->paused_since ? now - src->paused_since : 0;
 			src->paused = NULL;
 			b->npaused--;
 		}
@@ -550,7 +555,7 @@ enum conn_state build_replay(struct conn *c)
 	struct build_conn *bc = c->bc;
 	size_t len;
 
-	if (!b || !bc || !bc->kept_len || bc->paused)
+	if (!b || !bc || !bc->kept_len || __atomic_load_n(&bc->paused, __ATOMIC_RELAXED))
 		return CONN_OPEN;
 	len = bc->kept_len;
 	bc->kept_len = 0;
@@ -716,7 +721,8 @@ int build_finish(struct server *s)
 	}
 	for (unsigned i = 0; i < b->nsrc; i++)
 		if (b->src[i].paused) {
-			b->src[i].paused_ns += now - b->src[i].paused_since;
+			b->src[i].paused_ns += now > b->src[i].paused_since ?
+					       now - b->src[i].paused_since : 0;
 			b->src[i].paused = NULL;
 		}
 	b->npaused = 0;
