@@ -23,9 +23,10 @@
 
 static volatile sig_atomic_t server_signalled;
 
+/* Atomic as well as volatile: with --loops every loop thread reads it. */
 static void server_on_signal(int sig)
 {
-	server_signalled = sig;
+	__atomic_store_n(&server_signalled, sig, __ATOMIC_RELAXED);
 }
 
 void syscounts_add(struct syscounts *d, const struct syscounts *s)
@@ -42,7 +43,8 @@ void syscounts_add(struct syscounts *d, const struct syscounts *s)
 
 int server_should_stop(struct server *s)
 {
-	if (server_signalled || __atomic_load_n(&s->failed, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&server_signalled, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&s->failed, __ATOMIC_RELAXED))
 		return 1;
 	if (s->deadline_ns && now_ns() >= s->deadline_ns)
 		return 1;

@@ -7,10 +7,15 @@
  * them, and hands them to conn_input() or one of the conn_read_*()
  * helpers, which do the framing and the accounting.
  *
+ * The server runs one or more loops (struct loop, --loops N), each in its
+ * own thread with its own wait set, buffer, counts and connections; the
+ * backend's run() serves one loop, and every call below names the loop
+ * or the connection (which knows its loop), never a global.
+ *
  * Threading: the per-frame path (conn_input and what it calls) touches
  * only the connection, its source record and the syscounts the connection
  * points to. Creating, ending and closing connections take s->lock, so a
- * threaded backend may call them from any thread.
+ * thread-per-connection backend may call them from any thread.
  */
 #ifndef DAQMUX_SERVER_H
 #define DAQMUX_SERVER_H

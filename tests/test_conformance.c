@@ -5,9 +5,11 @@
  * port, drives it with the real `daqmux client`, and checks the server's
  * --json summary: what arrived from each source, what was lost, and how
  * each source ended. The same functions run for every backend in
- * backends[] (one cmocka group per backend, the backend as the tests'
- * prestate); a backend whose probe says it cannot run here is skipped
- * with its reason, never passed.
+ * backends[] and its variants (one cmocka group each, e.g. "epoll",
+ * "epoll/loops2", "uring/tiny": see sup_variants), the variant as the
+ * tests' prestate; a backend whose probe says it cannot run here is
+ * skipped with its reason, never passed. A test asks what the backend
+ * does (its feature bits, its fd_limit), never its name.
  *
  * Only scenario 5 depends on timing, with margins of an order of
  * magnitude (under 100 ms against a 1 s silence, best of three runs).
@@ -16,7 +18,7 @@
  * output.
  *
  * Run one backend or one scenario while working on it:
- *   build/default/tests/test_conformance epoll poll
+ *   build/default/tests/test_conformance epoll poll uring/tiny
  *   DAQMUX_TEST_FILTER='*scenario 5*' build/default/tests/test_conformance
  */
 #include <stdarg.h>
@@ -37,10 +39,6 @@
 
 #define MS 1000000ull   /* ns */
 
-static int is_backend(const struct sup *t, const char *name)
-{
-	return strcmp(t->be->name, name) == 0;
-}
 
 /* Source id delivered exactly the DATA frames and payload bytes the
  * client says it sent (its own --json). */
@@ -50,7 +48,7 @@ static void expect_as_sent(struct sup *t, unsigned id)
 	const struct json *got = sup_expect_source(t, id);
 
 	if (!sent)
-		fail_msg("%s: the client's summary has no source %u", t->be->name, id);
+		fail_msg("%s: the client's summary has no source %u", t->v->name, id);
 	sup_expect_u64(got, "frames", sup_u64(sent, "frames"));
 	sup_expect_u64(got, "bytes", sup_u64(sent, "bytes"));
 }
@@ -226,20 +224,20 @@ static void scenario_silent_source(void **state)
 	struct sup *t = sup_begin(state);
 	uint64_t worst = silent_run(t);
 
-	if (is_backend(t, "blocking")) {
+	if (backend_has(t->be, BE_ROUND)) {
 		if (worst < 800 * MS)
-			fail_msg("blocking: sources 1-3 waited at most %.1f ms; stuck behind the "
-				 "silent source 0, they should wait about 1 s", (double)worst / 1e6);
+			fail_msg("%s: sources 1-3 waited at most %.1f ms; stuck behind the "
+				 "silent source 0, they should wait about 1 s", t->v->name, (double)worst / 1e6);
 		sup_passed(t);
 		return;
 	}
 	for (int run = 2; worst >= 100 * MS; run++) {
 		if (run > SILENT_RUNS)
 			fail_msg("%s: sources 1-3 waited up to %.1f ms while source 0 was silent, "
-				 "in each of %d runs; expected under 100 ms", t->be->name,
+				 "in each of %d runs; expected under 100 ms", t->v->name,
 				 (double)worst / 1e6, SILENT_RUNS);
 		print_message("%s: sources 1-3 waited up to %.1f ms while source 0 was silent; "
-			      "a busy machine? run %d of %d\n", t->be->name, (double)worst / 1e6,
+			      "a busy machine? run %d of %d\n", t->v->name, (double)worst / 1e6,
 			      run, SILENT_RUNS);
 		sup_reset(t);
 		worst = silent_run(t);
@@ -301,10 +299,10 @@ static void scenario_scale(void **state)
 	struct sup *t = sup_begin(state);
 	char n[16];
 
-	if (is_backend(t, "select"))
-		sup_skip(t, "select cannot watch descriptors beyond FD_SETSIZE (%d); "
-			 "%d sources need more (by design, see the poll and epoll backends)",
-			 FD_SETSIZE, SCALE_SOURCES);
+	if (t->be->fd_limit && t->be->fd_limit <= SCALE_SOURCES)
+		sup_skip(t, "%s cannot watch descriptors beyond %d; %d sources need more "
+			 "(by design, see the poll and epoll backends)", t->be->name,
+			 t->be->fd_limit, SCALE_SOURCES);
 	/* The client and the server are separate processes, each with one
 	 * descriptor per source plus its own few, each under the limit it
 	 * inherits from us; ask for twice the sources, with room to spare. */
@@ -335,5 +333,6 @@ static const struct sup_case scenarios[] = {
 
 int main(int argc, char **argv)
 {
-	return sup_main("test_conformance", argc, argv, scenarios, ARRAY_SIZE(scenarios), NULL);
+	return sup_main("test_conformance", argc, argv, SUP_VARIANTS, scenarios,
+			ARRAY_SIZE(scenarios), NULL);
 }
