@@ -429,5 +429,5 @@ static const struct sup_case cases[] = {
 
 int main(int argc, char **argv)
 {
-	return sup_main("test_build", argc, argv, cases, ARRAY_SIZE(cases), NULL);
+	return sup_main("test_build", argc, argv, SUP_VARIANTS, cases, ARRAY_SIZE(cases), NULL);
 }
