@@ -414,7 +414,12 @@ void build_keep(struct conn *c, const uint8_t *buf, size_t len)
 		/* Feeding the kept bytes paused it again: keep the rest. */
 		memmove(bc->kept + bc->kept_len, buf, len);
 	} else {
-		if (build_grow(b, &bc->kept, &bc->kept_cap, bc->kept_len + len) < 0) {
+		/* Doubling, from 64 KiB: what a paused source reads beyond its
+		 * pause is one read, so this settles after a few pauses. */
+		size_t want = bc->kept_cap ? bc->kept_cap : 65536;
+		while (want < bc->kept_len + len)
+			want *= 2;
+		if (build_grow(b, &bc->kept, &bc->kept_cap, want) < 0) {
 			msg("out of memory for a paused source's bytes");
 			abort();
 		}
