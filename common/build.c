@@ -17,6 +17,7 @@
 #include "util.h"
 
 #define BUILD_OUT_SIZE (1u << 20)   /* one write per this many bytes of events */
+#define BUILD_OUT_BUFS 4            /* filled by the builder, written by the writer */
 
 struct build_frag {
 	uint8_t *p;
@@ -75,9 +76,17 @@ struct build {
 	unsigned nreplay, replay_cap;
 
 	int fd, own_fd, write_failed;
-	uint8_t *out;
+	uint8_t *out;               /* the buffer being filled: one of wbuf */
 	size_t out_len;
 	uint64_t written;
+	pthread_t writer;
+	int writer_started;
+	pthread_mutex_t wlock;      /* guards the w* fields below */
+	pthread_cond_t wcond;       /* a buffer was handed over, or written */
+	uint8_t *wbuf[BUILD_OUT_BUFS];
+	size_t wlen[BUILD_OUT_BUFS];
+	unsigned whead, wfull;      /* wbuf[whead ...] wait to be written */
+	int wclosing;
 
 	uint64_t complete, partial, late, dups, held, held_max, kept, kept_max;
 	uint64_t allocs, lock_n, lock_contended, lock_wait_ns;
@@ -134,6 +143,11 @@ static int build_grow(struct build *b, uint8_t **p, size_t *cap, size_t need)
 
 /* ---- the --write stream -------------------------------------------------- */
 
+/* The writer thread: --write must not stall reading, so the reading
+ * thread only fills buffers and hands them over; this one write()s them,
+ * in order. Only when every buffer is waiting to be written - the disk or
+ * the consumer of a pipe is slower than the sources - does the reader wait
+ * for one: then the sources are held back, as a DAQ must be. */
 static int build_write_all(struct build *b, const uint8_t *p, size_t len)
 {
 	while (len) {
@@ -141,7 +155,7 @@ static int build_write_all(struct build *b, const uint8_t *p, size_t len)
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			b->written += (uint64_t)n;
+			__atomic_add_fetch(&b->written, (uint64_t)n, __ATOMIC_RELAXED);
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -150,28 +164,77 @@ static int build_write_all(struct build *b, const uint8_t *p, size_t len)
 		} else {
 			msg("--write: %s; no more events are written",
 			    n < 0 ? strerror(errno) : "write returned 0");
-			b->write_failed = 1;
+			__atomic_store_n(&b->write_failed, 1, __ATOMIC_RELAXED);
 			return -1;
 		}
 	}
 	return 0;
 }
 
+static void *build_writer(void *arg)
+{
+	struct build *b = arg;
+
+	pthread_mutex_lock(&b->wlock);
+	for (;;) {
+		while (!b->wfull && !b->wclosing)
+			pthread_cond_wait(&b->wcond, &b->wlock);
+		if (!b->wfull)
+			break;              /* closing, and everything written */
+		unsigned i = b->whead;
+		pthread_mutex_unlock(&b->wlock);
+		if (!__atomic_load_n(&b->write_failed, __ATOMIC_RELAXED))
+			(void)build_write_all(b, b->wbuf[i], b->wlen[i]);
+		pthread_mutex_lock(&b->wlock);
+		b->whead = (b->whead + 1) % BUILD_OUT_BUFS;
+		b->wfull--;
+		pthread_cond_broadcast(&b->wcond);
+	}
+	pthread_mutex_unlock(&b->wlock);
+	return NULL;
+}
+
+/* Hand the buffer being filled to the writer and take the next one,
+ * waiting while none is free. (head + full) is the buffer after the last
+ * full one whatever the writer does meanwhile: it moves both together. */
 static void build_flush(struct build *b)
 {
-	if (b->out_len && !b->write_failed)
-		(void)build_write_all(b, b->out, b->out_len);
+	unsigned fill;
+
+	if (!b->out_len)
+		return;
+	pthread_mutex_lock(&b->wlock);
+	fill = (b->whead + b->wfull) % BUILD_OUT_BUFS;
+	b->wlen[fill] = b->out_len;
+	b->wfull++;
+	pthread_cond_broadcast(&b->wcond);
+	while (b->wfull == BUILD_OUT_BUFS)
+		pthread_cond_wait(&b->wcond, &b->wlock);
+	b->out = b->wbuf[(fill + 1) % BUILD_OUT_BUFS];
+	pthread_mutex_unlock(&b->wlock);
 	b->out_len = 0;
+}
+
+/* Everything handed over has been written. */
+static void build_drain(struct build *b)
+{
+	build_flush(b);
+	pthread_mutex_lock(&b->wlock);
+	while (b->wfull)
+		pthread_cond_wait(&b->wcond, &b->wlock);
+	pthread_mutex_unlock(&b->wlock);
 }
 
 static void build_put(struct build *b, const void *p, size_t len)
 {
-	if (b->write_failed)
+	if (__atomic_load_n(&b->write_failed, __ATOMIC_RELAXED))
 		return;
 	if (b->out_len + len > BUILD_OUT_SIZE)
 		build_flush(b);
 	if (len > BUILD_OUT_SIZE) {
-		(void)build_write_all(b, p, len);   /* one huge fragment */
+		/* One huge fragment: after what is queued, from here. */
+		build_drain(b);
+		(void)build_write_all(b, p, len);
 		return;
 	}
 	memcpy(b->out + b->out_len, p, len);
@@ -681,6 +744,8 @@ int build_open(struct server *s)
 	b->timeout_ns = (uint64_t)(s->opt.build_timeout_ms * 1e6);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->resumed, NULL);
+	pthread_mutex_init(&b->wlock, NULL);
+	pthread_cond_init(&b->wcond, NULL);
 	b->slot = calloc(w, sizeof(*b->slot));
 	b->bits = calloc((size_t)w * b->words, sizeof(*b->bits));
 	b->src = calloc(n, sizeof(*b->src));
@@ -690,9 +755,12 @@ int build_open(struct server *s)
 		goto nomem;
 	if (s->opt.write) {
 		b->frag = calloc((size_t)w * n, sizeof(*b->frag));
-		b->out = malloc(BUILD_OUT_SIZE);
-		if (!b->frag || !b->out)
+		if (!b->frag)
 			goto nomem;
+		for (unsigned i = 0; i < BUILD_OUT_BUFS; i++)
+			if (!(b->wbuf[i] = malloc(BUILD_OUT_SIZE)))
+				goto nomem;
+		b->out = b->wbuf[0];
 		if (strcmp(s->opt.write, "-") == 0) {
 			b->fd = STDOUT_FILENO;
 		} else {
@@ -703,11 +771,31 @@ int build_open(struct server *s)
 			}
 			b->own_fd = 1;
 		}
+		int err = pthread_create(&b->writer, NULL, build_writer, b);
+		if (err) {
+			msg("--write: cannot start the writer thread: %s", strerror(err));
+			return -1;
+		}
+		b->writer_started = 1;
 	}
 	return 0;
 nomem:
 	msg("out of memory for --build-window %u x --sources %u", w, n);
 	return -1;
+}
+
+/* Write what is left, then let the writer end. */
+static void build_writer_stop(struct build *b)
+{
+	if (!b->writer_started)
+		return;
+	build_flush(b);
+	pthread_mutex_lock(&b->wlock);
+	b->wclosing = 1;
+	pthread_cond_broadcast(&b->wcond);
+	pthread_mutex_unlock(&b->wlock);
+	pthread_join(b->writer, NULL);
+	b->writer_started = 0;
 }
 
 int build_finish(struct server *s)
@@ -732,8 +820,7 @@ int build_finish(struct server *s)
 		}
 	b->npaused = 0;
 	b->nreplay = 0;
-	if (b->out)
-		build_flush(b);
+	build_writer_stop(b);
 	if (b->own_fd && close(b->fd) < 0 && !b->write_failed) {
 		msg("--write %s: %s", s->opt.write, strerror(errno));
 		b->write_failed = 1;
@@ -748,12 +835,14 @@ void build_free(struct server *s)
 
 	if (!b)
 		return;
+	build_writer_stop(b);      /* set-up failed after it started */
 	if (b->own_fd)
 		(void)close(b->fd);
 	for (size_t i = 0; b->frag && i < (size_t)b->w * b->n; i++)
 		free(b->frag[i].p);
 	free(b->frag);
-	free(b->out);
+	for (unsigned i = 0; i < BUILD_OUT_BUFS; i++)
+		free(b->wbuf[i]);
 	free(b->slot);
 	free(b->bits);
 	free(b->src);
@@ -762,6 +851,8 @@ void build_free(struct server *s)
 	hist_free(&b->lat);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->resumed);
+	pthread_mutex_destroy(&b->wlock);
+	pthread_cond_destroy(&b->wcond);
 	free(b);
 	s->build = NULL;
 }
