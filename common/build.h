@@ -28,7 +28,8 @@
  * Threading: one lock guards the ring; it is taken only by backends that
  * read from several threads (and it counts how often it had to wait).
  * A connection's fragment in progress and its kept bytes belong to the
- * thread that reads it.
+ * thread that reads it. With --write a writer thread of its own does the
+ * write()s, so that writing never stalls reading.
  */
 #ifndef DAQMUX_BUILD_H
 #define DAQMUX_BUILD_H
