@@ -75,7 +75,7 @@ struct build {
 	struct conn **replay;       /* resumed, kept bytes still to feed */
 	unsigned nreplay, replay_cap;
 
-	int fd, own_fd, write_failed;
+	int fd, own_fd, write_failed, oom_said;
 	uint8_t *out;               /* the buffer being filled: one of wbuf */
 	size_t out_len;
 	uint64_t written;
@@ -254,21 +254,24 @@ static void build_put_event(struct build *b, struct build_slot *sl, const uint64
 	uint8_t h[BUILD_EV_HEADER] = { 0 };
 	uint16_t magic = htobe16(BUILD_EV_MAGIC);
 	uint64_t ev = htobe64(sl->event);
-	uint32_t bytes = 0;
+	uint32_t bytes = 0, nfrag = 0;
 
+	/* A fragment whose buffer could not grow (said so) is left out. */
 	for (unsigned i = 0; i < b->n; i++)
-		if (bit_get(bits, i))
+		if (bit_get(bits, i) && fr[i].len) {
 			bytes += fr[i].len;
+			nfrag++;
+		}
 	memcpy(h, &magic, 2);
 	h[2] = BUILD_EV_VERSION;
 	h[3] = partial ? BUILD_EV_PARTIAL : 0;
 	memcpy(h + 4, &ev, 8);
-	be_put32(h + 12, sl->have);
+	be_put32(h + 12, nfrag);
 	be_put32(h + 16, bytes);
 	build_put(b, h, sizeof(h));
 	for (unsigned k = 0; k < b->nsrc; k++) {
 		unsigned i = b->order[k];
-		if (bit_get(bits, i)) {
+		if (bit_get(bits, i) && fr[i].len) {
 			build_put(b, fr[i].p, fr[i].len);
 			fr[i].len = 0;
 		}
@@ -437,8 +440,12 @@ void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t use
 		if (p->h.type != PROTO_DATA)
 			return;
 		size_t cap = bc->cur.cap;
-		if (build_grow(b, &bc->cur.p, &cap, PROTO_HEADER_SIZE + (size_t)p->h.length) < 0)
+		if (build_grow(b, &bc->cur.p, &cap, PROTO_HEADER_SIZE + (size_t)p->h.length) < 0) {
+			if (!__atomic_exchange_n(&b->oom_said, 1, __ATOMIC_RELAXED))
+				msg("--write: out of memory for a %u-byte fragment; --write leaves "
+				    "such fragments out", p->h.length);
 			return;
+		}
 		bc->cur.cap = (uint32_t)cap;
 		memcpy(bc->cur.p, p->hdr, PROTO_HEADER_SIZE);
 		bc->cur.len = PROTO_HEADER_SIZE;
