@@ -24,6 +24,7 @@
 #include "client.h"
 #include "client_int.h"
 #include "json.h"
+#include "meta.h"
 #include "util.h"
 
 /* Beyond this many sources the table lists only those that were not ok;
@@ -56,13 +57,16 @@ struct client_totals {
 	uint64_t frames, bytes, wire_bytes, eagain, blocked_ns, partial;
 	uint64_t t_last;
 	uint32_t ok, failed, fault;
-	struct client_lag lag;
+	struct hist lag;
 	double user_s, sys_s;
 };
 
-static void client_totals(const struct client_run *r, struct client_totals *t)
+/* 0, or -1 (ENOMEM) with nothing to free. */
+static int client_totals(const struct client_run *r, struct client_totals *t)
 {
 	memset(t, 0, sizeof(*t));
+	if (hist_init_sub(&t->lag, CLIENT_LAG_SUB_BITS) < 0)
+		return -1;
 	for (uint32_t i = 0; i < r->nsrc; i++) {
 		const struct client_src *s = &r->src[i];
 		t->frames += s->frames;
@@ -76,8 +80,9 @@ static void client_totals(const struct client_run *r, struct client_totals *t)
 		t->ok += s->status == CLIENT_OK;
 		t->fault += s->status == CLIENT_FAULT;
 		t->failed += s->status != CLIENT_OK && s->status != CLIENT_FAULT;
-		client_lag_merge(&t->lag, s->lag);
+		hist_merge(&t->lag, &s->lag);
 	}
+	return 0;
 }
 
 static double client_elapsed(const struct client_run *r, const struct client_totals *t)
@@ -104,8 +109,8 @@ static void client_table(FILE *f, const struct client_run *r, const struct clien
 		shown++;
 		fprintf(f, "%10u %12llu %14llu %11.1f %10.3f %10.3f %9llu %11.1f  %s\n", s->id,
 			(unsigned long long)s->frames, (unsigned long long)s->bytes,
-			client_src_rate(s), (double)client_lag_percentile(s->lag, 99) / 1e6,
-			(double)s->lag->max / 1e6, (unsigned long long)s->eagain,
+			client_src_rate(s), (double)hist_percentile(&s->lag, 99) / 1e6,
+			(double)s->lag.max / 1e6, (unsigned long long)s->eagain,
 			(double)s->blocked_ns / 1e6, client_status_name(s->status));
 		if (s->error[0])
 			fprintf(f, "%10s %s\n", "", s->error);
@@ -116,7 +121,7 @@ static void client_table(FILE *f, const struct client_run *r, const struct clien
 		fprintf(f, "%10s (%u more sources, all ok: --json lists every one)\n", "", hidden);
 	fprintf(f, "%10s %12llu %14llu %11.1f %10.3f %10.3f %9llu %11.1f  %u ok, %u fault, %u failed\n",
 		"total", (unsigned long long)t->frames, (unsigned long long)t->bytes,
-		el > 0 ? (double)t->frames / el : 0, (double)client_lag_percentile(&t->lag, 99) / 1e6,
+		el > 0 ? (double)t->frames / el : 0, (double)hist_percentile(&t->lag, 99) / 1e6,
 		(double)t->lag.max / 1e6, (unsigned long long)t->eagain, (double)t->blocked_ns / 1e6,
 		t->ok, t->fault, t->failed);
 	fprintf(f, "\n%u source%s sent %llu frames (%.1f MB with headers) in %.3f s: %.0f frames/s, "
@@ -153,6 +158,10 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
+	meta_write(&w, "daqmux-client", 1, &r->start);
+	if (r->failed || t->failed)
+		jw_str(&w, "error", t->failed ? "a source failed: per_source[].error says why"
+					      : "the run failed: its messages on stderr say why");
 	jw_str(&w, "connect", o->connect);
 	jw_str(&w, "mode", o->pull ? "pull" : "push");
 	jw_u64(&w, "sources", r->nsrc);
@@ -164,8 +173,8 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 	jw_u64(&w, "partial_writes", t->partial);
 	jw_u64(&w, "blocked_ns", t->blocked_ns);
 	jw_obj_begin(&w, "behind_ns");
-	jw_u64(&w, "p50", client_lag_percentile(&t->lag, 50));
-	jw_u64(&w, "p99", client_lag_percentile(&t->lag, 99));
+	jw_u64(&w, "p50", hist_percentile(&t->lag, 50));
+	jw_u64(&w, "p99", hist_percentile(&t->lag, 99));
 	jw_u64(&w, "max", t->lag.max);
 	jw_obj_end(&w);
 	jw_num(&w, "cpu_user_s", t->user_s);
@@ -192,8 +201,8 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 			jw_u64(&w, "bye_count", s->bye_count);
 		else
 			jw_null(&w, "bye_count");
-		jw_u64(&w, "behind_p99_ns", client_lag_percentile(s->lag, 99));
-		jw_u64(&w, "behind_max_ns", s->lag->max);
+		jw_u64(&w, "behind_p99_ns", hist_percentile(&s->lag, 99));
+		jw_u64(&w, "behind_max_ns", s->lag.max);
 		jw_u64(&w, "eagain_writes", s->eagain);
 		jw_u64(&w, "partial_writes", s->partial);
 		jw_u64(&w, "blocked_ns", s->blocked_ns);
@@ -268,6 +277,7 @@ int client_main(int argc, char **argv)
 	int rc = client_opts_parse(&o, argc, argv);
 
 	memset(&r, 0, sizeof(r));
+	meta_start_now(&r.start);
 	if (rc) {
 		rc = rc == 1 ? 0 : 2;
 		goto out;
@@ -331,7 +341,11 @@ int client_main(int argc, char **argv)
 		msg("note: %u of %u idle connections were established and %u of those closed "
 		    "by the server (a limit of the server, not counted as a failure)",
 		    r.idle_connected, o.idle, r.idle_lost);
-	client_totals(&r, &t);
+	if (client_totals(&r, &t) < 0) {
+		msg("out of memory for the totals");
+		rc = 1;
+		goto out;
+	}
 	t.user_s = u1 - u0;
 	t.sys_s = s1 - s0;
 	if (!o.quiet) {
@@ -343,6 +357,7 @@ int client_main(int argc, char **argv)
 		r.failed = 1;
 	jf = NULL;
 	rc = r.failed || t.failed ? 1 : 0;
+	hist_free(&t.lag);
 out:
 	if (jf && jf != stdout)
 		fclose(jf);     /* only on the way out after an error */

@@ -22,40 +22,6 @@
 #include "client_int.h"
 #include "crc32c.h"
 
-/* ---- the lag histogram (client_int.h says why it is not common/hist) ---- */
-
-void client_lag_merge(struct client_lag *dst, const struct client_lag *src)
-{
-	for (unsigned i = 0; i < CLIENT_LAG_BUCKETS; i++)
-		dst->counts[i] += src->counts[i];
-	dst->n += src->n;
-	if (src->max > dst->max)
-		dst->max = src->max;
-}
-
-uint64_t client_lag_percentile(const struct client_lag *l, double p)
-{
-	if (l->n == 0)
-		return 0;
-	if (p >= 100.0)
-		return l->max;
-	uint64_t rank = (uint64_t)(p / 100.0 * (double)l->n + 0.999999), seen = 0;
-	if (rank < 1)
-		rank = 1;
-	for (unsigned i = 0; i < CLIENT_LAG_BUCKETS; i++) {
-		seen += l->counts[i];
-		if (seen < rank)
-			continue;
-		if (i < 2 * CLIENT_LAG_SUB)
-			return i;
-		unsigned shift = i / CLIENT_LAG_SUB - 1;
-		uint64_t lo = (uint64_t)(i - shift * CLIENT_LAG_SUB) << shift;
-		uint64_t mid = lo + ((1ull << shift) - 1) / 2;
-		return mid < l->max ? mid : l->max;
-	}
-	return l->max;
-}
-
 /* ---- payload sizes, the pattern and its CRCs ---- */
 
 /* CRCs are cached for lengths below this; a longer payload costs at
@@ -148,7 +114,7 @@ int client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, 
 	s->id = o->first_id + index;
 	s->idle = idle;
 	s->fd = -1;
-	s->heap_pos = -1;
+	heap_node_init(&s->timer);
 	s->raw = SIZE_MAX;
 	s->status = CLIENT_RUNNING;
 	if (idle)
@@ -206,8 +172,7 @@ int client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, 
 	size_t need = 2 * ((size_t)PROTO_HEADER_SIZE + g->max_payload) + 128;
 	s->cap = base > need ? base : need;
 	s->buf = malloc(s->cap);
-	s->lag = calloc(1, sizeof(*s->lag));
-	if (!s->buf || !s->lag) {
+	if (!s->buf || hist_init_sub(&s->lag, CLIENT_LAG_SUB_BITS) < 0) {
 		client_src_free(s);
 		errno = ENOMEM;
 		return -1;
@@ -219,9 +184,8 @@ int client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, 
 void client_src_free(struct client_src *s)
 {
 	free(s->buf);
-	free(s->lag);
+	hist_free(&s->lag);
 	s->buf = NULL;
-	s->lag = NULL;
 }
 
 /* ---- encoding ---- */
@@ -605,7 +569,7 @@ uint64_t client_account(struct client_src *s, uint64_t now)
 			s->bytes += h.length;
 			/* Paced: send_ns is the scheduled time, so this is how
 			 * late the frame really left, blocked writes included. */
-			client_lag_record(s->lag, now > h.send_ns ? now - h.send_ns : 0);
+			hist_record(&s->lag, now > h.send_ns ? now - h.send_ns : 0);
 		} else if (h.type == PROTO_BYE) {
 			s->bye_sent = 1;
 			s->bye_count = h.seq;

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "heap.h"
+#include "hist.h"
+#include "meta.h"
 #include "net.h"
 #include "proto.h"
 
@@ -125,40 +128,11 @@ struct client_opts {
 int  client_opts_parse(struct client_opts *o, int argc, char **argv);
 void client_opts_free(struct client_opts *o);
 
-/*
- * How far behind schedule frames were written: a log-linear histogram
- * like common/hist.h but with 8 instead of 64 buckets per power of two
- * (6 % resolution instead of 0.8 %), so that it is 2.4 KiB per source
- * instead of 17.5: thousands of sources each carry one.
- */
+/* How far behind schedule frames were written: one histogram per source,
+ * 8 buckets per power of two (6 % resolution) instead of common/hist's 64,
+ * so that it is 2.4 KiB per source instead of 17.5: there may be a
+ * million sources. */
 #define CLIENT_LAG_SUB_BITS 3
-#define CLIENT_LAG_SUB      (1u << CLIENT_LAG_SUB_BITS)
-#define CLIENT_LAG_MAX_BITS 40
-#define CLIENT_LAG_BUCKETS  ((CLIENT_LAG_MAX_BITS - CLIENT_LAG_SUB_BITS + 1) * CLIENT_LAG_SUB)
-
-struct client_lag {
-	uint64_t n, max;
-	uint64_t counts[CLIENT_LAG_BUCKETS];
-};
-
-static inline void client_lag_record(struct client_lag *l, uint64_t v)
-{
-	uint64_t c = v >= (1ull << CLIENT_LAG_MAX_BITS) ? (1ull << CLIENT_LAG_MAX_BITS) - 1 : v;
-	unsigned i;
-	if (c < 2 * CLIENT_LAG_SUB) {
-		i = (unsigned)c;
-	} else {
-		unsigned shift = (unsigned)(63 - __builtin_clzll(c)) - CLIENT_LAG_SUB_BITS;
-		i = shift * CLIENT_LAG_SUB + (unsigned)(c >> shift);
-	}
-	l->counts[i]++;
-	l->n++;
-	if (v > l->max)
-		l->max = v;
-}
-
-void     client_lag_merge(struct client_lag *dst, const struct client_lag *src);
-uint64_t client_lag_percentile(const struct client_lag *l, double p);
 
 enum client_state {
 	CS_IDLE,        /* not connected yet (waiting for a connect slot) */
@@ -178,8 +152,7 @@ struct client_src {
 	int      idle;              /* an --idle connection: never sends */
 	int      fd;
 	enum client_state state;
-	int      heap_pos;          /* -1 when no timer is set */
-	uint64_t wake;              /* the timer, CLOCK_MONOTONIC ns */
+	struct heap_node timer;     /* its next deadline, when queued */
 
 	/* schedule: frame k is due at start_ns + k * period_ns */
 	double   period_ns;         /* 0 = --rate max */
@@ -234,7 +207,7 @@ struct client_src {
 	int      bye_sent;          /* the BYE went out whole, claiming bye_count */
 	uint64_t bye_count;
 	uint64_t t_end;             /* when the BYE (or the last byte) went out */
-	struct client_lag *lag;
+	struct hist lag;            /* CLIENT_LAG_SUB_BITS */
 	enum client_status status;
 	char     error[200];
 };
@@ -291,6 +264,7 @@ struct client_run {
 	uint32_t idle_connected;    /* idle connections that were established */
 	uint32_t idle_lost;         /* ... and then closed by the server */
 	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
+	struct meta_start start;    /* for the JSON */
 };
 
 /* Connect everything, run every source to its end (or a stop), close

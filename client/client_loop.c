@@ -37,8 +37,7 @@
 struct client_ev {
 	struct client_run *r;
 	int      epfd;
-	struct client_src **heap;
-	uint32_t nheap;
+	struct heap timers;         /* room for every connection */
 	uint32_t next_connect;      /* next connection to open first time */
 	uint32_t inflight;          /* of those, connects in flight */
 	uint32_t active_pending;    /* start-up: sources not connected yet */
@@ -65,67 +64,26 @@ static void client_on_signal(int sig)
 	client_last_signal = sig;
 }
 
-/* ---- the timer heap ---- */
+/* ---- timers: one per source, in client/heap.c ---- */
 
-static void client_heap_swap(struct client_ev *ev, uint32_t a, uint32_t b)
+static struct client_src *client_of_timer(struct heap_node *x)
 {
-	struct client_src *t = ev->heap[a];
-	ev->heap[a] = ev->heap[b];
-	ev->heap[b] = t;
-	ev->heap[a]->heap_pos = (int)a;
-	ev->heap[b]->heap_pos = (int)b;
-}
-
-static void client_heap_up(struct client_ev *ev, uint32_t i)
-{
-	while (i > 0 && ev->heap[(i - 1) / 2]->wake > ev->heap[i]->wake) {
-		client_heap_swap(ev, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void client_heap_down(struct client_ev *ev, uint32_t i)
-{
-	for (;;) {
-		uint32_t l = 2 * i + 1, m = i;
-		if (l < ev->nheap && ev->heap[l]->wake < ev->heap[m]->wake)
-			m = l;
-		if (l + 1 < ev->nheap && ev->heap[l + 1]->wake < ev->heap[m]->wake)
-			m = l + 1;
-		if (m == i)
-			return;
-		client_heap_swap(ev, i, m);
-		i = m;
-	}
+	return (struct client_src *)((char *)x - offsetof(struct client_src, timer));
 }
 
 static void client_timer_del(struct client_ev *ev, struct client_src *s)
 {
-	if (s->heap_pos < 0)
-		return;
-	uint32_t i = (uint32_t)s->heap_pos;
-	s->heap_pos = -1;
-	if (i == --ev->nheap)
-		return;
-	ev->heap[i] = ev->heap[ev->nheap];
-	ev->heap[i]->heap_pos = (int)i;
-	client_heap_down(ev, i);
-	client_heap_up(ev, i);
+	heap_del(&ev->timers, &s->timer);
 }
 
+/* The heap has room for every connection, each at most once: it cannot
+ * be full. */
 static void client_timer_set(struct client_ev *ev, struct client_src *s, uint64_t wake)
 {
-	if (wake == UINT64_MAX) {
-		client_timer_del(ev, s);
-		return;
-	}
-	s->wake = wake;
-	if (s->heap_pos < 0) {
-		s->heap_pos = (int)ev->nheap;
-		ev->heap[ev->nheap++] = s;
-	}
-	client_heap_down(ev, (uint32_t)s->heap_pos);
-	client_heap_up(ev, (uint32_t)s->heap_pos);
+	if (wake == UINT64_MAX)
+		heap_del(&ev->timers, &s->timer);
+	else
+		(void)heap_set(&ev->timers, &s->timer, wake);
 }
 
 /* ---- ends of a source ---- */
@@ -899,15 +857,14 @@ int client_loop(struct client_run *r)
 	int rc = -1;
 
 	client_format_peer(&ev);
-	ev.heap = calloc(r->nall, sizeof(*ev.heap));
-	if (!ev.heap) {
+	if (heap_init(&ev.timers, r->nall) < 0) {
 		msg("out of memory for %u connections", r->nall);
 		return -1;
 	}
 	ev.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ev.epfd < 0) {
 		msg("epoll_create1: %s", strerror(errno));
-		free(ev.heap);
+		heap_free(&ev.timers);
 		return -1;
 	}
 	client_proc_setup(&proc, &ev.waitmask);
@@ -950,8 +907,9 @@ int client_loop(struct client_run *r)
 		/* Due timers. Only as many as were queued: a source that
 		 * re-arms itself for "now" (max rate) waits for the next
 		 * turn, after the events. */
-		for (uint32_t n = ev.nheap; n > 0 && ev.nheap && ev.heap[0]->wake <= now; n--) {
-			struct client_src *s = ev.heap[0];
+		for (uint32_t n = ev.timers.n; n > 0 && ev.timers.n && heap_min(&ev.timers)->key <= now;
+		     n--) {
+			struct client_src *s = client_of_timer(heap_min(&ev.timers));
 			client_timer_del(&ev, s);
 			client_on_timer(&ev, s, now);
 			now = now_ns();
@@ -960,8 +918,9 @@ int client_loop(struct client_run *r)
 			break;
 
 		uint64_t timeout = UINT64_MAX;
-		if (ev.nheap)
-			timeout = ev.heap[0]->wake > now ? ev.heap[0]->wake - now : 0;
+		const struct heap_node *first = heap_min(&ev.timers);
+		if (first)
+			timeout = first->key > now ? first->key - now : 0;
 		if (ev.stopping) {
 			uint64_t t = ev.stop_deadline > now ? ev.stop_deadline - now : 0;
 			if (t < timeout)
@@ -995,7 +954,7 @@ out:
 	}
 	if (close(ev.epfd) < 0)
 		msg("close(epoll): %s", strerror(errno));
-	free(ev.heap);
+	heap_free(&ev.timers);
 	client_proc_restore(&proc);
 	return rc;
 }

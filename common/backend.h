@@ -65,7 +65,6 @@ struct backend_counter {
 struct backend_variant {
 	const char *name;   /* "tiny": the suites call it "uring/tiny" */
 	const char *env;    /* "NAME=VALUE" set for the server */
-	int sanitize;       /* also run under a sanitizer build */
 };
 
 struct backend {

@@ -416,7 +416,30 @@ static struct build_conn *build_conn_of(struct conn *c)
 	return c->bc;
 }
 
-void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used)
+/* c's buffer for a fragment of len bytes (a length frame_parse checked
+ * against --max-frame); NULL when it cannot grow (said once). */
+static struct build_conn *build_cur(struct build *b, struct conn *c, size_t len)
+{
+	struct build_conn *bc = build_conn_of(c);
+	size_t cap;
+
+	if (!bc)
+		return NULL;            /* build_fragment says so */
+	bc->cur_ok = 0;
+	cap = bc->cur.cap;
+	if (build_grow(b, &bc->cur.p, &cap, len) < 0) {
+		if (!__atomic_exchange_n(&b->oom_said, 1, __ATOMIC_RELAXED))
+			msg("--write: out of memory for a %zu-byte fragment; --write leaves "
+			    "such fragments out", len);
+		return NULL;
+	}
+	bc->cur.cap = (uint32_t)cap;
+	bc->cur.len = 0;
+	return bc;
+}
+
+void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used,
+		  const struct frame *f)
 {
 	struct build *b = c->loop->s->build;
 	struct frame_parser *p = &c->fp;
@@ -425,28 +448,35 @@ void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t use
 
 	if (!b || !b->out)
 		return;
+	if (have0 == 0 && f) {
+		/* A whole frame in this one piece of buf - frame_parse may have
+		 * decoded it straight from buf, past its own header copy. */
+		if (f->h.type != PROTO_DATA) {
+			if (c->bc)
+				c->bc->cur_ok = 0;
+			return;
+		}
+		if ((bc = build_cur(b, c, used)) != NULL) {
+			memcpy(bc->cur.p, buf, used);
+			bc->cur.len = (uint32_t)used;
+			bc->cur_ok = 1;
+		}
+		return;
+	}
 	if (have0 < PROTO_HEADER_SIZE) {
 		hdr = PROTO_HEADER_SIZE - have0;
 		if (hdr > used)
 			hdr = used;
 		if (have0 + hdr < PROTO_HEADER_SIZE)
 			return;             /* the header is still incomplete */
-		/* A new frame: frame_parse has checked its length against
-		 * --max-frame, so the buffer is bounded by it. */
-		bc = build_conn_of(c);
-		if (!bc)
-			return;             /* build_fragment says so */
-		bc->cur_ok = 0;
-		if (p->h.type != PROTO_DATA)
-			return;
-		size_t cap = bc->cur.cap;
-		if (build_grow(b, &bc->cur.p, &cap, PROTO_HEADER_SIZE + (size_t)p->h.length) < 0) {
-			if (!__atomic_exchange_n(&b->oom_said, 1, __ATOMIC_RELAXED))
-				msg("--write: out of memory for a %u-byte fragment; --write leaves "
-				    "such fragments out", p->h.length);
+		/* A new frame, split across reads: the parser has its header. */
+		if (p->h.type != PROTO_DATA) {
+			if (c->bc)
+				c->bc->cur_ok = 0;
 			return;
 		}
-		bc->cur.cap = (uint32_t)cap;
+		if (!(bc = build_cur(b, c, PROTO_HEADER_SIZE + (size_t)p->h.length)))
+			return;
 		memcpy(bc->cur.p, p->hdr, PROTO_HEADER_SIZE);
 		bc->cur.len = PROTO_HEADER_SIZE;
 		bc->cur_ok = 1;

@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "frame.h"
 #include "proto.h"
 #include "server.h"
 
@@ -59,10 +60,12 @@ int  build_open(struct server *s);
 int  build_finish(struct server *s);
 void build_free(struct server *s);
 
-/* conn.c: bytes of the frame in progress went by (parsed by frame_parse
- * from have0 header bytes on), so --write can keep the fragment as it
- * streams. Cheap and lock-free: the connection's own buffer. */
-void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used);
+/* conn.c: frame_parse took used bytes of buf, having had have0 header
+ * bytes before; f is the frame when it completed (FRAME_DONE), else NULL.
+ * --write keeps the fragment as it streams. Cheap and lock-free: the
+ * connection's own buffer. */
+void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t used,
+		  const struct frame *f);
 /* conn.c: a DATA frame was accepted. May pause c (c->paused). -1 when
  * the connection must end (a source beyond --sources; said why). */
 int  build_fragment(struct conn *c, const struct proto_header *h, uint64_t now);

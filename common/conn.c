@@ -165,7 +165,7 @@ enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint6
 		enum frame_result r = frame_parse(&c->fp, buf, len, &used, &f, why, sizeof(why));
 
 		if (s->build && r != FRAME_BAD)
-			build_stream(c, have0, buf, used);
+			build_stream(c, have0, buf, used, r == FRAME_DONE ? &f : NULL);
 		buf += used;
 		len -= used;
 		if (r == FRAME_MORE)

@@ -127,7 +127,7 @@ int loop_take(struct loop *l, int wait, struct server_handed *h)
 /* The calling thread, with several loops and --spread handoff. */
 static int loops_acceptor(struct server *s)
 {
-	struct syscounts sc = { 0 };
+	struct syscounts *sc = &s->acceptor_sc;
 	unsigned next = 0;
 	int all_first = backend_has(s->be, BE_ACCEPTS_ALL_FIRST) && s->opt.sources, rc = 0;
 
@@ -140,7 +140,7 @@ static int loops_acceptor(struct server *s)
 		struct server_handed h;
 		int got;
 
-		sc.waits++;
+		sc->waits++;
 		if (n < 0 && errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			rc = -1;
@@ -148,7 +148,7 @@ static int loops_acceptor(struct server *s)
 		}
 		if (n <= 0 || full)
 			continue;
-		while ((got = server_accept_fd(s, s->lfd, 0, &sc, &h)) == 1) {
+		while ((got = server_accept_fd(s, s->lfd, 0, sc, &h)) == 1) {
 			struct loop *l = &s->loops[next++ % s->nloops];
 			if (loop_hand(l, &h) < 0) {
 				msg("refused a connection: out of memory for the hand-off queue");
@@ -166,7 +166,7 @@ static int loops_acceptor(struct server *s)
 	/* The loops notice the end at their next tick; wake them now. */
 	for (unsigned i = 0; i < s->nloops; i++)
 		loop_wake(&s->loops[i]);
-	syscounts_add(&s->sc, &sc);
+	syscounts_add(&s->sc, sc);
 	return rc;
 }
 

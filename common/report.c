@@ -117,12 +117,13 @@ static uint64_t report_syscalls_total(const struct server *s)
 {
 	const struct syscounts *c = &s->sc;
 	uint64_t total = c->waits + c->reads + c->writes + c->accepts + c->ctl;
+	uint64_t loop_waits = c->waits - s->acceptor_sc.waits;   /* the backend's own */
 
 	for (unsigned i = 0; i < s->be->ncounters; i++) {
 		if (s->be->counters[i].kind == BC_CALLS)
 			total += c->extra[i];
-		else if (s->be->counters[i].kind == BC_CALLS_WITH_WAITS && c->extra[i] > c->waits)
-			total += c->extra[i] - c->waits;
+		else if (s->be->counters[i].kind == BC_CALLS_WITH_WAITS && c->extra[i] > loop_waits)
+			total += c->extra[i] - loop_waits;
 	}
 	return total;
 }

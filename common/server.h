@@ -172,7 +172,9 @@ struct server {
 	struct server_hooks hooks;
 	int lfd;                   /* listening socket (loop 0's with reuseport) */
 	char listen_name[80];
-	struct syscounts sc;       /* every loop's, added up after the run */
+	struct syscounts sc;       /* every loop's and the acceptor's, added up
+				      after the run */
+	struct syscounts acceptor_sc; /* the acceptor's own (--spread handoff) */
 	uint64_t start_ns, deadline_ns;
 	struct loop *loops;
 	unsigned nloops;

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,8 +88,10 @@ static void cmp_usage(FILE *f)
 "\n"
 "Runs every available backend through the same four scenarios, the server\n"
 "pinned to one CPU and the client to another, each run repeated, and writes\n"
-"the medians (with min-max) to a report: report.md, results.json, one CSV per\n"
-"scenario and PNG plots (gnuplot). docs/compare.md explains the scenarios.\n"
+"a report that opens with which backend to pick and why: report.md (medians\n"
+"with min-max, ties where the ranges overlap), results.json, per scenario a\n"
+"CSV of every repetition and one of the medians, and PNG plots (gnuplot).\n"
+"docs/compare.md explains the scenarios.\n"
 "\n"
 "  blocked      4 sources at 1 kHz, source 0 silent for the first 2 s: which\n"
 "               backends keep delivering the other three?\n"
@@ -105,15 +106,16 @@ static void cmp_usage(FILE *f)
 "               stopping for 1 s: events/s, building latency, memory, partial\n"
 "               events, time paused\n"
 "\n"
-"  --backends a,b,c     only these backends (default: all available)\n"
-"  --scenarios a,b,c    only these scenarios (default: all five)\n"
-"  --repeat N           repetitions of each run (default 3; --quick 1)\n"
-"  --seconds S          length of each latency, throughput and idle run\n"
-"                       (default 1; --quick 0.4, idle 0.6)\n"
-"  --quick              a reduced run in under a minute: one repetition,\n"
-"                       shorter runs, idle counts 0, 1000 and 10000\n"
-"  --out DIR            where the report goes (default report)\n"
-"  -h, --help           this text\n"
+"      --backends a,b,c   only these backends (default: all available)\n"
+"      --scenarios a,b,c  only these scenarios (default: all five)\n"
+"      --repeat N         repetitions of each run (default 3, --quick 1; 1 to %d)\n"
+"      --seconds S        length of each latency, throughput and idle run\n"
+"                         (default 1, --quick 0.4 and idle 0.6; decimal, 0.2\n"
+"                         to 600, e.g. 0.5 or 500ms)\n"
+"  -q, --quick            a reduced run in under a minute: one repetition,\n"
+"                         shorter runs, idle counts 0, 1000 and 10000\n"
+"  -o, --out DIR          where the report goes (default report)\n"
+"  -h, --help             this text\n"
 "\n"
 "Progress and the time estimate go to stderr. A run that fails (server exit 2,\n"
 "a crash, a timeout) is reported with its reason; the rest of the report still\n"
@@ -123,7 +125,8 @@ static void cmp_usage(FILE *f)
 "\n"
 "examples:\n"
 "  daqmux compare --quick\n"
-"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n");
+"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n",
+		CMP_MAX_REPEAT);
 }
 
 static void cmp_plan_default(struct cmp_plan *p, int quick)
@@ -191,14 +194,14 @@ static int cmp_one_backend(void *ctx, const char *w)
 
 static int cmp_parse(struct cmp *c, int argc, char **argv)
 {
-	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_QUICK, O_OUT };
+	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS };
 	static const struct option longs[] = {
 		{ "backends", required_argument, NULL, O_BACKENDS },
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "seconds", required_argument, NULL, O_SECONDS },
-		{ "quick", no_argument, NULL, O_QUICK },
-		{ "out", required_argument, NULL, O_OUT },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -207,39 +210,31 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 	int ch;
 
 	*o = (struct cmp_opts){ .out = "report" };
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	optind = 0;     /* glibc: start afresh, whoever parsed before us */
+	while ((ch = getopt_long(argc, argv, ":qo:h", longs, NULL)) != -1) {
 		switch (ch) {
 		case O_BACKENDS: o->backends = optarg; break;
 		case O_SCENARIOS:
 			if (cmp_parse_list(optarg, cmp_one_scen, &o->scen_mask) < 0)
-				return -1;
+				return OPTS_BAD;
 			break;
 		case O_REPEAT:
 			if (parse_u64("--repeat", optarg, 1, CMP_MAX_REPEAT, &v) < 0)
-				return -1;
+				return OPTS_BAD;
 			o->repeat = (unsigned)v;
 			break;
 		case O_SECONDS:
-			if (parse_seconds("--seconds", optarg, &o->seconds) < 0)
-				return -1;
-			if (o->seconds < 0.2 || o->seconds > 600) {
-				msg("--seconds: from 0.2 to 600");
-				return -1;
-			}
+			if (parse_seconds("--seconds", optarg, 0.2, 600, &o->seconds) < 0)
+				return OPTS_BAD;
 			break;
-		case O_QUICK: o->quick = 1; break;
-		case O_OUT: o->out = optarg; break;
-		case 'h': cmp_usage(stdout); exit(0);
-		default:
-			fprintf(stderr, "try 'daqmux compare --help'\n");
-			return -1;
+		case 'q': o->quick = 1; break;
+		case 'o': o->out = optarg; break;
+		case 'h': cmp_usage(stdout); return OPTS_HELP;
+		default: return opts_getopt_error("compare", ch, argv, longs);
 		}
 	}
-	if (optind < argc) {
-		msg("unexpected argument '%s'; try 'daqmux compare --help'", argv[optind]);
-		return -1;
-	}
+	if (opts_no_operands("compare", argc, argv) != OPTS_RUN)
+		return OPTS_BAD;
 	if (!o->scen_mask)
 		o->scen_mask = (1u << CMP_NSCENS) - 1;
 	cmp_plan_default(&c->p, o->quick);
@@ -250,59 +245,56 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 	/* sockperf measures -t minus ~0.45 s of warm-up: as long as ours. */
 	if (c->p.sockperf_s < ceil(c->p.latency_s + 0.45))
 		c->p.sockperf_s = ceil(c->p.latency_s + 0.45);
-	return 0;
+	return OPTS_RUN;
 }
 
 /* ---- the machine ---------------------------------------------------------- */
 
+/* The 1, 5 and 15 minute load averages; NaN when unreadable. */
+static void cmp_loadavg(double l[3])
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	l[0] = l[1] = l[2] = NAN;
+	if (f && fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]) != 3)
+		l[0] = l[1] = l[2] = NAN;
+	if (f)
+		fclose(f);
+}
+
+static void cmp_governor(int cpu, char *buf, size_t len)
+{
+	char path[96];
+	FILE *f;
+
+	buf[0] = '\0';
+	if (cpu < 0)
+		return;
+	cmp_sfmt(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", cpu);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
 static void cmp_machine(struct cmp *c)
 {
 	struct cmp_machine *m = &c->mach;
-	struct utsname u;
-	char line[512];
-	time_t now = time(NULL);
-	struct tm tm;
 
-	if (uname(&u) == 0) {
-		cmp_sfmt(m->kernel, sizeof(m->kernel), "%s %s %s %s", u.sysname, u.release, u.version,
-			 u.machine);
-		cmp_sfmt(m->hostname, sizeof(m->hostname), "%s", u.nodename);
-	}
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-		if (colon && strncmp(line, "model name", 10) == 0) {
-			colon += 1 + (colon[1] == ' ');
-			colon[strcspn(colon, "\n")] = '\0';
-			cmp_sfmt(m->cpu_model, sizeof(m->cpu_model), "%s", colon);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	meta_kernel(m->kernel, sizeof(m->kernel));
+	meta_cpu_model(m->cpu_model, sizeof(m->cpu_model));
+	if (gethostname(m->hostname, sizeof(m->hostname)) < 0)
+		m->hostname[0] = '\0';
+	m->hostname[sizeof(m->hostname) - 1] = '\0';
 	m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-	gmtime_r(&now, &tm);
-	strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-	/* The revision of the tree the binary was built from: bin/.. */
-	char dir[CMP_PATH], out[CMP_PATH + 32], why[160];
-	cmp_sfmt(dir, sizeof(dir), "%s", c->exe);
-	for (int up = 0; up < 2; up++) {
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	cmp_sfmt(out, sizeof(out), "%s/git-describe.log", c->raw);
-	char *argv[] = { "git", "-C", dir, "describe", "--always", "--dirty", NULL };
-	if (cmp_exec(argv, out, NULL, 10, why, sizeof(why)) == 0 &&
-	    (f = fopen(out, "r")) != NULL) {
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			cmp_sfmt(m->revision, sizeof(m->revision), "%s", line);
-		}
-		fclose(f);
-	}
-	unlink(out);
+	meta_utc(m->date, sizeof(m->date), m->start.realtime_ns);
+	m->date[19] = '\0';   /* to the second */
+	cmp_sfmt(m->date + 19, sizeof(m->date) - 19, "Z");
+	cmp_loadavg(m->load_before);
+	m->busy = m->cores > 0 && m->load_before[0] > 0.5 * (double)m->cores;
+	cmp_governor(c->cpu_server, m->gov_server, sizeof(m->gov_server));
+	cmp_governor(c->cpu_client, m->gov_client, sizeof(m->gov_client));
 }
 
 /* Server on one CPU, client on another, when we may use two. */
@@ -479,6 +471,15 @@ void cmp_case_summarise(struct cmp_case *k)
 		if (w >= 0)
 			cmp_sfmt(k->why, sizeof(k->why), "%s", k->rep[w].why);
 	}
+	int sat = cmp_metric_find(k->sc, "server_cpu_pct"), lim = cmp_metric_find(k->sc, "client_limited");
+	k->saturated = k->client_limited = 0;
+	for (unsigned r = 0; r < k->nrep; r++) {
+		const struct cmp_rep *p = &k->rep[r];
+		if (p->state != CMP_OK)
+			continue;
+		k->saturated += sat >= 0 && p->m[sat] >= CMP_SATURATED_PCT;
+		k->client_limited += lim >= 0 && p->m[lim] > 0;
+	}
 	for (unsigned m = 0; m < k->sc->nmetrics; m++) {
 		unsigned n = 0;
 		for (unsigned r = 0; r < k->nrep; r++)
@@ -493,6 +494,8 @@ void cmp_case_summarise(struct cmp_case *k)
 		k->lo[m] = v[0];
 		k->hi[m] = v[n - 1];
 	}
+	int seen = cmp_metric_find(k->sc, "idle_seen");
+	k->not_accepted = k->state == CMP_OK && seen >= 0 && k->lo[seen] < k->x;
 }
 
 /* ---- progress --------------------------------------------------------------- */
@@ -614,13 +617,15 @@ int compare_main(int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->t0 = now_ns();
+	meta_start_now(&c->mach.start);
 	for (size_t i = 0; i < backend_count && i < CMP_MAX_BACKENDS; i++) {
 		struct cmp_backend *b = &c->be[c->nbe++];
 		b->be = backends[i];
 		b->available = !b->be->probe || b->be->probe(b->why, sizeof(b->why)) == 0;
 	}
-	if (cmp_parse(c, argc, argv) < 0)
-		return 2;
+	int r = cmp_parse(c, argc, argv);
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 	if (c->o.backends) {
 		if (cmp_parse_list(c->o.backends, cmp_one_backend, c) < 0)
 			return 2;
@@ -688,6 +693,21 @@ int compare_main(int argc, char **argv)
 	if (c->interrupted)
 		fprintf(stderr, "compare: interrupted; writing the report of what ran\n");
 
+	cmp_loadavg(c->mach.load_after);
+	if (c->mach.busy)
+		fprintf(stderr, "compare: WARNING: the machine was busy before the run (load %.2f on "
+			"%ld CPUs): the figures may be off; the report says so\n", c->mach.load_before[0],
+			c->mach.cores);
+	unsigned nfailed = 0;
+	for (size_t i = 0; i < c->ncases; i++)
+		nfailed += c->cases[i].state == CMP_FAILED;
+	if (nsel == 0)
+		cmp_sfmt(c->error, sizeof(c->error), "no selected backend can run here");
+	else if (c->interrupted)
+		cmp_sfmt(c->error, sizeof(c->error), "interrupted: only part of the plan ran");
+	else if (nfailed)
+		cmp_sfmt(c->error, sizeof(c->error), "%u case%s failed: report.md lists the runs that "
+			 "did not measure", nfailed, nfailed == 1 ? "" : "s");
 	cmp_plot_all(c, plots, sizeof(plots));
 	c->wall_s = cmp_elapsed(c);
 	if (cmp_write_report(c) < 0)

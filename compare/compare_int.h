@@ -4,9 +4,8 @@
  *
  *   compare.c     options, the plan and its time budget, the driver loop,
  *                 progress, the machine description
- *   proc.c        child processes (over common/proc.c): spawn (pinned),
- *                 wait with a hard timeout, kill only what we started; one
- *                 server+client run
+ *   pair.c        one server+client run (over harness/proc.c): its
+ *                 command lines, its supervision, its outcome
  *   scenarios.c   the four scenarios: their command lines and what is
  *                 computed from the server's JSON, its trace and the client's
  *   sockperf.c    the reference RTT: sockperf TCP ping-pong on 127.0.0.1
@@ -31,14 +30,18 @@
 #include "backends.h"
 #include "json.h"
 #include "jsonread.h"
+#include "meta.h"
 #include "proc.h"
 
 #define CMP_MAX_REPEAT   20
-#define CMP_MAX_METRICS  12
+#define CMP_MAX_METRICS  20
 #define CMP_MAX_BACKENDS 16
 #define CMP_MAX_VARIANTS 8
 #define CMP_WHY          480
 #define CMP_PATH         PATH_MAX
+/* results.json's schema ("daqmux-compare"): 2 added the metadata block,
+ * saturation, client limits and the reproducibility record. */
+#define CMP_SCHEMA_VERSION 2
 
 /* ---- the plan: what runs, how long ------------------------------------- */
 
@@ -81,12 +84,22 @@ enum cmp_unit {
 	CMP_U_RATIO,    /* system calls per frame */
 	CMP_U_MIB,      /* memory */
 	CMP_U_MS,       /* a duration in ms */
+	CMP_U_PCT,      /* a percentage */
 };
+
+/* What a figure can be besides a measurement (struct cmp_metric.flags). */
+#define CMP_MF_RATE 1   /* a rate the client may have limited: a lower bound then */
+#define CMP_MF_CPU  2   /* a CPU cost: a ceiling ("at least") when the server was saturated */
+
+/* A server at or above this share of one core over the measured window
+ * was saturated: its rate is what it could do, its CPU per frame a ceiling. */
+#define CMP_SATURATED_PCT 90.0
 
 struct cmp_metric {
 	const char *key;                /* JSON/CSV name, e.g. "p99_ns" */
 	const char *label;              /* table header, e.g. "p99" */
 	enum cmp_unit unit;
+	unsigned flags;                 /* CMP_MF_* */
 };
 
 struct cmp_rep {
@@ -120,6 +133,9 @@ struct cmp_case {
 	char why[CMP_WHY];              /* the first reason, when not OK */
 	unsigned nok;
 	double med[CMP_MAX_METRICS], lo[CMP_MAX_METRICS], hi[CMP_MAX_METRICS];
+	unsigned saturated;             /* OK repetitions with the server >= CMP_SATURATED_PCT */
+	unsigned client_limited;        /* OK repetitions where the client set the pace */
+	int not_accepted;               /* idle: the server took fewer connections than offered */
 
 	/* for the plots */
 	char plotdata[CMP_PATH];        /* blocked: the timeline data file */
@@ -147,6 +163,7 @@ struct cmp_scen {
 
 extern const struct cmp_scen cmp_scens[CMP_NSCENS];
 int cmp_metric_index(const struct cmp_scen *sc, const char *key);   /* aborts if unknown */
+int cmp_metric_find(const struct cmp_scen *sc, const char *key);    /* -1 if unknown */
 
 /* snprintf for messages and paths, where cutting a too-long string short
  * is the right outcome (a path that long fails at open() anyway); and the
@@ -168,8 +185,12 @@ struct cmp_machine {
 	char cpu_model[128];
 	long cores;                     /* online */
 	char date[40];                  /* ISO 8601 UTC */
-	char revision[64];              /* git describe, or "" */
 	char hostname[64];
+	struct meta_start start;        /* both clocks at the start */
+	/* the reproducibility record */
+	double load_before[3], load_after[3];   /* /proc/loadavg; NaN unknown */
+	char gov_server[32], gov_client[32];    /* cpufreq governor, "" unreadable */
+	int busy;                       /* load before > 0.5 per CPU */
 };
 
 struct cmp {
@@ -196,6 +217,7 @@ struct cmp {
 	char sockperf_why[200];
 
 	uint64_t t0;                    /* CLOCK_MONOTONIC at the start */
+	char error[300];                /* results.json's "error": why the comparison failed */
 	unsigned run_k, run_n;          /* progress */
 	double est_total_s, est_done_s;
 	double wall_s;
@@ -210,7 +232,7 @@ void cmp_progress(struct cmp *c, const char *scen, const char *backend,
 		  const char *variant, unsigned rep, double est_s);
 double cmp_elapsed(const struct cmp *c);
 
-/* ---- processes (proc.c) ------------------------------------------------- */
+/* ---- processes (pair.c, over harness/proc.c) ---------------------------- */
 
 
 struct cmp_argv {
@@ -220,50 +242,16 @@ struct cmp_argv {
 void cmp_argv_add(struct cmp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cmp_argv_free(struct cmp_argv *a);
 
-/* A child: a struct proc (common/proc.h), also readable by the names
- * used here and in sockperf.c (pid, status, reaped: one and the same
- * storage), and whether compare had to stop it. */
-struct cmp_child {
-	union {
-		struct proc proc;
-		struct {
-			pid_t pid;      /* kept once reaped; 0 if never started */
-			int status;     /* waitpid status once reaped */
-			int reaped;
-		};
-	};
-	int timed_out;
-};
-_Static_assert(offsetof(struct cmp_child, status) == offsetof(struct cmp_child, proc.status) &&
-	       offsetof(struct cmp_child, reaped) == offsetof(struct cmp_child, proc.reaped),
-	       "struct proc must begin with pid, status, reaped");
+#define CMP_KILL_GRACE_MS 2000    /* SIGTERM -> SIGKILL */
 
-/* Start argv (argv[0] a path) with stdin from /dev/null, stdout to
- * out_fd (or the log) and stderr to log_path; pinned to cpu when >= 0;
- * in directory cwd when not NULL. 0, or -1 with why. */
-int cmp_spawn(struct cmp_child *ch, char *const argv[], int cpu, int out_fd,
-	      const char *log_path, const char *cwd, char *why, size_t len);
-
-/* Reap without blocking: 1 when it has ended (ch->status set) or was
- * never started, else 0. */
-int cmp_reaped(struct cmp_child *ch);
-
-/* Wait until it ends or until deadline (CLOCK_MONOTONIC ns); past the
- * deadline it is stopped (SIGTERM, then SIGKILL after 2 s) and
- * ch->timed_out set. Reaps it (see cmp_stop). */
-void cmp_wait(struct cmp_child *ch, uint64_t deadline);
-
-/* SIGTERM, up to grace_ms, then SIGKILL; reaps (a child stuck in the
- * kernel PROC_REAP_MS after SIGKILL is reported and left behind). */
-void cmp_stop(struct cmp_child *ch, unsigned grace_ms);
+/* Options for proc_spawn: stdout to out_fd (or the log), stderr to
+ * log_path; pinned to cpu when >= 0; killed when compare dies. */
+void cmp_proc_opts(struct proc_opts *o, int cpu, int out_fd, const char *log_path);
 
 /* Run a helper command to completion (bounded by timeout_s), its stdout
  * and stderr into out_path. Returns its exit status, or -1 (why). */
 int cmp_exec(char *const argv[], const char *out_path, const char *cwd, double timeout_s,
 	     char *why, size_t len);
-
-/* "exit status 2", "killed by signal 11 (Segmentation fault)", ... */
-void cmp_describe_status(int status, char *buf, size_t len);
 
 /* The first line of a log containing needle (the last line when needle
  * is NULL), without the "daqmux: " prefix; 0, or -1 when none. */
@@ -271,6 +259,13 @@ int cmp_log_line(const char *path, const char *needle, char *buf, size_t len);
 
 /* A CPU-time sample of the server: t is ns since "listening on". */
 struct cmp_cpu_sample { uint64_t t, cpu; };
+
+/* Busy time (user + nice + system + softirq) from /proc/stat, in ns: of
+ * the server's CPU and of the whole machine. On loopback the sender's
+ * CPU runs much of the receiver's TCP in softirq, which the server's own
+ * getrusage does not see. */
+struct cmp_stat { uint64_t core_ns, all_ns; int ok; };
+void cmp_stat_read(const struct cmp *c, struct cmp_stat *s);
 
 /* One measured run: a server with one backend, then a client against it. */
 struct cmp_pair {
@@ -293,6 +288,7 @@ struct cmp_pair {
 	char slog[CMP_PATH], clog[CMP_PATH];
 	struct cmp_cpu_sample *cpu;
 	size_t ncpu, capcpu;
+	struct cmp_stat st0, st1;       /* /proc/stat before and after */
 	double wall_s;
 };
 
@@ -322,8 +318,80 @@ struct cmp_target {
 size_t cmp_targets(const struct cmp *c, struct cmp_target *t, size_t max);   /* targets.c */
 const char *cmp_verdict_name(enum cmp_verdict v);
 
+/* How report.c and plot.c show one scenario: data, one entry per
+ * scenario in cmp_views (report.c). */
+enum cmp_table_shape {
+	CMP_T_ROWS,     /* a row per variant x backend, a column per metric */
+	CMP_T_MATRIX,   /* a row per backend, a column per variant, of one metric */
+};
+
+struct cmp_table {
+	enum cmp_table_shape shape;
+	const char *title;              /* a bold line above it, or NULL */
+	const char *variant;            /* ROWS: the variant column's header, NULL none */
+	int reference;                  /* ROWS: the sockperf row first */
+	const char *cols[10];           /* ROWS: metric keys, NULL-terminated */
+	const char *metric;             /* MATRIX */
+};
+
+enum cmp_plot_kind {
+	CMP_P_NONE,
+	CMP_P_TIMELINE, /* blocked: every frame, a panel per backend */
+	CMP_P_CDF,      /* latency: the distribution per backend, per variant */
+	CMP_P_VARIANTS, /* a panel per metric: medians with min-max against the variant */
+};
+
+struct cmp_panel {
+	const char *metric;
+	const char *title, *ylabel;
+	double scale;                   /* the metric's unit -> ylabel's */
+	const char *tics;               /* gnuplot ytics, or NULL */
+	int logy;
+};
+
+struct cmp_view {
+	void (*intro)(FILE *f, const struct cmp *c);
+	struct cmp_table tables[6];     /* a zero shape+cols ends the list */
+	void (*reading)(FILE *f, const struct cmp *c);
+	const char *png, *alt;          /* the plot, and its alt text */
+	enum cmp_plot_kind plot;
+	int join;                       /* CMP_P_VARIANTS: lines between the variants */
+	const char *plot_title, *xlabel;
+	struct cmp_panel panels[3];     /* CMP_P_VARIANTS */
+};
+
+extern const struct cmp_view cmp_views[CMP_NSCENS];
+
+/* ---- deciding (decide.c) ------------------------------------------------ */
+
+enum cmp_better { CMP_LOWER, CMP_HIGHER };
+
+/* The backends ranked on one metric of one scenario variant. A backend
+ * wins only where its min-max range over the repetitions is clear of
+ * every other's and each has two or more repetitions; otherwise the
+ * leaders are a tie. Client-limited rates, saturated CPU costs and idle
+ * cases that did not take every connection take no part: they are
+ * listed as such. */
+struct cmp_decision {
+	int metric;                     /* index, -1 when the scenario did not run */
+	const struct cmp_case *rank[CMP_MAX_BACKENDS];   /* candidates, best first */
+	size_t nrank;
+	size_t ntie;                    /* rank[0 .. ntie-1] tie for first */
+	int decided;                    /* one winner, clear of the rest */
+	const char *why;                /* when not decided: why not */
+	const struct cmp_case *out[CMP_MAX_BACKENDS];    /* no part: lower bounds ... */
+	size_t nout;
+};
+void cmp_decide(const struct cmp *c, enum cmp_scen_id s, unsigned variant, const char *metric,
+		enum cmp_better better, struct cmp_decision *d);
+/* The decision in words, citing the figures: "**epoll** 23 us (22-24);
+ * next **poll** 30 us (29-31)" or "tie: ...". */
+void cmp_decision_text(char *buf, size_t len, const struct cmp_decision *d);
+/* Why a case takes no part in a decision on metric m, or NULL. */
+const char *cmp_excluded(const struct cmp_case *k, int m);
+
 int  cmp_write_report(struct cmp *c);     /* report.md, results.json, CSVs */
-int  cmp_write_csv(const struct cmp *c, const struct cmp_scen *sc);   /* results.c */
+int  cmp_write_csv(const struct cmp *c, const struct cmp_scen *sc);   /* results.c: two files */
 int  cmp_write_json(const struct cmp *c);
 void cmp_plot_probe(struct cmp *c);
 int  cmp_plot_all(struct cmp *c, char *made, size_t len);   /* PNGs; made lists them */

@@ -7,12 +7,23 @@
  * else the libgd png terminal; without gnuplot there are no plots and
  * report.md says so.
  *
+ * Which plot a scenario has, and its panels, is data: cmp_views in
+ * report.c.
+ *
  *   blocked-timeline.png  send time vs latency (log) of every frame, one
  *                         panel per backend: the stall is a wall of dots
  *   latency-cdf.png       RTT CDF per backend, 1 and 8 sources, with
- *                         sockperf's as the floor
- *   throughput.png        frames/s, MB/s and CPU per frame, bars per backend
+ *                         sockperf's as the floor; a distribution known
+ *                         only by its percentiles is drawn as those points
+ *   throughput.png        frames/s, MB/s and CPU per frame per payload
  *   idle-scaling.png      CPU per frame, p99 and memory vs idle connections
+ *
+ * The last two are one kind: a panel per metric, each backend's median
+ * with a min-max error bar per variant. A lower bound (client-limited)
+ * is labelled ">=", a saturated server "sat", and a case that did not
+ * measure (unsupported, failed, not every connection accepted) is not
+ * drawn but named at the bottom of the panel. Every backend has its own
+ * point and dash type besides its colour, so the plots read in grey.
  */
 #include "compare_int.h"
 
@@ -26,17 +37,34 @@
 
 #include "util.h"
 
-/* One colour per backend, by its place in the kit's table. */
+/* One colour, point type and dash type per backend, by its place in the
+ * kit's table: the point and dash types tell them apart in grey. */
 static const char *const cmp_colours[] = {
 	"#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
 };
+static const int cmp_points[] = { 7, 5, 9, 11, 13, 4, 6, 8 };
 
-static const char *cmp_colour(const struct cmp *c, const char *backend)
+static size_t cmp_be_index(const struct cmp *c, const char *backend)
 {
 	for (size_t i = 0; i < c->nbe; i++)
 		if (strcmp(c->be[i].be->name, backend) == 0)
-			return cmp_colours[i % ARRAY_SIZE(cmp_colours)];
-	return "#000000";
+			return i;
+	return 0;
+}
+
+static const char *cmp_colour(const struct cmp *c, const char *backend)
+{
+	return cmp_colours[cmp_be_index(c, backend) % ARRAY_SIZE(cmp_colours)];
+}
+
+static int cmp_point(const struct cmp *c, const char *backend)
+{
+	return cmp_points[cmp_be_index(c, backend) % ARRAY_SIZE(cmp_points)];
+}
+
+static int cmp_dash(const struct cmp *c, const char *backend)
+{
+	return (int)(cmp_be_index(c, backend) % 5) + 1;
 }
 
 void cmp_plot_probe(struct cmp *c)
@@ -121,20 +149,9 @@ static const char cmp_time_tics[] =
 	"set ytics ('1 us' 1e-6, '10 us' 1e-5, '100 us' 1e-4, '1 ms' 1e-3, '10 ms' 1e-2, "
 	"'100 ms' 0.1, '1 s' 1, '10 s' 10)\n";
 
-/* Log axes with 1-2-5 steps: easier to read off than powers of ten alone. */
-static const char cmp_125_tics[] =
-	"set ytics ('0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1, '2' 2, '5' 5, '10' 10, '20' 20, "
-	"'50' 50, '100' 100, '200' 200, '500' 500, '1000' 1000, '2000' 2000, '5000' 5000, "
-	"'10000' 10000)\n";
-
-static const char cmp_time125_tics[] =
-	"set ytics ('10 us' 1e-5, '20 us' 2e-5, '50 us' 5e-5, '100 us' 1e-4, '200 us' 2e-4, "
-	"'500 us' 5e-4, '1 ms' 1e-3, '2 ms' 2e-3, '5 ms' 5e-3, '10 ms' 1e-2, '20 ms' 2e-2, "
-	"'50 ms' 5e-2, '100 ms' 0.1, '200 ms' 0.2, '500 ms' 0.5, '1 s' 1, '2 s' 2, '5 s' 5)\n";
-
 /* ---- blocked ----------------------------------------------------------------- */
 
-static int cmp_plot_blocked(const struct cmp *c, char *made, size_t len)
+static int cmp_plot_blocked(const struct cmp *c, const struct cmp_view *vw, char *made, size_t len)
 {
 	const struct cmp_case *k[CMP_MAX_BACKENDS];
 	size_t n = 0;
@@ -150,7 +167,7 @@ static int cmp_plot_blocked(const struct cmp *c, char *made, size_t len)
 	FILE *f = cmp_gp_open(c, "plot-blocked.gp", path, sizeof(path));
 	if (!f)
 		return -1;
-	cmp_gp_term(f, c, 1000, 120 + 190 * (int)n, "blocked-timeline.png");
+	cmp_gp_term(f, c, 1000, 120 + 190 * (int)n, vw->png);
 	fprintf(f, "set multiplot layout %zu,1 title 'blocked: latency of every frame; source 0 is "
 		"silent for the first %.1f s (first repetition)'\n", n, c->p.silent_s);
 	fprintf(f, "set logscale y\nset yrange [1e-6:20]\n%s", cmp_time_tics);
@@ -167,13 +184,13 @@ static int cmp_plot_blocked(const struct cmp *c, char *made, size_t len)
 		if (i == n - 1)
 			fprintf(f, "set xlabel 'send time (s after the first frame)'\n");
 		fprintf(f, "plot '%s' using 1:($3 != 0 ? $2 : 1/0) with points pt 7 ps 0.25 "
-			"lc rgb '#1f77b4' title 'sources 1-3', "
-			"'' using 1:($3 == 0 ? $2 : 1/0) with points pt 7 ps 0.25 lc rgb '#d62728' "
-			"title 'source 0 (silent at first)'\n", k[i]->plotdata);
+			"lc rgb '#1f77b4' title 'sources 1-3 (dots)', "
+			"'' using 1:($3 == 0 ? $2 : 1/0) with points pt 2 ps 0.5 lc rgb '#d62728' "
+			"title 'source 0, silent at first (crosses)'\n", k[i]->plotdata);
 	}
 	fprintf(f, "unset multiplot\n");
 	fclose(f);
-	return cmp_gp_run(c, "data/plot-blocked.gp", "blocked-timeline.png", made, len);
+	return cmp_gp_run(c, "data/plot-blocked.gp", vw->png, made, len);
 }
 
 /* ---- latency CDF -------------------------------------------------------------- */
@@ -224,7 +241,7 @@ static int cmp_cdf_write(const struct cmp *c, const struct cmp_case *k, char *re
 	return 1;
 }
 
-static int cmp_plot_latency(const struct cmp *c, char *made, size_t len)
+static int cmp_plot_latency(const struct cmp *c, const struct cmp_view *vw, char *made, size_t len)
 {
 	char path[CMP_PATH + 64], rel[200];
 	char plot[2][2][4096];   /* [variant][cdf, tail] */
@@ -241,13 +258,19 @@ static int cmp_plot_latency(const struct cmp *c, char *made, size_t len)
 			if (!k || !cmp_cdf_write(c, k, rel, sizeof(rel)))
 				continue;
 			char style[200], title[160];
+			/* Percentiles are points of the curve, not the curve:
+			 * drawn as points, never joined. */
 			if (k == ref) {
-				cmp_sfmt(style, sizeof(style), "linespoints lw 2 dt 2 pt 6 lc rgb '#000000'");
-				cmp_sfmt(title, sizeof(title), "sockperf TCP ping-pong (floor; RTT = 2 x its one-way)");
+				cmp_sfmt(style, sizeof(style), "points pt 6 ps 1.5 lc rgb '#000000'");
+				cmp_sfmt(title, sizeof(title), "sockperf percentiles (floor, 2 x one-way)");
+			} else if (k->cdf.from_percentiles && !k->nbuckets) {
+				cmp_sfmt(style, sizeof(style), "points pt %d ps 1.2 lc rgb '%s'",
+					 cmp_point(c, k->backend), cmp_colour(c, k->backend));
+				cmp_sfmt(title, sizeof(title), "%s (percentiles only)", k->backend);
 			} else {
-				cmp_sfmt(style, sizeof(style), "lines lw 2 lc rgb '%s'", cmp_colour(c, k->backend));
-				cmp_sfmt(title, sizeof(title), "%s%s", k->backend,
-					 k->cdf.from_percentiles && !k->nbuckets ? " (percentiles)" : "");
+				cmp_sfmt(style, sizeof(style), "lines lw 2 dt %d lc rgb '%s'",
+					 cmp_dash(c, k->backend), cmp_colour(c, k->backend));
+				cmp_sfmt(title, sizeof(title), "%s", k->backend);
 			}
 			for (int t = 0; t < 2; t++)
 				cmp_sfmt(plot[v][t] + strlen(plot[v][t]), sizeof(plot[v][t]) - strlen(plot[v][t]),
@@ -260,7 +283,7 @@ static int cmp_plot_latency(const struct cmp *c, char *made, size_t len)
 		fclose(f);
 		return 0;
 	}
-	cmp_gp_term(f, c, 1200, 900, "latency-cdf.png");
+	cmp_gp_term(f, c, 1200, 900, vw->png);
 	fprintf(f, "set multiplot layout 2,2 title 'latency: pull-mode RTT (REQUEST sent -> DATA "
 		"received), all repetitions; top: CDF, bottom: the tail'\n");
 	fprintf(f, "set logscale x\nset xlabel 'round-trip time (us)'\nset key bottom right\n");
@@ -282,46 +305,64 @@ static int cmp_plot_latency(const struct cmp *c, char *made, size_t len)
 		}
 	fprintf(f, "unset multiplot\n");
 	fclose(f);
-	return cmp_gp_run(c, "data/plot-latency.gp", "latency-cdf.png", made, len);
+	return cmp_gp_run(c, "data/plot-latency.gp", vw->png, made, len);
 }
 
-/* ---- throughput bars ---------------------------------------------------------- */
+/* ---- a panel per metric, against the variants ------------------------------- */
 
-/* A table file: one row per variant, one column per backend; '?' where
- * there is no figure. Returns the number of backends with any figure. */
-static size_t cmp_table_write(const struct cmp *c, enum cmp_scen_id s, unsigned nvar,
-			      const char *metric, double scale, const char *rel, const char **cols)
+/* How a case shows on a panel: drawn (perhaps marked), or not drawn. */
+static const char *cmp_mark(const struct cmp *c, const struct cmp_case *k, int m)
+{
+	unsigned fl = k->sc->metrics[m].flags;
+	if ((fl & CMP_MF_RATE) && k->client_limited)
+		return strcmp(c->gp_term, "pngcairo") == 0 ? "≥" : ">=";
+	if ((fl & CMP_MF_CPU) && k->saturated)
+		return "sat";
+	return "-";
+}
+
+static int cmp_drawn(const struct cmp_case *k, int m)
+{
+	return k && k->state == CMP_OK && !k->not_accepted && !isnan(k->med[m]) && k->med[m] > 0;
+}
+
+/* The panel's data: a row per variant, then per backend its median, min,
+ * max (scaled; '?' where not drawn) and its mark. Returns the number of
+ * backends with any case. */
+static size_t cmp_panel_data(const struct cmp *c, const struct cmp_scen *sc,
+			     const struct cmp_panel *pn, const char *rel, const char **cols)
 {
 	char path[CMP_PATH + 64];
+	unsigned nv = sc->nvariants(c);
 	size_t ncol = 0;
 
-	for (size_t i = 0; i < c->nbe; i++) {
-		const char *be = c->be[i].be->name;
-		for (unsigned v = 0; v < nvar; v++)
-			if (!isnan(cmp_med(c, s, be, v, metric))) {
-				cols[ncol++] = be;
-				break;
-			}
-	}
+	for (size_t i = 0; i < c->nbe; i++)
+		if (cmp_find(c, sc->id, c->be[i].be->name, 0))
+			cols[ncol++] = c->be[i].be->name;
 	if (!ncol)
 		return 0;
 	cmp_sfmt(path, sizeof(path), "%s/%s", c->out, rel);
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return 0;
-	fprintf(f, "# %s: variant", metric);
+	fprintf(f, "# %s x%g: variant label, then per backend: median min max mark\n# ", pn->metric,
+		pn->scale);
 	for (size_t j = 0; j < ncol; j++)
 		fprintf(f, " %s", cols[j]);
 	fprintf(f, "\n");
-	for (unsigned v = 0; v < nvar; v++) {
-		const struct cmp_case *k = cmp_find(c, s, cols[0], v);
-		fprintf(f, "%u \"%s\"", v, k ? k->vlabel : "?");
+	for (unsigned v = 0; v < nv; v++) {
+		char label[40];
+		double x;
+		sc->variant(c, v, label, sizeof(label), &x);
+		fprintf(f, "%u \"%s\"", v, label);
 		for (size_t j = 0; j < ncol; j++) {
-			double x = cmp_med(c, s, cols[j], v, metric);
-			if (isnan(x) || x <= 0)
-				fprintf(f, " ?");
+			const struct cmp_case *k = cmp_find(c, sc->id, cols[j], v);
+			int m = cmp_metric_index(sc, pn->metric);
+			if (!cmp_drawn(k, m))
+				fprintf(f, " ? ? ? -");
 			else
-				fprintf(f, " %.6g", x * scale);
+				fprintf(f, " %.6g %.6g %.6g %s", k->med[m] * pn->scale, k->lo[m] * pn->scale,
+					k->hi[m] * pn->scale, cmp_mark(c, k, m));
 		}
 		fprintf(f, "\n");
 	}
@@ -329,116 +370,120 @@ static size_t cmp_table_write(const struct cmp *c, enum cmp_scen_id s, unsigned 
 	return ncol;
 }
 
-static void cmp_gp_bars(FILE *f, const struct cmp *c, const char *rel, const char **cols, size_t n)
+/* The cases of a panel that are not drawn, named in the right margin
+ * under the key, where they hide no point. */
+static void cmp_panel_missing(FILE *f, const struct cmp *c, const struct cmp_scen *sc,
+			      const struct cmp_panel *pn, const char **cols, size_t n)
+{
+	int m = cmp_metric_index(sc, pn->metric);
+	unsigned nv = sc->nvariants(c), tag = 10;
+	double y = 0.40;
+
+	fprintf(f, "unset label\n");
+	for (unsigned v = 0; v < nv; v++)
+		for (size_t j = 0; j < n; j++) {
+			const struct cmp_case *k = cmp_find(c, sc->id, cols[j], v);
+			if (!k || cmp_drawn(k, m) || y < 0)
+				continue;
+			const char *why = k->state != CMP_OK ? cmp_state_name(k->state) :
+					  k->not_accepted ? "not accepted" : "no figure";
+			if (tag == 10)
+				fprintf(f, "set label 9 'not drawn:' at graph 1.03, graph 0.5 left "
+					"font ',8'\n");
+			fprintf(f, "set label %u \"%s %s\\n  %s\" at graph 1.03, graph %.3f left "
+				"font ',8' tc rgb '%s'\n", tag++, cols[j], k->vlabel, why, y,
+				cmp_colour(c, cols[j]));
+			y -= 0.13;
+		}
+}
+
+static void cmp_panel_plot(FILE *f, const struct cmp *c, const struct cmp_view *vw, const char *rel,
+			   const char **cols, size_t n)
 {
 	fprintf(f, "plot ");
-	for (size_t j = 0; j < n; j++)
-		fprintf(f, "%s'%s' using %zu%s lc rgb '%s' title '%s'", j ? ", " : "", rel, j + 3,
-			j ? "" : ":xtic(2)", cmp_colour(c, cols[j]), cols[j]);
+	for (size_t j = 0; j < n; j++) {
+		size_t col = 3 + 4 * j;
+		double off = ((double)j - (double)(n - 1) / 2) * (vw->join ? 0.04 : 0.6 / (double)n);
+		fprintf(f, "%s'%s' using ($1%+.3f):%zu:%zu:%zu%s with %s lw 1.5 pt %d ps 1.2 dt %d "
+			"lc rgb '%s' title '%s', '' using ($1%+.3f):%zu:(strcol(%zu) eq '-' ? '' : "
+			"strcol(%zu)) with labels offset 0,1 font ',9' tc rgb '%s' notitle",
+			j ? ", " : "", rel, off, col, col + 1, col + 2, j ? "" : ":xtic(2)",
+			vw->join ? "yerrorlines" : "yerrorbars", cmp_point(c, cols[j]), cmp_dash(c, cols[j]),
+			cmp_colour(c, cols[j]), cols[j], off, col + 2, col + 3, col + 3,
+			cmp_colour(c, cols[j]));
+	}
 	fprintf(f, "\n");
 }
 
-static int cmp_plot_throughput(const struct cmp *c, char *made, size_t len)
+static int cmp_plot_variants(const struct cmp *c, const struct cmp_view *vw, enum cmp_scen_id s,
+			     char *made, size_t len)
 {
+	const struct cmp_scen *sc = &cmp_scens[s];
 	const char *cols[CMP_MAX_BACKENDS];
-	char path[CMP_PATH + 64];
-	size_t n;
+	char path[CMP_PATH + 64], script[96], rel[128];
+	unsigned nv = sc->nvariants(c);
+	size_t np = 0, n = 0;
 
-	FILE *f = cmp_gp_open(c, "plot-throughput.gp", path, sizeof(path));
+	while (np < ARRAY_SIZE(vw->panels) && vw->panels[np].metric)
+		np++;
+	cmp_sfmt(script, sizeof(script), "plot-%s.gp", sc->name);
+	FILE *f = cmp_gp_open(c, script, path, sizeof(path));
 	if (!f)
 		return -1;
-	cmp_gp_term(f, c, 1000, 1050, "throughput.png");
-	fprintf(f, "set multiplot layout 3,1 title 'throughput: 8 sources at --rate max (medians)'\n");
-	fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
-		"set style fill solid 0.85 border -1\nset boxwidth 0.9\nset key outside right top\n"
-		"set xlabel 'payload'\nset xrange [-0.55:2.55]\n");
-	n = cmp_table_write(c, CMP_THROUGHPUT, 3, "frames_per_s", 1e-6, "data/throughput-fps.dat", cols);
-	if (!n) {
-		fclose(f);
-		return 0;
+	cmp_gp_term(f, c, 1000, 350 * (int)np + 50, vw->png);
+	fprintf(f, "set multiplot layout %zu,1 title '%s (medians, bars min-max; >= a lower bound, "
+		"sat a saturated server)'\n", np, vw->plot_title);
+	fprintf(f, "set xlabel '%s'\nset xrange [-0.4:%u.4]\nset key outside right top\n", vw->xlabel,
+		nv - 1);
+	for (size_t i = 0; i < np; i++) {
+		const struct cmp_panel *pn = &vw->panels[i];
+		cmp_sfmt(rel, sizeof(rel), "data/%s-%s.dat", sc->name, pn->metric);
+		n = cmp_panel_data(c, sc, pn, rel, cols);
+		if (!n)
+			break;
+		fprintf(f, "set title '%s'\nset ylabel '%s'\n%s%s", pn->title, pn->ylabel,
+			pn->logy ? "set logscale y\n" : "unset logscale y\nset yrange [0:*]\n",
+			pn->tics ? pn->tics : "set ytics auto\n");
+		cmp_panel_missing(f, c, sc, pn, cols, n);
+		cmp_panel_plot(f, c, vw, rel, cols, n);
+		fprintf(f, "set yrange [*:*]\n");
 	}
-	fprintf(f, "set title 'frames received per second'\nset logscale y\nset ylabel 'million frames/s'\n");
-	cmp_gp_bars(f, c, "data/throughput-fps.dat", cols, n);
-	n = cmp_table_write(c, CMP_THROUGHPUT, 3, "mb_per_s", 1, "data/throughput-mbs.dat", cols);
-	fprintf(f, "set title 'payload bytes received per second'\nunset logscale y\nset yrange [0:*]\n"
-		"set ylabel 'MB/s'\n");
-	cmp_gp_bars(f, c, "data/throughput-mbs.dat", cols, n);
-	n = cmp_table_write(c, CMP_THROUGHPUT, 3, "cpu_ns_per_frame", 1, "data/throughput-cpu.dat", cols);
-	fprintf(f, "set title 'server CPU (user+sys) per frame; the target for epoll and uring at 64 B "
-		"is 150 ns (dashed)'\nset logscale y\nset yrange [*:*]\nset ylabel 'ns per frame'\n");
-	fprintf(f, "set arrow 2 from graph 0, first 150 to graph 1, first 150 nohead dt 2 lc rgb '#444444'\n");
-	cmp_gp_bars(f, c, "data/throughput-cpu.dat", cols, n);
 	fprintf(f, "unset multiplot\n");
 	fclose(f);
-	return cmp_gp_run(c, "data/plot-throughput.gp", "throughput.png", made, len);
-}
-
-/* ---- idle scaling ----------------------------------------------------------------- */
-
-static void cmp_gp_lines(FILE *f, const struct cmp *c, const char *rel, const char **cols, size_t n)
-{
-	fprintf(f, "plot ");
-	for (size_t j = 0; j < n; j++)
-		fprintf(f, "%s'%s' using 1:%zu%s with linespoints lw 2 pt 7 lc rgb '%s' title '%s'",
-			j ? ", " : "", rel, j + 3, j ? "" : ":xtic(2)", cmp_colour(c, cols[j]), cols[j]);
-	fprintf(f, "\n");
-}
-
-static int cmp_plot_idle(const struct cmp *c, char *made, size_t len)
-{
-	const char *cols[CMP_MAX_BACKENDS];
-	char path[CMP_PATH + 64];
-	size_t n;
-
-	FILE *f = cmp_gp_open(c, "plot-idle.gp", path, sizeof(path));
-	if (!f)
-		return -1;
-	cmp_gp_term(f, c, 1000, 1050, "idle-scaling.png");
-	fprintf(f, "set multiplot layout 3,1 title 'idle scaling: 8 sources at 1 kHz plus N idle "
-		"connections (medians; a missing point is unsupported or failed)'\n");
-	fprintf(f, "set xlabel 'idle connections'\nset xrange [-0.2:%u.2]\nset key outside right top\n"
-		"set logscale y\n", c->p.nidle - 1);
-	n = cmp_table_write(c, CMP_IDLE, c->p.nidle, "cpu_ns_per_frame", 1e-3, "data/idle-cpu.dat", cols);
-	if (!n) {
-		fclose(f);
+	if (!n)
 		return 0;
-	}
-	fprintf(f, "set title 'server CPU per frame (steady state)'\nset ylabel 'us per frame'\n%s",
-		cmp_125_tics);
-	cmp_gp_lines(f, c, "data/idle-cpu.dat", cols, n);
-	n = cmp_table_write(c, CMP_IDLE, c->p.nidle, "p99_ns", 1e-9, "data/idle-p99.dat", cols);
-	fprintf(f, "set title 'p99 latency'\nset ylabel 'latency'\n%s", cmp_time125_tics);
-	cmp_gp_lines(f, c, "data/idle-p99.dat", cols, n);
-	n = cmp_table_write(c, CMP_IDLE, c->p.nidle, "max_rss_mib", 1, "data/idle-rss.dat", cols);
-	fprintf(f, "set title 'peak memory of the server (max RSS)'\nset ylabel 'MiB'\n%s", cmp_125_tics);
-	cmp_gp_lines(f, c, "data/idle-rss.dat", cols, n);
-	fprintf(f, "unset multiplot\n");
-	fclose(f);
-	return cmp_gp_run(c, "data/plot-idle.gp", "idle-scaling.png", made, len);
+	cmp_sfmt(rel, sizeof(rel), "data/%s", script);
+	return cmp_gp_run(c, rel, vw->png, made, len);
 }
 
 int cmp_plot_all(struct cmp *c, char *made, size_t len)
 {
-	static const char *const pngs[] = { "blocked-timeline.png", "latency-cdf.png",
-					    "throughput.png", "idle-scaling.png" };
 	char p[CMP_PATH + 64];
 	int rc = 0;
 
 	/* A plot of an earlier run must not pass for this one's. */
-	for (size_t i = 0; i < ARRAY_SIZE(pngs); i++) {
-		cmp_sfmt(p, sizeof(p), "%s/%s", c->out, pngs[i]);
+	for (int s = 0; s < CMP_NSCENS; s++) {
+		if (!cmp_views[s].png)
+			continue;
+		cmp_sfmt(p, sizeof(p), "%s/%s", c->out, cmp_views[s].png);
 		unlink(p);
 	}
 	made[0] = '\0';
 	if (!c->have_gnuplot)
 		return 0;
-	if ((c->o.scen_mask & (1u << CMP_BLOCKED)) && cmp_plot_blocked(c, made, len) < 0)
-		rc = -1;
-	if ((c->o.scen_mask & (1u << CMP_LATENCY)) && cmp_plot_latency(c, made, len) < 0)
-		rc = -1;
-	if ((c->o.scen_mask & (1u << CMP_THROUGHPUT)) && cmp_plot_throughput(c, made, len) < 0)
-		rc = -1;
-	if ((c->o.scen_mask & (1u << CMP_IDLE)) && cmp_plot_idle(c, made, len) < 0)
-		rc = -1;
+	for (int s = 0; s < CMP_NSCENS; s++) {
+		const struct cmp_view *vw = &cmp_views[s];
+		int r = 0;
+		if (!(c->o.scen_mask & (1u << s)))
+			continue;
+		switch (vw->plot) {
+		case CMP_P_NONE: break;
+		case CMP_P_TIMELINE: r = cmp_plot_blocked(c, vw, made, len); break;
+		case CMP_P_CDF: r = cmp_plot_latency(c, vw, made, len); break;
+		case CMP_P_VARIANTS: r = cmp_plot_variants(c, vw, (enum cmp_scen_id)s, made, len); break;
+		}
+		if (r < 0)
+			rc = -1;
+	}
 	return rc;
 }

@@ -1,11 +1,17 @@
 /*
- * report.c - report.md: one table per scenario with a short reading of
- * the numbers under it, the targets with PASS/MISS (targets.c), and the
- * runs that did not measure. results.json and the CSVs are results.c.
+ * report.c - report.md. It opens with the answer, "Which backend for
+ * you", a decision table whose every cell cites this run's figures
+ * (decide.c: ties where the min-max ranges overlap, lower bounds and
+ * saturated figures never winners); then one section per scenario, as
+ * cmp_views below describes it: an introduction, its tables, a reading
+ * of them, its plot; the runs that did not measure; the kit's own
+ * targets in an appendix. results.json and the CSVs are results.c, the
+ * plots plot.c (from the same views).
  *
- * A cell is "median (min-max)" over the repetitions that succeeded. The
- * readings are written from the measured numbers, never assumed: a
- * backend that was expected to stall but did not is reported as it ran.
+ * A cell is "median (min-max)" over the repetitions that succeeded;
+ * ">= x" where x is a lower bound (the client set the pace) or a
+ * ceiling (the server's core was saturated). The readings are written
+ * from the measured numbers, never assumed.
  */
 #include "compare_int.h"
 
@@ -19,6 +25,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "version.h"
 
 /* ---- numbers ------------------------------------------------------------- */
 
@@ -71,6 +78,9 @@ void cmp_fmt(char *buf, size_t len, enum cmp_unit u, double v)
 	case CMP_U_MS:
 		cmp_fmt_fixed(buf, len, v, " ms");
 		break;
+	case CMP_U_PCT:
+		cmp_sfmt(buf, len, "%.0f %%", v);
+		break;
 	}
 }
 
@@ -82,6 +92,10 @@ void cmp_fmt_cell(char *buf, size_t len, const struct cmp_case *k, int m)
 		return;
 	}
 	enum cmp_unit u = k->sc->metrics[m].unit;
+	unsigned fl = k->sc->metrics[m].flags;
+	/* A rate the client held back, a cost of a saturated core: at least. */
+	const char *ge = ((fl & CMP_MF_RATE) && k->client_limited) ||
+			 ((fl & CMP_MF_CPU) && k->saturated) ? "≥ " : "";
 	cmp_fmt(d, sizeof(d), u, k->med[m]);
 	cmp_fmt(a, sizeof(a), u, k->lo[m]);
 	cmp_fmt(b, sizeof(b), u, k->hi[m]);
@@ -92,9 +106,12 @@ void cmp_fmt_cell(char *buf, size_t len, const struct cmp_case *k, int m)
 		b[ub - b] = '\0';
 	}
 	if (k->nok > 1 && strcmp(a, b) != 0)
-		cmp_sfmt(buf, len, "%s (%s–%s)", d, a, b);
+		cmp_sfmt(buf, len, "%s%s (%s–%s)", ge, d, a, b);
 	else
-		cmp_sfmt(buf, len, "%s", d);
+		cmp_sfmt(buf, len, "%s%s", ge, d);
+	/* The utilisation says it in words where it crossed the line. */
+	if (strcmp(k->sc->metrics[m].key, "server_cpu_pct") == 0 && k->saturated)
+		cmp_cat(buf, len, " **saturated**");
 }
 
 /* The backends in table order (the kit's order), then the reference. */
@@ -103,9 +120,14 @@ static const char *cmp_backend_at(const struct cmp *c, size_t i)
 	return i < c->nbe ? c->be[i].be->name : NULL;
 }
 
-/* ---- report.md ----------------------------------------------------------- */
+static int cmp_ran(const struct cmp *c, enum cmp_scen_id s)
+{
+	return (c->o.scen_mask & (1u << s)) != 0;
+}
 
-/* A cell, and its footnote number when the case was not OK or had a note. */
+/* ---- tables ---------------------------------------------------------------- */
+
+/* Footnotes of one section: the cases that were not OK or had a note. */
 struct cmp_notes {
 	const struct cmp_case *k[256];
 	size_t n;
@@ -115,7 +137,7 @@ struct cmp_notes {
 static void cmp_cell(FILE *f, struct cmp_notes *nt, const struct cmp_case *k, const char *metric,
 		     int mark)
 {
-	char cell[128];
+	char cell[160];
 	if (!k) {
 		fprintf(f, " not run |");
 		return;
@@ -136,11 +158,91 @@ static void cmp_cell(FILE *f, struct cmp_notes *nt, const struct cmp_case *k, co
 static void cmp_notes_print(FILE *f, struct cmp_notes *nt)
 {
 	for (size_t i = 0; i < nt->n; i++)
-		fprintf(f, "%s[%zu] %s, %s: %s %s\n", i ? "\n" : "\n", i + 1, nt->k[i]->backend,
-			nt->k[i]->vlabel, nt->k[i]->state == CMP_OK ? "note:" : cmp_state_name(nt->k[i]->state),
+		fprintf(f, "\n[%zu] %s, %s: %s %s\n", i + 1, nt->k[i]->backend, nt->k[i]->vlabel,
+			nt->k[i]->state == CMP_OK ? "note:" : cmp_state_name(nt->k[i]->state),
 			nt->k[i]->why);
 	nt->n = 0;
 }
+
+static unsigned cmp_ncols(const struct cmp_table *t)
+{
+	unsigned n = 0;
+	while (n < ARRAY_SIZE(t->cols) && t->cols[n])
+		n++;
+	return n;
+}
+
+static void cmp_md_row(FILE *f, struct cmp_notes *nt, const struct cmp_table *t,
+		       const struct cmp_case *k, const char *name)
+{
+	fprintf(f, "| %s |", name);
+	if (t->variant)
+		fprintf(f, " %s |", k->vlabel);
+	for (unsigned j = 0; j < cmp_ncols(t); j++)
+		cmp_cell(f, nt, k, t->cols[j], j == 0);
+	fprintf(f, "\n");
+}
+
+/* A row per variant x backend, a column per metric. */
+static void cmp_md_rows(FILE *f, const struct cmp *c, const struct cmp_scen *sc,
+			const struct cmp_table *t, struct cmp_notes *nt)
+{
+	fprintf(f, "| backend |");
+	if (t->variant)
+		fprintf(f, " %s |", t->variant);
+	for (unsigned j = 0; j < cmp_ncols(t); j++)
+		fprintf(f, " %s |", sc->metrics[cmp_metric_index(sc, t->cols[j])].label);
+	fprintf(f, "\n|---|%s", t->variant ? "--:|" : "");
+	for (unsigned j = 0; j < cmp_ncols(t); j++)
+		fprintf(f, "--:|");
+	fprintf(f, "\n");
+	const struct cmp_case *ref = t->reference ? cmp_find(c, sc->id, "sockperf", 0) : NULL;
+	if (ref)
+		cmp_md_row(f, nt, t, ref, "sockperf (reference)");
+	for (unsigned v = 0; v < sc->nvariants(c); v++)
+		for (size_t i = 0; cmp_backend_at(c, i); i++) {
+			const struct cmp_case *k = cmp_find(c, sc->id, cmp_backend_at(c, i), v);
+			if (k)
+				cmp_md_row(f, nt, t, k, k->backend);
+		}
+}
+
+/* A row per backend, a column per variant, of one metric, and how the
+ * last variant compares with the first. */
+static void cmp_md_matrix(FILE *f, const struct cmp *c, const struct cmp_scen *sc,
+			  const struct cmp_table *t, struct cmp_notes *nt)
+{
+	unsigned nv = sc->nvariants(c);
+	char label[40];
+	double x;
+
+	fprintf(f, "| backend |");
+	for (unsigned v = 0; v < nv; v++) {
+		sc->variant(c, v, label, sizeof(label), &x);
+		fprintf(f, " %s |", label);
+	}
+	sc->variant(c, nv - 1, label, sizeof(label), &x);
+	fprintf(f, " %s vs first |\n|---|", label);
+	for (unsigned v = 0; v <= nv; v++)
+		fprintf(f, "--:|");
+	fprintf(f, "\n");
+	for (size_t i = 0; cmp_backend_at(c, i); i++) {
+		const char *be = cmp_backend_at(c, i);
+		if (!cmp_find(c, sc->id, be, 0))
+			continue;
+		fprintf(f, "| %s |", be);
+		for (unsigned v = 0; v < nv; v++)
+			cmp_cell(f, nt, cmp_find(c, sc->id, be, v), t->metric, 1);
+		double a = cmp_med(c, sc->id, be, 0, t->metric);
+		double b = cmp_med(c, sc->id, be, nv - 1, t->metric);
+		if (isnan(a) || isnan(b) || a <= 0)
+			fprintf(f, " – |\n");
+		else
+			fprintf(f, " %.2fx |\n", b / a);
+	}
+}
+
+/* ---- the scenarios: introductions and readings ------------------------------ */
 
 /* Backends with an OK case for a scenario/variant, joined. */
 static void cmp_join(char *buf, size_t len, const char *const *names, size_t n)
@@ -150,36 +252,36 @@ static void cmp_join(char *buf, size_t len, const char *const *names, size_t n)
 		cmp_cat(buf, len, "%s**%s**", i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
 }
 
-static void cmp_md_blocked(FILE *f, const struct cmp *c)
+static void cmp_intro_blocked(FILE *f, const struct cmp *c)
 {
-	struct cmp_notes nt = { .n = 0 };
-	const char *stall[CMP_MAX_BACKENDS], *fine[CMP_MAX_BACKENDS];
-	size_t nstall = 0, nfine = 0;
-	double flo = INFINITY, fhi = 0, plo = INFINITY, phi = 0, smax = 0, sdel = 0;
-	char a[32], b[32], d[32], list[300];
-
 	fprintf(f, "4 sources send 64-byte payloads at 1 kHz for %.1f s; source 0 says nothing for "
 		"the first %.1f s. *Delivered during the silence*: frames of sources 1–3 received "
 		"before source 0's first frame arrived. The latencies are those of the frames sources "
 		"1–3 *sent* during the silence, from their scheduled send time to their arrival at the "
 		"server - so a client that wrote a frame late adds its lateness (*client behind p99*, "
 		"from the client's JSON) to the latency.\n\n", c->p.blocked_s, c->p.silent_s);
-	fprintf(f, "| backend | delivered during silence | sent during silence | silence | p50 | p99 | max | max latency, whole run | client behind p99 | lost |\n");
-	fprintf(f, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+}
+
+/* Who stalls behind the silent source: fewer than a tenth of the frames
+ * sent during the silence delivered in it. */
+static int cmp_stalled(const struct cmp_case *k)
+{
+	return k->med[cmp_idx(k, "delivered")] < 0.1 * k->med[cmp_idx(k, "sent")];
+}
+
+static void cmp_read_blocked(FILE *f, const struct cmp *c)
+{
+	const char *stall[CMP_MAX_BACKENDS], *fine[CMP_MAX_BACKENDS];
+	size_t nstall = 0, nfine = 0;
+	double flo = INFINITY, fhi = 0, plo = INFINITY, phi = 0, smax = 0, sdel = 0;
+	char a[32], b[32], d[32], list[300];
+
 	for (size_t i = 0; cmp_backend_at(c, i); i++) {
 		const struct cmp_case *k = cmp_find(c, CMP_BLOCKED, cmp_backend_at(c, i), 0);
-		if (!k)
+		if (!k || k->state != CMP_OK)
 			continue;
-		fprintf(f, "| %s |", k->backend);
-		static const char *cols[] = { "delivered", "sent", "silence_ms", "p50_ns", "p99_ns",
-					      "max_ns", "max_all_ns", "client_behind_p99_ns", "lost" };
-		for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
-			cmp_cell(f, &nt, k, cols[j], j == 0);
-		fprintf(f, "\n");
-		if (k->state != CMP_OK)
-			continue;
-		double del = k->med[cmp_idx(k, "delivered")], sent = k->med[cmp_idx(k, "sent")];
-		if (del < 0.1 * sent) {
+		double del = k->med[cmp_idx(k, "delivered")];
+		if (cmp_stalled(k)) {
 			stall[nstall++] = k->backend;
 			smax = fmax(smax, k->med[cmp_idx(k, "max_ns")]);
 			sdel = fmax(sdel, del);
@@ -191,8 +293,6 @@ static void cmp_md_blocked(FILE *f, const struct cmp *c)
 			phi = fmax(phi, k->med[cmp_idx(k, "p99_ns")]);
 		}
 	}
-	cmp_notes_print(f, &nt);
-	fprintf(f, "\n");
 	if (nstall) {
 		cmp_join(list, sizeof(list), stall, nstall);
 		cmp_fmt(a, sizeof(a), CMP_U_NS, smax);
@@ -206,18 +306,14 @@ static void cmp_md_blocked(FILE *f, const struct cmp *c)
 		cmp_fmt(b, sizeof(b), CMP_U_NS, phi);
 		cmp_sfmt(d, sizeof(d), flo == fhi ? "%.0f" : "%.0f–%.0f", flo, fhi);
 		fprintf(f, "%s delivered %s frames from sources 1–3 while source 0 was silent (p99 "
-			"latency %s%s%s): the "
-			"silent source did not hold the others up.", list, d, a, nfine > 1 ? " to " : "",
-			nfine > 1 ? b : "");
+			"latency %s%s%s): the silent source did not hold the others up.", list, d, a,
+			nfine > 1 ? " to " : "", nfine > 1 ? b : "");
 	}
 	fprintf(f, "\n");
 }
 
-static void cmp_md_latency(FILE *f, const struct cmp *c)
+static void cmp_intro_latency(FILE *f, const struct cmp *c)
 {
-	struct cmp_notes nt = { .n = 0 };
-	char a[32], b[32];
-
 	fprintf(f, "Pull mode: the server sends a REQUEST, the source answers with one DATA frame "
 		"(64-byte payload), the server measures REQUEST sent → DATA received. One run with "
 		"1 source, one with 8 (each has its own REQUEST outstanding), %.1f s each. ",
@@ -229,169 +325,120 @@ static void cmp_md_latency(FILE *f, const struct cmp *c)
 			"here are multiplied by 2 back into round-trip times.\n\n");
 	else
 		fprintf(f, "No sockperf reference: %s.\n\n", c->sockperf_why);
-	fprintf(f, "| backend | sources | RTT p50 | p99 | p99.9 | max | round trips/s |\n");
-	fprintf(f, "|---|--:|--:|--:|--:|--:|--:|\n");
-	const struct cmp_case *ref = cmp_find(c, CMP_LATENCY, "sockperf", 0);
-	if (ref) {
-		fprintf(f, "| sockperf (reference) | 1 |");
-		static const char *cols[] = { "p50_ns", "p99_ns", "p999_ns", "max_ns" };
-		for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
-			cmp_cell(f, &nt, ref, cols[j], j == 0);
-		fprintf(f, " |\n");
-	}
-	for (unsigned v = 0; v < 2; v++)
-		for (size_t i = 0; cmp_backend_at(c, i); i++) {
-			const struct cmp_case *k = cmp_find(c, CMP_LATENCY, cmp_backend_at(c, i), v);
-			if (!k)
-				continue;
-			fprintf(f, "| %s | %.0f |", k->backend, k->x);
-			static const char *cols[] = { "p50_ns", "p99_ns", "p999_ns", "max_ns", "rate" };
-			for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
-				cmp_cell(f, &nt, k, cols[j], j == 0);
-			fprintf(f, "\n");
-		}
-	cmp_notes_print(f, &nt);
+}
 
-	/* The reading: fastest and slowest p50 per variant, against the floor. */
+static void cmp_read_latency(FILE *f, const struct cmp *c)
+{
+	struct cmp_decision d;
+	char a[32], text[1200];
 	double ref50 = cmp_med(c, CMP_LATENCY, "sockperf", 0, "p50_ns");
-	fprintf(f, "\n");
+
 	if (!isnan(ref50)) {
 		cmp_fmt(a, sizeof(a), CMP_U_NS, ref50);
-		fprintf(f, "The kernel's TCP round trip on this machine (sockperf) is %s at the median. ", a);
+		fprintf(f, "The kernel's TCP round trip on this machine (sockperf) is %s at the median.\n\n",
+			a);
 	}
 	for (unsigned v = 0; v < 2; v++) {
-		const char *lo_b = NULL, *hi_b = NULL;
-		double lo = INFINITY, hi = 0;
-		for (size_t i = 0; cmp_backend_at(c, i); i++) {
-			double x = cmp_med(c, CMP_LATENCY, cmp_backend_at(c, i), v, "p50_ns");
-			if (isnan(x))
-				continue;
-			if (x < lo) lo = x, lo_b = cmp_backend_at(c, i);
-			if (x > hi) hi = x, hi_b = cmp_backend_at(c, i);
-		}
-		if (!lo_b)
+		cmp_decide(c, CMP_LATENCY, v, "p50_ns", CMP_LOWER, &d);
+		if (!d.nrank)
 			continue;
-		cmp_fmt(a, sizeof(a), CMP_U_NS, lo);
-		cmp_fmt(b, sizeof(b), CMP_U_NS, hi);
-		fprintf(f, "With %u source%s the median RTT ranges from %s (%s", c->p.latency_sources[v],
-			v ? "s" : "", a, lo_b);
+		cmp_decision_text(text, sizeof(text), &d);
+		fprintf(f, "- Lowest median RTT with %u source%s: %s", c->p.latency_sources[v],
+			v ? "s" : "", text);
 		if (!isnan(ref50))
-			fprintf(f, ", %.2fx sockperf", lo / ref50);
-		fprintf(f, ") to %s (%s", b, hi_b);
-		if (!isnan(ref50))
-			fprintf(f, ", %.2fx", hi / ref50);
-		fprintf(f, ")%s", v == 0 ? ". " : ".");
+			fprintf(f, " — %.2fx sockperf", d.rank[0]->med[d.metric] / ref50);
+		fprintf(f, ".\n");
 	}
-	fprintf(f, " With 8 sources every round trip also waits for the server to serve the others "
+	fprintf(f, "\nWith 8 sources every round trip also waits for the server to serve the others "
 		"that are ready at the same moment; a backend that asks one source at a time "
 		"(blocking) has one REQUEST outstanding in all, the others eight.\n");
 }
 
-static void cmp_md_throughput(FILE *f, const struct cmp *c)
+static void cmp_intro_throughput(FILE *f, const struct cmp *c)
 {
-	struct cmp_notes nt = { .n = 0 };
-	char a[32], b[32];
-
 	fprintf(f, "8 sources write as fast as the socket takes them (`--rate max`) for %.1f s. "
 		"frames/s and MB/s (payload, 10^6 bytes) are counted by the server between the first "
-		"and the last frame; *server CPU/frame* is its user+sys time over the run divided by "
-		"the frames; *syscalls/frame* counts every wait, read, accept and registration call. "
-		"*client blocked* is how long the client waited on a full socket: when it is above "
-		"zero the server, not the client, was the limit.\n\n", c->p.throughput_s);
-	fprintf(f, "| backend | payload | frames/s | MB/s | server CPU/frame | syscalls/frame | reads/frame | client blocked | lost |\n");
-	fprintf(f, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (unsigned v = 0; v < 3; v++)
-		for (size_t i = 0; cmp_backend_at(c, i); i++) {
-			const struct cmp_case *k = cmp_find(c, CMP_THROUGHPUT, cmp_backend_at(c, i), v);
-			if (!k)
-				continue;
-			fprintf(f, "| %s | %s |", k->backend, k->vlabel);
-			static const char *cols[] = { "frames_per_s", "mb_per_s", "cpu_ns_per_frame",
-						      "syscalls_per_frame", "reads_per_frame",
-						      "client_blocked_ms", "lost" };
-			for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
-				cmp_cell(f, &nt, k, cols[j], j == 0);
-			fprintf(f, "\n");
-		}
-	cmp_notes_print(f, &nt);
-	fprintf(f, "\n");
-	for (unsigned v = 0; v < 3; v++) {
-		const char *best = NULL, *cheap = NULL, *worst = NULL;
-		double bx = 0, cx = INFINITY, wx = INFINITY, cs = NAN;
-		char label[40];
-		for (size_t i = 0; cmp_backend_at(c, i); i++) {
-			const char *be = cmp_backend_at(c, i);
-			double x = cmp_med(c, CMP_THROUGHPUT, be, v, "frames_per_s");
-			double y = cmp_med(c, CMP_THROUGHPUT, be, v, "cpu_ns_per_frame");
-			if (isnan(x))
-				continue;
-			if (x > bx) bx = x, best = be;
-			if (x < wx) wx = x, worst = be;
-			if (y < cx) cx = y, cheap = be, cs = cmp_med(c, CMP_THROUGHPUT, be, v, "syscalls_per_frame");
-		}
-		if (!best)
+		"and the last frame. *server CPU* is its user+sys time over that span as a share of "
+		"one core: at %.0f %% or more it was **saturated**, so its rate is all it could do and "
+		"its CPU per frame is a ceiling (shown as ≥). *server CPU/frame* is that time divided "
+		"by the frames; *server core* and *machine CPU/frame* come from /proc/stat around the "
+		"run (user, system and softirq of the server's CPU, and of every CPU): on loopback "
+		"the sender's CPU runs much of the receiver's TCP in softirq, which the server's own "
+		"figure does not see. *client blocked* is how long the client waited on a full socket: "
+		"where the client never found it full, it set the pace, and frames/s and MB/s are a "
+		"lower bound (≥) that wins nothing.\n\n", c->p.throughput_s, CMP_SATURATED_PCT);
+}
+
+static void cmp_read_throughput(FILE *f, const struct cmp *c)
+{
+	struct cmp_decision d;
+	char text[1500], label[40];
+	double x;
+
+	for (unsigned v = 0; v < cmp_scens[CMP_THROUGHPUT].nvariants(c); v++) {
+		cmp_scens[CMP_THROUGHPUT].variant(c, v, label, sizeof(label), &x);
+		cmp_decide(c, CMP_THROUGHPUT, v, "frames_per_s", CMP_HIGHER, &d);
+		if (d.metric < 0)
 			continue;
-		const struct cmp_case *k = cmp_find(c, CMP_THROUGHPUT, best, v);
-		cmp_sfmt(label, sizeof(label), "%s", k->vlabel);
-		cmp_fmt(a, sizeof(a), CMP_U_RATE, bx);
-		cmp_fmt(b, sizeof(b), CMP_U_RATE, wx);
-		fprintf(f, "%s: **%s** received the most, %s frames/s (%.0f MB/s)", label, best, a,
-			cmp_med(c, CMP_THROUGHPUT, best, v, "mb_per_s"));
-		if (worst && worst != best)
-			fprintf(f, ", **%s** the fewest, %s", worst, b);
-		if (cheap)
-			fprintf(f, "; the cheapest per frame was **%s** at %.0f ns of server CPU and %.3f "
-				"system calls per frame", cheap, cx, cs);
-		fprintf(f, ".%s", v < 2 ? " " : "\n");
+		cmp_decision_text(text, sizeof(text), &d);
+		fprintf(f, "- %s, most frames/s: %s.\n", label, text);
+		cmp_decide(c, CMP_THROUGHPUT, v, "cpu_ns_per_frame", CMP_LOWER, &d);
+		cmp_decision_text(text, sizeof(text), &d);
+		fprintf(f, "- %s, least server CPU per frame: %s.\n", label, text);
 	}
 }
 
-static void cmp_md_idle_matrix(FILE *f, const struct cmp *c, struct cmp_notes *nt,
-			       const char *metric, const char *title)
+static void cmp_intro_build(FILE *f, const struct cmp *c)
 {
-	fprintf(f, "\n%s\n\n| backend |", title);
-	for (unsigned v = 0; v < c->p.nidle; v++)
-		fprintf(f, " %u idle |", c->p.idle_counts[v]);
-	fprintf(f, " %u vs 0 |\n|---|", c->p.idle_counts[c->p.nidle - 1]);
-	for (unsigned v = 0; v <= c->p.nidle; v++)
-		fprintf(f, "--:|");
-	fprintf(f, "\n");
-	for (size_t i = 0; cmp_backend_at(c, i); i++) {
-		const char *be = cmp_backend_at(c, i);
-		if (!cmp_find(c, CMP_IDLE, be, 0))
+	fprintf(f, "8 sources send a 4 KiB fragment per 1 kHz trigger (`--burst`) for %.1f s and the "
+		"server builds events (`--build --build-window 64 --build-timeout 100`): source 3 "
+		"healthy, jittering by up to 5 ms, or stopping for 1 s and then sending what fell "
+		"due. *building* latency is the arrival of an event's last fragment minus its "
+		"trigger time (complete events); *held* what the ring of 64 events held at most; "
+		"*read while paused* what was read beyond a pause; *paused* the longest any source "
+		"was not read; *lock wait* the time threads waited for the shared builder. "
+		"docs/event-building.md explains the differences.\n\n", c->p.build_s);
+}
+
+static void cmp_read_build(FILE *f, const struct cmp *c)
+{
+	struct cmp_decision d;
+	char text[1500], label[40];
+	double x;
+
+	for (unsigned v = 0; v < cmp_scens[CMP_BUILD].nvariants(c); v++) {
+		cmp_scens[CMP_BUILD].variant(c, v, label, sizeof(label), &x);
+		cmp_decide(c, CMP_BUILD, v, "p99_ns", CMP_LOWER, &d);
+		if (d.metric < 0)
 			continue;
-		fprintf(f, "| %s |", be);
-		for (unsigned v = 0; v < c->p.nidle; v++)
-			cmp_cell(f, nt, cmp_find(c, CMP_IDLE, be, v), metric, 1);
-		double a = cmp_med(c, CMP_IDLE, be, 0, metric);
-		double b = cmp_med(c, CMP_IDLE, be, c->p.nidle - 1, metric);
-		if (isnan(a) || isnan(b) || a <= 0)
-			fprintf(f, " – |\n");
-		else
-			fprintf(f, " %.2fx |\n", b / a);
+		cmp_decision_text(text, sizeof(text), &d);
+		fprintf(f, "- source 3 %s, lowest building p99: %s.\n", label, text);
 	}
 }
 
-static void cmp_md_idle(FILE *f, const struct cmp *c)
+static void cmp_intro_idle(FILE *f, const struct cmp *c)
 {
-	struct cmp_notes nt = { .n = 0 };
-
 	fprintf(f, "8 sources send 64-byte payloads at 1 kHz for %.1f s while the client also holds "
 		"idle connections open that never send a byte (the server runs with `--sources 8`, "
 		"so they do not count as sources). *Server CPU/frame (steady)* is the server's CPU "
 		"time between 20 %% and 90 %% of the time frames were arriving, divided by the frames "
-		"that arrived in that window: it leaves out accepting the idle connections, which is "
-		"a one-off cost (the whole-run figure, which includes it, is in the CSV and JSON). "
-		"The descriptor limit the children inherit is %ld.\n", c->p.idle_s, c->nofile);
-	cmp_md_idle_matrix(f, c, &nt, "cpu_ns_per_frame", "**Server CPU per frame (steady state)**");
-	cmp_md_idle_matrix(f, c, &nt, "p99_ns", "**p99 latency** (send → received)");
-	cmp_md_idle_matrix(f, c, &nt, "max_rss_mib", "**Peak memory of the server** (max RSS)");
-	cmp_notes_print(f, &nt);
-	fprintf(f, "\n");
+		"that arrived in that window: it leaves out accepting the idle connections, a one-off "
+		"cost. Where the server's core was %.0f %% busy or more in that window it was "
+		"**saturated**: 8,000 frames/s took all it had, and CPU/frame is a ceiling (≥), not a "
+		"cost. *CPU per wait per descriptor* is the honest O(n) figure: the window's CPU "
+		"divided by its waits (its share of the run's `syscalls.waits`) and by the descriptors "
+		"each wait watches (the connections and the listener). A backend that did not accept "
+		"every idle connection is marked and left out of every ranking. The descriptor limit "
+		"the children inherit is %ld.\n", c->p.idle_s, CMP_SATURATED_PCT, c->nofile);
+}
+
+static void cmp_read_idle(FILE *f, const struct cmp *c)
+{
 	for (size_t i = 0; cmp_backend_at(c, i); i++) {
 		const char *be = cmp_backend_at(c, i);
 		const struct cmp_case *k0 = cmp_find(c, CMP_IDLE, be, 0), *kn = NULL;
 		unsigned v;
+		char a[64], b[64], w[64];
 		if (!k0)
 			continue;
 		if (k0->state != CMP_OK) {
@@ -406,19 +453,26 @@ static void cmp_md_idle(FILE *f, const struct cmp *c)
 				break;
 			kn = x;
 		}
-		int m = cmp_idx(k0, "cpu_ns_per_frame"), w = cmp_idx(k0, "cpu_run_ns_per_frame");
-		int rss = cmp_idx(k0, "max_rss_mib");
+		int m = cmp_idx(k0, "cpu_ns_per_frame"), rss = cmp_idx(k0, "max_rss_mib");
+		int wfd = cmp_idx(k0, "ns_per_wait_fd");
+		cmp_fmt_cell(a, sizeof(a), k0, m);
 		if (kn && kn != k0) {
-			fprintf(f, "- **%s**: %.0f ns of CPU per frame with no idle connection, %.0f ns with "
-				"%s (%.2fx); counting the set-up too (whole run) %.0f → %.0f ns; peak memory "
-				"%.1f → %.1f MiB", be, k0->med[m], kn->med[m], kn->vlabel,
-				kn->med[m] / k0->med[m], k0->med[w], kn->med[w], k0->med[rss], kn->med[rss]);
-			double seen = kn->med[cmp_idx(kn, "idle_seen")];
-			if (seen < kn->x)
-				fprintf(f, " — but the server accepted only %.0f of the %.0f idle connections", seen, kn->x);
+			cmp_fmt_cell(b, sizeof(b), kn, m);
+			fprintf(f, "- **%s**: CPU per frame %s with no idle connection, %s with %s; peak "
+				"memory %.1f → %.1f MiB", be, a, b, kn->vlabel, k0->med[rss], kn->med[rss]);
+			if (!isnan(kn->med[wfd])) {
+				cmp_fmt_cell(w, sizeof(w), kn, wfd);
+				fprintf(f, "; %s per wait per watched descriptor", w);
+			}
+			if (kn->saturated)
+				fprintf(f, " — **saturated** with %s: its core was busy %.0f %% of the window",
+					kn->vlabel, kn->med[cmp_idx(kn, "server_cpu_pct")]);
+			if (kn->not_accepted)
+				fprintf(f, " — but the server accepted only %.0f of the %.0f idle connections",
+					kn->med[cmp_idx(kn, "idle_seen")], kn->x);
 			fprintf(f, ".");
 		} else {
-			fprintf(f, "- **%s**: %.0f ns of CPU per frame with no idle connection.", be, k0->med[m]);
+			fprintf(f, "- **%s**: CPU per frame %s with no idle connection.", be, a);
 		}
 		if (v < c->p.nidle) {
 			const struct cmp_case *x = cmp_find(c, CMP_IDLE, be, v);
@@ -429,59 +483,260 @@ static void cmp_md_idle(FILE *f, const struct cmp *c)
 	}
 }
 
-static void cmp_md_build(FILE *f, const struct cmp *c)
-{
-	static const char *cols[] = { "events_per_s", "p50_ns", "p99_ns", "max_ns", "held_mib",
-				      "kept_mib", "partial", "paused_ms", "late", "client_blocked_ms",
-				      "lock_wait_ms" };
-	struct cmp_notes nt = { .n = 0 };
+/* Log axes with 1-2-5 steps: easier to read off than powers of ten alone. */
+#define CMP_TICS_125 \
+	"set ytics ('0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1, '2' 2, '5' 5, '10' 10, '20' 20, " \
+	"'50' 50, '100' 100, '200' 200, '500' 500, '1000' 1000, '2000' 2000, '5000' 5000, " \
+	"'10000' 10000)\n"
+#define CMP_TICS_TIME125 \
+	"set ytics ('10 us' 1e-5, '20 us' 2e-5, '50 us' 5e-5, '100 us' 1e-4, '200 us' 2e-4, " \
+	"'500 us' 5e-4, '1 ms' 1e-3, '2 ms' 2e-3, '5 ms' 5e-3, '10 ms' 1e-2, '20 ms' 2e-2, " \
+	"'50 ms' 5e-2, '100 ms' 0.1, '200 ms' 0.2, '500 ms' 0.5, '1 s' 1, '2 s' 2, '5 s' 5)\n"
 
-	fprintf(f, "8 sources send a 4 KiB fragment per 1 kHz trigger for %.1f s; the server builds "
-		"events (`--build --build-window 64 --build-timeout 100`). *building* latency is the "
-		"arrival of an event's last fragment minus its trigger time; *held* is what the ring "
-		"of 64 events held at most, *read while paused* what was read beyond a pause; "
-		"*paused* the longest any source was paused. docs/event-building.md explains the "
-		"differences.\n\n", c->p.build_s);
-	fprintf(f, "| backend | source 3 | events/s | building p50 | p99 | max | held | read while "
-		"paused | partial | paused | late fragments | client blocked | lock wait |\n");
-	fprintf(f, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (unsigned v = 0; v < 3; v++)
-		for (size_t i = 0; cmp_backend_at(c, i); i++) {
-			const struct cmp_case *k = cmp_find(c, CMP_BUILD, cmp_backend_at(c, i), v);
-			if (!k)
-				continue;
-			fprintf(f, "| %s | %s |", k->backend, k->vlabel);
-			for (size_t j = 0; j < ARRAY_SIZE(cols); j++)
-				cmp_cell(f, &nt, k, cols[j], j == 0);
-			fprintf(f, "\n");
-		}
-	cmp_notes_print(f, &nt);
+const struct cmp_view cmp_views[CMP_NSCENS] = {
+	[CMP_BLOCKED] = {
+		.intro = cmp_intro_blocked,
+		.tables = { { .shape = CMP_T_ROWS, .cols = { "delivered", "sent", "silence_ms",
+			"p50_ns", "p99_ns", "max_ns", "max_all_ns", "client_behind_p99_ns", "lost" } } },
+		.reading = cmp_read_blocked,
+		.png = "blocked-timeline.png", .alt = "latency of every frame over time, per backend",
+		.plot = CMP_P_TIMELINE,
+	},
+	[CMP_LATENCY] = {
+		.intro = cmp_intro_latency,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "sources", .reference = 1,
+			.cols = { "p50_ns", "p99_ns", "p999_ns", "max_ns", "rate", "server_cpu_pct" } } },
+		.reading = cmp_read_latency,
+		.png = "latency-cdf.png", .alt = "RTT CDF per backend",
+		.plot = CMP_P_CDF,
+	},
+	[CMP_THROUGHPUT] = {
+		.intro = cmp_intro_throughput,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "payload",
+			.cols = { "frames_per_s", "mb_per_s", "server_cpu_pct", "cpu_ns_per_frame",
+				  "core_ns_per_frame", "machine_ns_per_frame", "syscalls_per_frame",
+				  "client_blocked_ms", "lost" } } },
+		.reading = cmp_read_throughput,
+		.png = "throughput.png", .alt = "throughput and CPU per frame",
+		.plot = CMP_P_VARIANTS,
+		.plot_title = "throughput: 8 sources at --rate max",
+		.xlabel = "payload",
+		.panels = {
+			{ "frames_per_s", "frames received per second", "million frames/s", 1e-6, NULL, 1 },
+			{ "mb_per_s", "payload bytes received per second", "MB/s", 1, NULL, 0 },
+			{ "cpu_ns_per_frame", "server CPU (user+sys) per frame", "ns per frame", 1, NULL, 1 },
+		},
+	},
+	[CMP_IDLE] = {
+		.intro = cmp_intro_idle,
+		.tables = {
+			{ .shape = CMP_T_MATRIX, .metric = "cpu_ns_per_frame",
+			  .title = "**Server CPU per frame (steady state)**" },
+			{ .shape = CMP_T_MATRIX, .metric = "ns_per_wait_fd",
+			  .title = "**Server CPU per wait per watched descriptor** (steady state)" },
+			{ .shape = CMP_T_MATRIX, .metric = "server_cpu_pct",
+			  .title = "**Server CPU, share of one core** (steady state)" },
+			{ .shape = CMP_T_MATRIX, .metric = "machine_ns_per_frame",
+			  .title = "**Machine CPU per frame** (/proc/stat, every CPU, whole run)" },
+			{ .shape = CMP_T_MATRIX, .metric = "p99_ns",
+			  .title = "**p99 latency** (send → received)" },
+			{ .shape = CMP_T_MATRIX, .metric = "max_rss_mib",
+			  .title = "**Peak memory of the server** (max RSS)" },
+		},
+		.reading = cmp_read_idle,
+		.png = "idle-scaling.png", .alt = "CPU per frame, p99 and memory against idle connections",
+		.plot = CMP_P_VARIANTS, .join = 1,
+		.plot_title = "idle scaling: 8 sources at 1 kHz plus N idle connections",
+		.xlabel = "idle connections",
+		.panels = {
+			{ "cpu_ns_per_frame", "server CPU per frame (steady state)", "us per frame", 1e-3,
+			  CMP_TICS_125, 1 },
+			{ "p99_ns", "p99 latency", "latency", 1e-9, CMP_TICS_TIME125, 1 },
+			{ "max_rss_mib", "peak memory of the server (max RSS)", "MiB", 1, CMP_TICS_125, 1 },
+		},
+	},
+	[CMP_BUILD] = {
+		.intro = cmp_intro_build,
+		.tables = {
+			{ .shape = CMP_T_ROWS, .variant = "source 3",
+			  .cols = { "events_per_s", "p50_ns", "p99_ns", "max_ns", "held_mib", "kept_mib",
+				    "partial", "paused_ms", "lock_wait_ms" } },
+			{ .shape = CMP_T_ROWS, .variant = "source 3",
+			  .title = "**Events, late fragments, the client**",
+			  .cols = { "complete", "partial", "late", "client_blocked_ms" } },
+		},
+		.reading = cmp_read_build,
+	},
+};
+
+/* ---- which backend for you -------------------------------------------------- */
+
+/* The rows of "Which backend for you" that rank one figure. %s in need
+ * and what is the variant ("10000 idle", "64 KiB"); variant -1 is the
+ * last. */
+static const struct cmp_answer {
+	const char *need, *what;
+	enum cmp_scen_id s;
+	int variant;
+	const char *metric;
+	enum cmp_better better;
+} cmp_answers[] = {
+	{ "A few sockets, the lowest latency", "pull-mode round trip, %s, median",
+	  CMP_LATENCY, 0, "p50_ns", CMP_LOWER },
+	/* Not their latency: a backend that asks one source at a time has one
+	 * REQUEST outstanding where the others have eight. */
+	{ "Several busy sockets, each answered quickly", "pull-mode round trips served per second, "
+	  "%s each with a REQUEST outstanding", CMP_LATENCY, 1, "rate", CMP_HIGHER },
+	{ "Throughput with small messages", "frames/s, 8 sources at full speed, %s payloads",
+	  CMP_THROUGHPUT, 0, "frames_per_s", CMP_HIGHER },
+	{ "Throughput with large messages", "MB/s, 8 sources at full speed, %s payloads",
+	  CMP_THROUGHPUT, -1, "mb_per_s", CMP_HIGHER },
+	{ "The least CPU per message", "server CPU per frame, %s at full speed",
+	  CMP_THROUGHPUT, 0, "cpu_ns_per_frame", CMP_LOWER },
+	{ "Many sockets, few of them busy (%s)", "server CPU per frame, 8 sources at 1 kHz among "
+	  "the idle connections (steady state)", CMP_IDLE, -1, "cpu_ns_per_frame", CMP_LOWER },
+	{ "Many sockets, steady latency", "p99 latency, 8 sources at 1 kHz and %s",
+	  CMP_IDLE, -1, "p99_ns", CMP_LOWER },
+	{ "Little memory with many connections", "peak RSS of the server with %s",
+	  CMP_IDLE, -1, "max_rss_mib", CMP_LOWER },
+};
+
+static void cmp_md_decide_row(FILE *f, const struct cmp *c, const struct cmp_answer *a)
+{
+	const struct cmp_scen *sc = &cmp_scens[a->s];
+	struct cmp_decision d;
+	char text[1500], label[40], need[160], what[240];
+	unsigned v = a->variant < 0 ? sc->nvariants(c) - 1 : (unsigned)a->variant;
+	double x;
+
+	if (!cmp_ran(c, a->s))
+		return;
+	sc->variant(c, v, label, sizeof(label), &x);
+	/* the formats are the table's own, each with one %s at most */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	cmp_sfmt(need, sizeof(need), a->need, label);
+	cmp_sfmt(what, sizeof(what), a->what, label);
+#pragma GCC diagnostic pop
+	cmp_decide(c, a->s, v, a->metric, a->better, &d);
+	cmp_decision_text(text, sizeof(text), &d);
+	fprintf(f, "| %s | %s | %s |\n", need, what, text);
 }
+
+/* The simplest backend (the kit's table goes from the simplest up) that
+ * neither stalled behind a silent source nor turned idle connections
+ * away, with the figures that say so. */
+static void cmp_md_simplest(FILE *f, const struct cmp *c)
+{
+	if (!cmp_ran(c, CMP_BLOCKED) && !cmp_ran(c, CMP_IDLE))
+		return;
+	unsigned last = c->p.nidle - 1;
+	for (size_t i = 0; cmp_backend_at(c, i); i++) {
+		const char *be = cmp_backend_at(c, i);
+		const struct cmp_case *b = cmp_find(c, CMP_BLOCKED, be, 0);
+		const struct cmp_case *k = cmp_find(c, CMP_IDLE, be, last);
+		if (cmp_ran(c, CMP_BLOCKED) && (!b || b->state != CMP_OK || cmp_stalled(b)))
+			continue;
+		if (cmp_ran(c, CMP_IDLE) && (!k || k->state != CMP_OK || k->not_accepted || k->saturated))
+			continue;
+		fprintf(f, "| Simplest code that does the job | the first in the kit's order (simplest "
+			"first) that kept delivering behind a silent source and took every idle "
+			"connection without saturating | **%s**", be);
+		if (b)
+			fprintf(f, ": %.0f frames delivered during the silence", b->med[cmp_idx(b, "delivered")]);
+		if (k)
+			fprintf(f, "%s%.0f of %.0f idle connections accepted, its core %.0f %% busy",
+				b ? ", " : ": ", k->med[cmp_idx(k, "idle_seen")], k->x,
+				k->med[cmp_idx(k, "server_cpu_pct")]);
+		fprintf(f, " |\n");
+		return;
+	}
+	fprintf(f, "| Simplest code that does the job | | no backend both kept delivering behind a "
+		"silent source and took every idle connection without saturating in this run |\n");
+}
+
+static void cmp_md_stall_row(FILE *f, const struct cmp *c)
+{
+	char ok[400] = "", bad[400] = "";
+
+	if (!cmp_ran(c, CMP_BLOCKED))
+		return;
+	for (size_t i = 0; cmp_backend_at(c, i); i++) {
+		const struct cmp_case *k = cmp_find(c, CMP_BLOCKED, cmp_backend_at(c, i), 0);
+		if (!k || k->state != CMP_OK)
+			continue;
+		char *to = cmp_stalled(k) ? bad : ok;
+		cmp_cat(to, 400, "%s**%s** %.0f", to[0] ? ", " : "", k->backend,
+			k->med[cmp_idx(k, "delivered")]);
+	}
+	fprintf(f, "| One slow or silent source must not hold up the others | frames of the other "
+		"sources delivered during a %.1f s silence | %s%s%s%s |\n", c->p.silent_s,
+		ok[0] ? "keep going: " : "", ok, bad[0] ? (ok[0] ? "; stall: " : "stall: ") : "", bad);
+}
+
+static void cmp_md_answer(FILE *f, const struct cmp *c)
+{
+	fprintf(f, "\n## Which backend for you\n\nEach answer cites this run's figures: the median "
+		"(min–max) of the repetitions. A backend is named better only where its range is clear "
+		"of the others' (and each had two repetitions or more); otherwise the leaders are a "
+		"**tie**. A figure marked ≥ is a lower bound (the client set the pace) or a ceiling "
+		"(the server's core was saturated) and wins nothing; backends that did not accept "
+		"every connection are not ranked. The sections below have every figure.\n\n");
+	fprintf(f, "| you need | judged by | answer from this run |\n|---|---|---|\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmp_answers); i++)
+		cmp_md_decide_row(f, c, &cmp_answers[i]);
+	cmp_md_stall_row(f, c);
+	cmp_md_simplest(f, c);
+	fprintf(f, "\nNot measured here: several event loops on several cores (no multi-core "
+		"scenario in this kit yet).\n");
+}
+
+/* ---- the rest of report.md -------------------------------------------------- */
 
 static void cmp_md_header(FILE *f, const struct cmp *c)
 {
+	const struct cmp_machine *m = &c->mach;
+
 	fprintf(f, "# daqmux compare\n\n");
 	fprintf(f, "How should a program read many sockets at once? Every backend of this build, "
 		"through the same scenarios, measured the same way. docs/compare.md explains each "
-		"scenario and how to read the numbers. A cell is the **median of the repetitions "
-		"(min–max)**.\n\n");
-	fprintf(f, "| | |\n|---|---|\n");
-	fprintf(f, "| date | %s |\n", c->mach.date);
-	fprintf(f, "| machine | %s, %ld CPUs online |\n", c->mach.cpu_model[0] ? c->mach.cpu_model : "?",
-		c->mach.cores);
-	fprintf(f, "| kernel | %s |\n", c->mach.kernel);
-	fprintf(f, "| daqmux | %s |\n", c->mach.revision[0] ? c->mach.revision : "(no git revision)");
+		"scenario and how to read the numbers.\n");
+	if (m->busy)
+		fprintf(f, "\n> **Warning: the machine was busy before this run** (load average %.2f "
+			"on %ld CPUs, above 0.5 per CPU): other work competed with the runs, and the "
+			"figures may be worse and noisier than this machine can do.\n", m->load_before[0],
+			m->cores);
+	if (c->interrupted)
+		fprintf(f, "\n> **Interrupted**: the run was stopped early; what is here is what ran.\n");
+	if (c->p.repeat < 2)
+		fprintf(f, "\n> One repetition: no spread to judge differences by, so nothing below is "
+			"named better than anything else (a default run has 3).\n");
+}
+
+static void cmp_md_machine(FILE *f, const struct cmp *c)
+{
+	const struct cmp_machine *m = &c->mach;
+
+	fprintf(f, "\n## This run\n\n| | |\n|---|---|\n");
+	fprintf(f, "| date | %s |\n", m->date);
+	fprintf(f, "| machine | %s, %ld CPUs online |\n", m->cpu_model[0] ? m->cpu_model : "?", m->cores);
+	fprintf(f, "| kernel | %s |\n", m->kernel);
+	fprintf(f, "| daqmux | %s; liburing %s; %s |\n", daqmux_version(),
+		meta_liburing(), meta_compiler());
 	if (c->cpu_server >= 0)
 		fprintf(f, "| pinning | server on CPU %d (`--cpu`), client on CPU %d (sched_setaffinity) |\n",
 			c->cpu_server, c->cpu_client);
 	else
 		fprintf(f, "| pinning | **not pinned**: only one CPU, server and client share it |\n");
+	fprintf(f, "| CPU frequency governor | %s |\n", m->gov_server[0] || m->gov_client[0] ?
+		m->gov_server : "not readable here (no cpufreq in /sys: a virtual machine?)");
+	fprintf(f, "| load average (1, 5, 15 min) | before %.2f %.2f %.2f, after %.2f %.2f %.2f%s |\n",
+		m->load_before[0], m->load_before[1], m->load_before[2], m->load_after[0],
+		m->load_after[1], m->load_after[2], m->busy ? " — **busy before the run**" : "");
 	fprintf(f, "| repetitions | %u%s |\n", c->p.repeat, c->o.quick ? " (`--quick`: shortened runs)" : "");
 	fprintf(f, "| wall time | %.0f s (estimated %.0f s) |\n", c->wall_s, c->est_total_s);
 	fprintf(f, "| descriptors | RLIMIT_NOFILE %ld for the children (hard limit %ld) |\n", c->nofile,
 		c->nofile_hard);
-	if (c->interrupted)
-		fprintf(f, "| **interrupted** | the run was stopped early; what is here is what ran |\n");
 	fprintf(f, "\n**Backends**: ");
 	for (size_t i = 0; i < c->nbe; i++) {
 		const struct cmp_backend *b = &c->be[i];
@@ -504,10 +759,31 @@ static int cmp_png_exists(const struct cmp *c, const char *name)
 	return stat(p, &st) == 0 && st.st_size > 0;
 }
 
-static void cmp_md_png(FILE *f, const struct cmp *c, const char *name, const char *alt)
+/* One scenario's section, as its view describes it. */
+static void cmp_md_scenario(FILE *f, const struct cmp *c, enum cmp_scen_id s, unsigned n)
 {
-	if (cmp_png_exists(c, name))
-		fprintf(f, "\n![%s](%s)\n", alt, name);
+	const struct cmp_scen *sc = &cmp_scens[s];
+	const struct cmp_view *vw = &cmp_views[s];
+	struct cmp_notes nt = { .n = 0 };
+
+	fprintf(f, "\n## %u. %s\n\n", n, sc->title);
+	vw->intro(f, c);
+	for (size_t t = 0; t < ARRAY_SIZE(vw->tables); t++) {
+		const struct cmp_table *tb = &vw->tables[t];
+		if (tb->shape == CMP_T_ROWS && !tb->cols[0])
+			break;
+		if (tb->title)
+			fprintf(f, "\n%s\n\n", tb->title);
+		if (tb->shape == CMP_T_ROWS)
+			cmp_md_rows(f, c, sc, tb, &nt);
+		else
+			cmp_md_matrix(f, c, sc, tb, &nt);
+	}
+	cmp_notes_print(f, &nt);
+	fprintf(f, "\n");
+	vw->reading(f, c);
+	if (vw->png && cmp_png_exists(c, vw->png))
+		fprintf(f, "\n![%s](%s)\n", vw->alt, vw->png);
 }
 
 static void cmp_md_failures(FILE *f, const struct cmp *c)
@@ -531,11 +807,29 @@ static void cmp_md_failures(FILE *f, const struct cmp *c)
 	}
 }
 
+static void cmp_md_targets(FILE *f, const struct cmp *c)
+{
+	struct cmp_target t[8];
+	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
+
+	if (!nt)
+		return;
+	fprintf(f, "\n## Appendix: the kit's own targets\n\nWhat the kit aims for, judged on this "
+		"run's medians; they say how the kit does, not which backend to pick.");
+	if (c->p.repeat < 3)
+		fprintf(f, " With %u repetition%s a single noisy run can decide a verdict - above "
+			"all the idle and latency ones on a busy or virtual machine: judge by a "
+			"default run (3 repetitions).", c->p.repeat, c->p.repeat == 1 ? "" : "s");
+	fprintf(f, "\n\n| target | verdict | measured |\n|---|---|---|\n");
+	for (size_t i = 0; i < nt; i++)
+		fprintf(f, "| %s | **%s** | %s |\n", t[i].name, cmp_verdict_name(t[i].verdict),
+			t[i].detail);
+}
+
 static int cmp_write_md(const struct cmp *c)
 {
 	char path[CMP_PATH + 32];
-	struct cmp_target t[8];
-	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
+	unsigned n = 0;
 
 	cmp_sfmt(path, sizeof(path), "%s/report.md", c->out);
 	FILE *f = fopen(path, "w");
@@ -544,45 +838,18 @@ static int cmp_write_md(const struct cmp *c)
 		return -1;
 	}
 	cmp_md_header(f, c);
-	if (nt) {
-		fprintf(f, "\n## Targets\n\nMeasured in this run, not asserted.");
-		if (c->p.repeat < 3)
-			fprintf(f, " With %u repetition%s a single noisy run can decide a verdict - above "
-				"all the idle and latency ones on a busy or virtual machine: judge by a "
-				"default run (3 repetitions).", c->p.repeat, c->p.repeat == 1 ? "" : "s");
-		fprintf(f, "\n\n| target | verdict | measured |\n|---|---|---|\n");
-		for (size_t i = 0; i < nt; i++)
-			fprintf(f, "| %s | **%s** | %s |\n", t[i].name, cmp_verdict_name(t[i].verdict),
-				t[i].detail);
-	}
-	if (c->o.scen_mask & (1u << CMP_BLOCKED)) {
-		fprintf(f, "\n## 1. %s\n\n", cmp_scens[CMP_BLOCKED].title);
-		cmp_md_blocked(f, c);
-		cmp_md_png(f, c, "blocked-timeline.png", "latency of every frame over time, per backend");
-	}
-	if (c->o.scen_mask & (1u << CMP_LATENCY)) {
-		fprintf(f, "\n## 2. %s\n\n", cmp_scens[CMP_LATENCY].title);
-		cmp_md_latency(f, c);
-		cmp_md_png(f, c, "latency-cdf.png", "RTT CDF per backend");
-	}
-	if (c->o.scen_mask & (1u << CMP_THROUGHPUT)) {
-		fprintf(f, "\n## 3. %s\n\n", cmp_scens[CMP_THROUGHPUT].title);
-		cmp_md_throughput(f, c);
-		cmp_md_png(f, c, "throughput.png", "throughput and CPU per frame");
-	}
-	if (c->o.scen_mask & (1u << CMP_IDLE)) {
-		fprintf(f, "\n## 4. %s\n\n", cmp_scens[CMP_IDLE].title);
-		cmp_md_idle(f, c);
-		cmp_md_png(f, c, "idle-scaling.png", "CPU per frame, p99 and memory against idle connections");
-	}
-	if (c->o.scen_mask & (1u << CMP_BUILD)) {
-		fprintf(f, "\n## 5. %s\n\n", cmp_scens[CMP_BUILD].title);
-		cmp_md_build(f, c);
-	}
+	cmp_md_answer(f, c);
+	cmp_md_machine(f, c);
+	for (int s = 0; s < CMP_NSCENS; s++)
+		if (cmp_ran(c, (enum cmp_scen_id)s))
+			cmp_md_scenario(f, c, (enum cmp_scen_id)s, ++n);
 	cmp_md_failures(f, c);
-	fprintf(f, "\n## Files\n\nresults.json has every figure of every repetition and the machine; "
-		"one CSV per scenario; data/ the plotted data and the gnuplot scripts; raw/ each run's "
-		"server and client JSON and logs.\n");
+	cmp_md_targets(f, c);
+	fprintf(f, "\n## Files\n\nresults.json has every figure of every repetition, the machine "
+		"and the reproducibility record; per scenario SCENARIO.csv (a row per repetition, "
+		"times in integer ns) and SCENARIO-medians.csv (median, min and max per case); data/ "
+		"the plotted data and the gnuplot scripts; raw/ each run's server and client JSON and "
+		"logs.\n");
 	if (fclose(f) != 0) {
 		msg("compare: writing %s failed: %s", path, strerror(errno));
 		return -1;
@@ -590,12 +857,12 @@ static int cmp_write_md(const struct cmp *c)
 	return 0;
 }
 
-/* report.md, results.json and one CSV per scenario. */
+/* report.md, results.json and the CSVs. */
 int cmp_write_report(struct cmp *c)
 {
 	int rc = 0;
 	for (int s = 0; s < CMP_NSCENS; s++)
-		if ((c->o.scen_mask & (1u << s)) && cmp_write_csv(c, &cmp_scens[s]) < 0)
+		if (cmp_ran(c, (enum cmp_scen_id)s) && cmp_write_csv(c, &cmp_scens[s]) < 0)
 			rc = -1;
 	if (cmp_write_json(c) < 0)
 		rc = -1;

@@ -26,58 +26,95 @@ static void cmp_csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void cmp_csv_row(FILE *f, const struct cmp_case *k, const char *rep, const char *state,
-			const double *m, double wall, const char *why)
+/* A figure: integer nanoseconds for times (ns and ns/frame), %.6g
+ * otherwise, empty when not measured. */
+static void cmp_csv_num(FILE *f, enum cmp_unit u, double v)
+{
+	if (isnan(v))
+		fprintf(f, ",");
+	else if (u == CMP_U_NS || u == CMP_U_NSF)
+		fprintf(f, ",%.0f", v);
+	else
+		fprintf(f, ",%.6g", v);
+}
+
+static void cmp_csv_head(FILE *f, const struct cmp_case *k)
 {
 	fprintf(f, "%s,", k->backend);
 	cmp_csv_str(f, k->vlabel);
-	fprintf(f, ",%g,%s,%s", k->x, rep, state);
-	for (unsigned i = 0; i < k->sc->nmetrics; i++) {
-		if (isnan(m[i]))
-			fprintf(f, ",");
-		else
-			fprintf(f, ",%.6g", m[i]);
-	}
-	if (isnan(wall))
-		fprintf(f, ",,");
-	else
-		fprintf(f, ",%.3f,", wall);
-	cmp_csv_str(f, why);
-	fprintf(f, "\n");
+	fprintf(f, ",%g", k->x);
 }
 
-int cmp_write_csv(const struct cmp *c, const struct cmp_scen *sc)
+static FILE *cmp_csv_open(const struct cmp *c, const char *name, const char *suffix, char *path,
+			  size_t len)
 {
-	char path[CMP_PATH + 32];
-	cmp_sfmt(path, sizeof(path), "%s/%s.csv", c->out, sc->name);
+	cmp_sfmt(path, len, "%s/%s%s.csv", c->out, name, suffix);
 	FILE *f = fopen(path, "w");
-	if (!f) {
+	if (!f)
 		msg("compare: cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "backend,variant,x,rep,state");
-	for (unsigned i = 0; i < sc->nmetrics; i++)
-		fprintf(f, ",%s", sc->metrics[i].key);
-	fprintf(f, ",wall_s,note\n");
-	for (size_t i = 0; i < c->ncases; i++) {
-		const struct cmp_case *k = &c->cases[i];
-		char rep[16];
-		if (k->sc != sc)
-			continue;
-		for (unsigned r = 0; r < k->nrep; r++) {
-			cmp_sfmt(rep, sizeof(rep), "%u", r + 1);
-			cmp_csv_row(f, k, rep, cmp_state_name(k->rep[r].state), k->rep[r].m,
-				    k->rep[r].wall_s, k->rep[r].why);
-		}
-		cmp_csv_row(f, k, "median", cmp_state_name(k->state), k->med, NAN, k->why);
-		cmp_csv_row(f, k, "min", cmp_state_name(k->state), k->lo, NAN, "");
-		cmp_csv_row(f, k, "max", cmp_state_name(k->state), k->hi, NAN, "");
-	}
+	return f;
+}
+
+static int cmp_csv_close(FILE *f, const char *path)
+{
 	if (fclose(f) != 0) {
 		msg("compare: writing %s failed: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* SCENARIO.csv: a row per repetition; SCENARIO-medians.csv: a row per
+ * case with each figure's median, min and max. */
+int cmp_write_csv(const struct cmp *c, const struct cmp_scen *sc)
+{
+	char path[CMP_PATH + 48], mpath[CMP_PATH + 48];
+	FILE *f = cmp_csv_open(c, sc->name, "", path, sizeof(path));
+	if (!f)
+		return -1;
+	FILE *m = cmp_csv_open(c, sc->name, "-medians", mpath, sizeof(mpath));
+	if (!m) {
+		fclose(f);
+		return -1;
+	}
+	fprintf(f, "backend,variant,x,rep,state");
+	fprintf(m, "backend,variant,x,state,repetitions_ok,saturated_reps,client_limited_reps");
+	for (unsigned i = 0; i < sc->nmetrics; i++) {
+		const char *key = sc->metrics[i].key;
+		fprintf(f, ",%s", key);
+		fprintf(m, ",%s,%s_min,%s_max", key, key, key);
+	}
+	fprintf(f, ",wall_ms,note\n");
+	fprintf(m, ",note\n");
+	for (size_t i = 0; i < c->ncases; i++) {
+		const struct cmp_case *k = &c->cases[i];
+		if (k->sc != sc)
+			continue;
+		for (unsigned r = 0; r < k->nrep; r++) {
+			const struct cmp_rep *p = &k->rep[r];
+			cmp_csv_head(f, k);
+			fprintf(f, ",%u,%s", r + 1, cmp_state_name(p->state));
+			for (unsigned j = 0; j < sc->nmetrics; j++)
+				cmp_csv_num(f, sc->metrics[j].unit, p->m[j]);
+			cmp_csv_num(f, CMP_U_COUNT, round(p->wall_s * 1e3));
+			fprintf(f, ",");
+			cmp_csv_str(f, p->why);
+			fprintf(f, "\n");
+		}
+		cmp_csv_head(m, k);
+		fprintf(m, ",%s,%u,%u,%u", cmp_state_name(k->state), k->nok, k->saturated,
+			k->client_limited);
+		for (unsigned j = 0; j < sc->nmetrics; j++) {
+			cmp_csv_num(m, sc->metrics[j].unit, k->med[j]);
+			cmp_csv_num(m, sc->metrics[j].unit, k->lo[j]);
+			cmp_csv_num(m, sc->metrics[j].unit, k->hi[j]);
+		}
+		fprintf(m, ",");
+		cmp_csv_str(m, k->why);
+		fprintf(m, "\n");
+	}
+	int rc = cmp_csv_close(f, path);
+	return cmp_csv_close(m, mpath) < 0 ? -1 : rc;
 }
 
 /* ---- results.json ------------------------------------------------------------ */
@@ -96,7 +133,7 @@ static void cmp_json_metrics(struct jw *w, const char *key, const struct cmp_sce
 static const char *cmp_unit_name(enum cmp_unit u)
 {
 	static const char *const names[] = { "count", "ns", "ns/frame", "1/s", "MB/s", "per frame",
-					      "MiB", "ms" };
+					      "MiB", "ms", "%" };
 	return names[u];
 }
 
@@ -109,6 +146,9 @@ static void cmp_json_case(struct jw *w, const struct cmp_case *k)
 	jw_str(w, "state", cmp_state_name(k->state));
 	jw_str(w, "note", k->why);
 	jw_u64(w, "repetitions_ok", k->nok);
+	jw_u64(w, "saturated_repetitions", k->saturated);
+	jw_u64(w, "client_limited_repetitions", k->client_limited);
+	jw_bool(w, "not_accepted", k->not_accepted);
 	cmp_json_metrics(w, "median", k->sc, k->med);
 	cmp_json_metrics(w, "min", k->sc, k->lo);
 	cmp_json_metrics(w, "max", k->sc, k->hi);
@@ -152,6 +192,9 @@ int cmp_write_json(const struct cmp *c)
 	}
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
+	meta_write(&w, "daqmux-compare", CMP_SCHEMA_VERSION, &c->mach.start);
+	if (c->error[0])
+		jw_str(&w, "error", c->error);
 	jw_str(&w, "tool", "daqmux compare");
 	jw_obj_begin(&w, "machine");
 	jw_str(&w, "date", c->mach.date);
@@ -164,7 +207,21 @@ int cmp_write_json(const struct cmp *c)
 	jw_i64(&w, "client_cpu", c->cpu_client);
 	jw_i64(&w, "nofile", c->nofile);
 	jw_i64(&w, "nofile_hard", c->nofile_hard);
-	jw_str(&w, "daqmux_revision", c->mach.revision[0] ? c->mach.revision : NULL);
+	jw_obj_end(&w);
+	jw_obj_begin(&w, "reproducibility");
+	jw_arr_begin(&w, "load_before");
+	for (int i = 0; i < 3; i++)
+		jw_num(&w, NULL, c->mach.load_before[i]);
+	jw_arr_end(&w);
+	jw_arr_begin(&w, "load_after");
+	for (int i = 0; i < 3; i++)
+		jw_num(&w, NULL, c->mach.load_after[i]);
+	jw_arr_end(&w);
+	jw_bool(&w, "busy_before", c->mach.busy);
+	jw_str(&w, "governor_server_cpu", c->mach.gov_server[0] ? c->mach.gov_server : NULL);
+	jw_str(&w, "governor_client_cpu", c->mach.gov_client[0] ? c->mach.gov_client : NULL);
+	jw_bool(&w, "pinned", c->cpu_server >= 0);
+	jw_num(&w, "saturated_at_pct", CMP_SATURATED_PCT);
 	jw_obj_end(&w);
 	jw_obj_begin(&w, "plan");
 	jw_bool(&w, "quick", c->o.quick);

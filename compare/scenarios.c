@@ -22,11 +22,19 @@
 
 #include "util.h"
 
-int cmp_metric_index(const struct cmp_scen *sc, const char *key)
+int cmp_metric_find(const struct cmp_scen *sc, const char *key)
 {
 	for (unsigned i = 0; i < sc->nmetrics; i++)
 		if (strcmp(sc->metrics[i].key, key) == 0)
 			return (int)i;
+	return -1;
+}
+
+int cmp_metric_index(const struct cmp_scen *sc, const char *key)
+{
+	int i = cmp_metric_find(sc, key);
+	if (i >= 0)
+		return i;
 	msg("compare: internal error: no metric %s in %s", key, sc->name);
 	abort();
 }
@@ -58,6 +66,26 @@ static double cmp_span_s(const struct json *sj)
 			last = l;
 	}
 	return last > first && first != UINT64_MAX ? (double)(last - first) / 1e9 : NAN;
+}
+
+/* The server's user+sys CPU over a span, as a percentage of one core. */
+static double cmp_cpu_pct(const struct json *sj, double span_s)
+{
+	double cpu = json_path_num(sj, "cpu.user_s", NAN) + json_path_num(sj, "cpu.sys_s", NAN);
+	return span_s > 0 ? 100 * cpu / span_s : NAN;
+}
+
+/* Busy CPU from /proc/stat around the run, per frame: the server's core
+ * and the whole machine (with the client and the softirq work of TCP). */
+static void cmp_set_stat(struct cmp_rep *r, const struct cmp_case *k, const struct cmp_pair *p,
+			 double frames)
+{
+	if (!p->st0.ok || !p->st1.ok || !(frames > 0))
+		return;
+	if (p->st1.core_ns >= p->st0.core_ns && p->st0.core_ns != UINT64_MAX)
+		r->m[cmp_idx(k, "core_ns_per_frame")] = (double)(p->st1.core_ns - p->st0.core_ns) / frames;
+	if (p->st1.all_ns >= p->st0.all_ns)
+		r->m[cmp_idx(k, "machine_ns_per_frame")] = (double)(p->st1.all_ns - p->st0.all_ns) / frames;
 }
 
 /* ---- the server's --trace ------------------------------------------------ */
@@ -119,16 +147,17 @@ static double cmp_pct(const uint64_t *v, size_t n, double p)
 /* ---- 1. blocked ------------------------------------------------------------ */
 
 static const struct cmp_metric cmp_blocked_metrics[] = {
-	{ "delivered", "delivered during silence", CMP_U_COUNT },
-	{ "sent", "sent during silence", CMP_U_COUNT },
-	{ "p50_ns", "p50", CMP_U_NS },
-	{ "p99_ns", "p99", CMP_U_NS },
-	{ "max_ns", "max", CMP_U_NS },
-	{ "silence_ms", "silence", CMP_U_MS },
-	{ "max_all_ns", "max latency, whole run", CMP_U_NS },
-	{ "client_behind_p99_ns", "client behind schedule p99", CMP_U_NS },
-	{ "frames", "frames", CMP_U_COUNT },
-	{ "lost", "lost", CMP_U_COUNT },
+	{ "delivered", "delivered during silence", CMP_U_COUNT, 0 },
+	{ "sent", "sent during silence", CMP_U_COUNT, 0 },
+	{ "p50_ns", "p50", CMP_U_NS, 0 },
+	{ "p99_ns", "p99", CMP_U_NS, 0 },
+	{ "max_ns", "max", CMP_U_NS, 0 },
+	{ "silence_ms", "silence", CMP_U_MS, 0 },
+	{ "max_all_ns", "max latency, whole run", CMP_U_NS, 0 },
+	{ "client_behind_p99_ns", "client behind schedule p99", CMP_U_NS, 0 },
+	{ "frames", "frames", CMP_U_COUNT, 0 },
+	{ "lost", "lost", CMP_U_COUNT, 0 },
+	{ "server_cpu_pct", "server CPU", CMP_U_PCT, 0 },
 };
 
 static unsigned cmp_one_variant(const struct cmp *c) { (void)c; return 1; }
@@ -228,6 +257,7 @@ static void cmp_blocked_analyse(struct cmp *c, struct cmp_case *k, struct cmp_re
 	cmp_set(r, k, "client_behind_p99_ns", json_path_num(p->cj, "behind_ns.p99", NAN));
 	cmp_set(r, k, "frames", json_path_num(p->sj, "frames", NAN));
 	cmp_set(r, k, "lost", json_path_num(p->sj, "lost", NAN));
+	cmp_set(r, k, "server_cpu_pct", cmp_cpu_pct(p->sj, json_path_num(p->sj, "elapsed_s", NAN)));
 	if (!k->plotdata[0])
 		cmp_blocked_keep(c, k, &t, t_first);
 	free(lat);
@@ -261,12 +291,13 @@ static void cmp_blocked_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 /* ---- 2. latency (pull mode) -------------------------------------------------- */
 
 static const struct cmp_metric cmp_latency_metrics[] = {
-	{ "p50_ns", "RTT p50", CMP_U_NS },
-	{ "p99_ns", "p99", CMP_U_NS },
-	{ "p999_ns", "p99.9", CMP_U_NS },
-	{ "max_ns", "max", CMP_U_NS },
-	{ "requests", "round trips", CMP_U_COUNT },
-	{ "rate", "round trips/s", CMP_U_RATE },
+	{ "p50_ns", "RTT p50", CMP_U_NS, 0 },
+	{ "p99_ns", "p99", CMP_U_NS, 0 },
+	{ "p999_ns", "p99.9", CMP_U_NS, 0 },
+	{ "max_ns", "max", CMP_U_NS, 0 },
+	{ "requests", "round trips", CMP_U_COUNT, 0 },
+	{ "rate", "round trips/s", CMP_U_RATE, 0 },
+	{ "server_cpu_pct", "server CPU", CMP_U_PCT, 0 },
 };
 
 static unsigned cmp_latency_nvar(const struct cmp *c) { (void)c; return 2; }
@@ -373,6 +404,7 @@ static void cmp_latency_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 			cmp_set(r, k, "max_ns", json_num(json_get(h, "max"), NAN));
 			cmp_set(r, k, "requests", frames);
 			cmp_set(r, k, "rate", frames / cmp_span_s(p.sj));
+			cmp_set(r, k, "server_cpu_pct", cmp_cpu_pct(p.sj, cmp_span_s(p.sj)));
 			if (cmp_latency_buckets(k, json_get(p.sj, "rtt_ns_buckets")) < 0)
 				cmp_latency_cdf_points(k, h);
 		}
@@ -383,18 +415,22 @@ static void cmp_latency_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 /* ---- 3. throughput ------------------------------------------------------------ */
 
 static const struct cmp_metric cmp_tput_metrics[] = {
-	{ "frames_per_s", "frames/s", CMP_U_RATE },
-	{ "mb_per_s", "MB/s", CMP_U_MBS },
-	{ "cpu_ns_per_frame", "server CPU/frame", CMP_U_NSF },
-	{ "syscalls_per_frame", "syscalls/frame", CMP_U_RATIO },
-	{ "reads_per_frame", "reads/frame", CMP_U_RATIO },
-	{ "waits_per_frame", "waits/frame", CMP_U_RATIO },
-	{ "client_blocked_ms", "client blocked", CMP_U_MS },
-	{ "client_eagain", "client EAGAIN writes", CMP_U_COUNT },
-	{ "client_cpu_pct", "client CPU %", CMP_U_RATIO },
-	{ "client_sys_pct", "client kernel CPU %", CMP_U_RATIO },
-	{ "frames", "frames", CMP_U_COUNT },
-	{ "lost", "lost", CMP_U_COUNT },
+	{ "frames_per_s", "frames/s", CMP_U_RATE, CMP_MF_RATE },
+	{ "mb_per_s", "MB/s", CMP_U_MBS, CMP_MF_RATE },
+	{ "cpu_ns_per_frame", "server CPU/frame", CMP_U_NSF, CMP_MF_CPU },
+	{ "server_cpu_pct", "server CPU", CMP_U_PCT, 0 },
+	{ "core_ns_per_frame", "server core CPU/frame", CMP_U_NSF, CMP_MF_CPU },
+	{ "machine_ns_per_frame", "machine CPU/frame", CMP_U_NSF, 0 },
+	{ "client_limited", "client-limited", CMP_U_COUNT, 0 },
+	{ "syscalls_per_frame", "syscalls/frame", CMP_U_RATIO, 0 },
+	{ "reads_per_frame", "reads/frame", CMP_U_RATIO, 0 },
+	{ "waits_per_frame", "waits/frame", CMP_U_RATIO, 0 },
+	{ "client_blocked_ms", "client blocked", CMP_U_MS, 0 },
+	{ "client_eagain", "client EAGAIN writes", CMP_U_COUNT, 0 },
+	{ "client_cpu_pct", "client CPU %", CMP_U_RATIO, 0 },
+	{ "client_sys_pct", "client kernel CPU %", CMP_U_RATIO, 0 },
+	{ "frames", "frames", CMP_U_COUNT, 0 },
+	{ "lost", "lost", CMP_U_COUNT, 0 },
 };
 
 static unsigned cmp_tput_nvar(const struct cmp *c) { (void)c; return 3; }
@@ -455,6 +491,13 @@ static void cmp_tput_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 			cmp_set(r, k, "client_cpu_pct",
 				100 * (json_path_num(p.cj, "cpu_user_s", NAN) + csys) / cel);
 			cmp_set(r, k, "client_sys_pct", 100 * csys / cel);
+			cmp_set(r, k, "server_cpu_pct", cmp_cpu_pct(p.sj, span));
+			/* The client never found the socket full: it, not the
+			 * server, set the pace, and the rate is a lower bound. */
+			double eagain = json_path_num(p.cj, "eagain_writes", NAN);
+			if (!isnan(eagain))
+				cmp_set(r, k, "client_limited", eagain == 0);
+			cmp_set_stat(r, k, &p, frames);
 			cmp_set(r, k, "frames", frames);
 			cmp_set(r, k, "lost", json_path_num(p.sj, "lost", NAN));
 		}
@@ -465,15 +508,19 @@ static void cmp_tput_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 /* ---- 4. idle scaling -------------------------------------------------------------- */
 
 static const struct cmp_metric cmp_idle_metrics[] = {
-	{ "cpu_ns_per_frame", "server CPU/frame (steady)", CMP_U_NSF },
-	{ "cpu_run_ns_per_frame", "CPU/frame (whole run)", CMP_U_NSF },
-	{ "p99_ns", "p99 latency", CMP_U_NS },
-	{ "max_ns", "max latency", CMP_U_NS },
-	{ "max_rss_mib", "peak RSS", CMP_U_MIB },
-	{ "idle_seen", "idle connections accepted", CMP_U_COUNT },
-	{ "client_behind_p99_ns", "client behind schedule p99", CMP_U_NS },
-	{ "frames", "frames", CMP_U_COUNT },
-	{ "window_frames", "frames in window", CMP_U_COUNT },
+	{ "cpu_ns_per_frame", "server CPU/frame (steady)", CMP_U_NSF, CMP_MF_CPU },
+	{ "cpu_run_ns_per_frame", "CPU/frame (whole run)", CMP_U_NSF, CMP_MF_CPU },
+	{ "server_cpu_pct", "server CPU (steady)", CMP_U_PCT, 0 },
+	{ "ns_per_wait_fd", "CPU per wait per descriptor", CMP_U_NSF, 0 },
+	{ "core_ns_per_frame", "server core CPU/frame (whole run)", CMP_U_NSF, CMP_MF_CPU },
+	{ "machine_ns_per_frame", "machine CPU/frame (whole run)", CMP_U_NSF, 0 },
+	{ "p99_ns", "p99 latency", CMP_U_NS, 0 },
+	{ "max_ns", "max latency", CMP_U_NS, 0 },
+	{ "max_rss_mib", "peak RSS", CMP_U_MIB, 0 },
+	{ "idle_seen", "idle connections accepted", CMP_U_COUNT, 0 },
+	{ "client_behind_p99_ns", "client behind schedule p99", CMP_U_NS, 0 },
+	{ "frames", "frames", CMP_U_COUNT, 0 },
+	{ "window_frames", "frames in window", CMP_U_COUNT, 0 },
 };
 
 static unsigned cmp_idle_nvar(const struct cmp *c) { return c->p.nidle; }
@@ -537,8 +584,18 @@ static void cmp_idle_steady(struct cmp_case *k, struct cmp_rep *r, const struct 
 		for (size_t i = 0; i < t.n; i++)
 			n += t.f[i].recv >= a->t && t.f[i].recv < b->t;
 		if (n >= 100) {
-			cmp_set(r, k, "cpu_ns_per_frame", (double)(b->cpu - a->cpu) / (double)n);
+			double cpu = (double)(b->cpu - a->cpu), frames = json_path_num(p->sj, "frames", NAN);
+			cmp_set(r, k, "cpu_ns_per_frame", cpu / (double)n);
 			cmp_set(r, k, "window_frames", (double)n);
+			cmp_set(r, k, "server_cpu_pct", 100 * cpu / (double)(b->t - a->t));
+			/* The O(n) figure: what one wait costs per descriptor it
+			 * watches (the 8 sources, the idle ones, the listener).
+			 * The JSON counts the waits of the whole run; the window
+			 * has its share of them, in proportion to its frames. */
+			double waits = json_path_num(p->sj, "syscalls.waits", NAN) * (double)n / frames;
+			double fds = json_path_num(p->sj, "connections", NAN) + 1;
+			if (waits >= 1 && fds >= 1)
+				cmp_set(r, k, "ns_per_wait_fd", cpu / waits / fds);
 		}
 	}
 	free(t.f);
@@ -636,6 +693,8 @@ static void cmp_idle_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 		cmp_set(r, k, "idle_seen", seen);
 		cmp_set(r, k, "client_behind_p99_ns", json_path_num(p.cj, "behind_ns.p99", NAN));
 		cmp_set(r, k, "frames", frames);
+		cmp_set(r, k, "server_cpu_pct", cmp_cpu_pct(p.sj, json_path_num(p.sj, "elapsed_s", NAN)));
+		cmp_set_stat(r, k, &p, frames);
 		cmp_idle_steady(k, r, &p);
 		/* blocking accepts its N sources and no one else */
 		if (seen < idle && !r->why[0])
@@ -649,18 +708,18 @@ static void cmp_idle_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 /* ---- 5. event building ----------------------------------------------------------- */
 
 static const struct cmp_metric cmp_build_metrics[] = {
-	{ "events_per_s", "events/s", CMP_U_RATE },
-	{ "p50_ns", "building p50", CMP_U_NS },
-	{ "p99_ns", "p99", CMP_U_NS },
-	{ "max_ns", "max", CMP_U_NS },
-	{ "held_mib", "held max", CMP_U_MIB },
-	{ "kept_mib", "read while paused", CMP_U_MIB },
-	{ "partial", "partial events", CMP_U_COUNT },
-	{ "complete", "complete events", CMP_U_COUNT },
-	{ "paused_ms", "paused (most)", CMP_U_MS },
-	{ "late", "late fragments", CMP_U_COUNT },
-	{ "client_blocked_ms", "client blocked", CMP_U_MS },
-	{ "lock_wait_ms", "builder lock wait", CMP_U_MS },
+	{ "events_per_s", "events/s", CMP_U_RATE, 0 },
+	{ "p50_ns", "building p50", CMP_U_NS, 0 },
+	{ "p99_ns", "p99", CMP_U_NS, 0 },
+	{ "max_ns", "max", CMP_U_NS, 0 },
+	{ "held_mib", "held max", CMP_U_MIB, 0 },
+	{ "kept_mib", "read while paused", CMP_U_MIB, 0 },
+	{ "partial", "partial events", CMP_U_COUNT, 0 },
+	{ "complete", "complete events", CMP_U_COUNT, 0 },
+	{ "paused_ms", "paused (most)", CMP_U_MS, 0 },
+	{ "late", "late fragments", CMP_U_COUNT, 0 },
+	{ "client_blocked_ms", "client blocked", CMP_U_MS, 0 },
+	{ "lock_wait_ms", "builder lock wait", CMP_U_MS, 0 },
 };
 
 /* Source 3 misbehaves; --silent ID:S@AT keeps its schedule, so what fell

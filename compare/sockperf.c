@@ -164,7 +164,7 @@ static int cmp_sockperf_parse(const char *path, struct cmp_case *k, struct cmp_r
 void cmp_sockperf_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 {
 	struct cmp_rep *r = &k->rep[rep];
-	struct cmp_child srv;
+	struct proc srv;
 	char slog[CMP_PATH + 64], clog[CMP_PATH + 64], port_s[16], time_s[16], why[CMP_WHY];
 	uint64_t t0 = now_ns();
 	int port = cmp_free_port();
@@ -185,29 +185,29 @@ void cmp_sockperf_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 	char *cargv[] = { "sockperf", "ping-pong", "--tcp", "-i", "127.0.0.1", "-p", port_s,
 			  "-m", "64", "-t", time_s, NULL };
 
-	if (cmp_spawn(&srv, sargv, c->cpu_server, -1, slog, NULL, why, sizeof(why)) < 0) {
+	struct proc_opts o;
+	cmp_proc_opts(&o, c->cpu_server, -1, slog);
+	if (proc_spawn(&srv, "sockperf server", sargv, &o, why, sizeof(why)) < 0) {
 		r->state = CMP_FAILED;
 		cmp_sfmt(r->why, sizeof(r->why), "sockperf server: %s", why);
 		return;
 	}
 	if (cmp_port_ready(port, 5) < 0) {
-		cmp_stop(&srv, 1000);
+		(void)proc_stop(&srv, 1000);
 		r->state = CMP_FAILED;
 		cmp_sfmt(r->why, sizeof(r->why), "sockperf server did not listen on 127.0.0.1:%d", port);
 		return;
 	}
-	struct cmp_child cli;
+	struct proc cli;
 	int rc = -1;
-	if (cmp_spawn(&cli, cargv, c->cpu_client, -1, clog, NULL, why, sizeof(why)) == 0) {
-		cmp_wait(&cli, now_ns() + (uint64_t)((c->p.sockperf_s + 15) * 1e9));
-		if (cli.timed_out)
-			cmp_sfmt(why, sizeof(why), "sockperf ping-pong did not finish in time and was killed");
-		else if (!WIFEXITED(cli.status) || WEXITSTATUS(cli.status) != 0)
-			cmp_describe_status(cli.status, why, sizeof(why));
-		else
-			rc = 0;
+	cmp_proc_opts(&o, c->cpu_client, -1, clog);
+	if (proc_spawn(&cli, "sockperf ping-pong", cargv, &o, why, sizeof(why)) == 0) {
+		rc = proc_finish(&cli, now_ns() + (uint64_t)((c->p.sockperf_s + 15) * 1e9),
+				 CMP_KILL_GRACE_MS);
+		if (rc != 0)
+			proc_how(&cli, why, sizeof(why));
 	}
-	cmp_stop(&srv, 200);    /* sockperf's server runs until killed */
+	(void)proc_stop(&srv, 200);    /* sockperf's server runs until killed */
 	r->wall_s = (double)(now_ns() - t0) / 1e9;
 	if (rc == 0 && cmp_sockperf_parse(clog, k, r) == 0) {
 		r->state = CMP_OK;   /* the x2 is said in the report's text */

@@ -188,18 +188,57 @@ static int proc_create(const char *path, char *why, size_t len)
 	return fd;
 }
 
-int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o,
-	       char *why, size_t len)
+/* argv joined by spaces, cut short where it does not fit. */
+static void proc_join(char *buf, size_t len, char *const argv[])
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i] && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Where its output goes, into p->out and p->err. 0, or -1 with why. */
+static int proc_paths(struct proc *p, const struct proc_opts *o, char *why, size_t len)
+{
+	int n1 = 0, n2 = 0;
+
+	if (o->logdir) {
+		n1 = snprintf(p->out, sizeof(p->out), "%s/%s.out", o->logdir, p->label);
+		n2 = snprintf(p->err, sizeof(p->err), "%s/%s.err", o->logdir, p->label);
+	} else {
+		if (o->out && o->out_fd < 0)
+			n1 = snprintf(p->out, sizeof(p->out), "%s", o->out);
+		if (o->err || (o->out && o->out_fd < 0))
+			n2 = snprintf(p->err, sizeof(p->err), "%s", o->err ? o->err : o->out);
+	}
+	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(p->out) || (size_t)n2 >= sizeof(p->err)) {
+		snprintf(why, len, "%s: the path of its output is too long", p->label);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_spawn(struct proc *p, const char *label, char *const argv[],
+	       const struct proc_opts *o, char *why, size_t len)
 {
 	int nul = -1, out = -1, err = -1, rep[2] = { -1, -1 }, rc = -1;
 	int cout, cerr;         /* what becomes the child's stdout and stderr */
 	pid_t parent = getpid(), pid;
 
 	memset(p, 0, sizeof(*p));
+	p->label = label ? label : "child";
 	if (!argv || !argv[0]) {
 		snprintf(why, len, "no command to run");
 		return -1;
 	}
+	proc_join(p->cmd, sizeof(p->cmd), argv);
+	if (proc_paths(p, o, why, len) < 0)
+		return -1;
 	if (o->cpu >= CPU_SETSIZE) {
 		snprintf(why, len, "CPU %d is beyond CPU_SETSIZE (%d)", o->cpu, CPU_SETSIZE);
 		return -1;
@@ -209,9 +248,9 @@ int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o,
 		snprintf(why, len, "cannot open /dev/null: %s", strerror(errno));
 		goto done;
 	}
-	if (o->out_fd < 0 && o->out && (out = proc_create(o->out, why, len)) < 0)
+	if (p->out[0] && (out = proc_create(p->out, why, len)) < 0)
 		goto done;
-	if (o->err && (err = proc_create(o->err, why, len)) < 0)
+	if (p->err[0] && strcmp(p->err, p->out) != 0 && (err = proc_create(p->err, why, len)) < 0)
 		goto done;
 	if (pipe2(rep, O_CLOEXEC) < 0) {
 		snprintf(why, len, "pipe2: %s", strerror(errno));
@@ -297,26 +336,72 @@ int proc_kill(struct proc *p)
 {
 	if (p->reaped || p->pid <= 0)
 		return 0;
-	if (proc_signal(p, SIGKILL) < 0)
+	if (proc_signal(p, SIGKILL) < 0) {
+		msg("%s: SIGKILL pid %ld: %s", p->label, (long)p->pid, strerror(errno));
 		return -1;
+	}
 	int r = proc_wait(p, now_ns() + PROC_REAP_MS * 1000000ull);
-	if (r == 0)
+	if (r > 0)
+		return 0;
+	if (r == 0) {
+		msg("%s: pid %ld is still there %g s after SIGKILL; left behind", p->label,
+		    (long)p->pid, PROC_REAP_MS / 1000.0);
 		errno = ETIMEDOUT;
-	return r > 0 ? 0 : -1;
+	} else {
+		msg("%s: waitpid(%ld): %s", p->label, (long)p->pid, strerror(errno));
+	}
+	return -1;
 }
 
 int proc_stop(struct proc *p, unsigned grace_ms)
 {
 	if (p->reaped || p->pid <= 0)
 		return 0;
-	if (grace_ms) {
-		if (proc_signal(p, SIGTERM) < 0)
-			return -1;
-		int r = proc_wait(p, now_ns() + grace_ms * 1000000ull);
-		if (r != 0)
-			return r > 0 ? 0 : -1;
-	}
+	/* A failed SIGTERM or wait still leaves SIGKILL to try. */
+	if (grace_ms && proc_signal(p, SIGTERM) == 0 &&
+	    proc_wait(p, now_ns() + grace_ms * 1000000ull) > 0)
+		return 0;
 	return proc_kill(p);
+}
+
+int proc_finish(struct proc *p, uint64_t deadline_ns, unsigned grace_ms)
+{
+	if (p->pid <= 0)
+		return -1;
+	int r = proc_wait(p, deadline_ns);
+	if (r < 0)
+		msg("%s: waitpid(%ld): %s", p->label, (long)p->pid, strerror(errno));
+	if (r == 0)
+		p->timed_out = 1;
+	if (!p->reaped)
+		(void)proc_stop(p, grace_ms);   /* it says why when that fails */
+	return proc_exit_code(p);
+}
+
+int proc_exit_code(const struct proc *p)
+{
+	if (!p->reaped || p->status < 0)
+		return -1;
+	if (WIFEXITED(p->status))
+		return WEXITSTATUS(p->status);
+	if (WIFSIGNALED(p->status))
+		return 128 + WTERMSIG(p->status);
+	return -1;
+}
+
+int proc_run(const char *label, char *const argv[], const struct proc_opts *o,
+	     double timeout_s, char *why, size_t len)
+{
+	struct proc p;
+
+	if (proc_spawn(&p, label, argv, o, why, len) < 0)
+		return -1;
+	(void)proc_finish(&p, now_ns() + (uint64_t)(timeout_s * 1e9), 0);
+	if (p.timed_out || !p.reaped || !WIFEXITED(p.status)) {
+		proc_how(&p, why, len);
+		return -1;
+	}
+	return WEXITSTATUS(p.status);
 }
 
 const char *proc_describe(int status, char *buf, size_t len)
@@ -328,6 +413,19 @@ const char *proc_describe(int status, char *buf, size_t len)
 			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
 	else
 		snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+	return buf;
+}
+
+const char *proc_how(const struct proc *p, char *buf, size_t len)
+{
+	if (p->timed_out)
+		snprintf(buf, len, "did not finish in time and was killed");
+	else if (p->reaped && p->status == -1)
+		snprintf(buf, len, "reaped elsewhere");
+	else if (p->reaped)
+		proc_describe(p->status, buf, len);
+	else
+		snprintf(buf, len, "%s", p->pid > 0 ? "running" : "not started");
 	return buf;
 }
 

@@ -26,6 +26,7 @@
 #ifndef DAQMUX_PROC_H
 #define DAQMUX_PROC_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -35,6 +36,12 @@ struct proc {
 	pid_t pid;      /* > 0 once started, and kept once reaped (for messages) */
 	int   status;   /* its waitpid status, once reaped */
 	int   reaped;   /* waited for (or lost to someone else's wait: proc_poll) */
+	int   timed_out; /* proc_finish stopped it at its deadline */
+	const char *label;      /* "server", "gnuplot": names it in messages and
+				   its files under proc_opts.logdir */
+	char  out[PATH_MAX];    /* the file of its stdout, "" if none */
+	char  err[PATH_MAX];    /* the file of its stderr (may be out), "" if none */
+	char  cmd[512];         /* its command line, for messages */
 };
 
 struct proc_opts {
@@ -42,6 +49,8 @@ struct proc_opts {
 	int out_fd;             /* ... or this descriptor (>= 0: e.g. a pipe);
 				   neither: /dev/null */
 	const char *err;        /* stderr: this file; NULL: the same as stdout */
+	const char *logdir;     /* instead: stdout in LOGDIR/LABEL.out, stderr in
+				   LOGDIR/LABEL.err */
 	const char *cwd;        /* its working directory; NULL: ours */
 	int cpu;                /* pinned to this CPU before exec; -1: not pinned */
 	rlim_t nofile;          /* its soft RLIMIT_NOFILE (at most the hard
@@ -65,8 +74,8 @@ void proc_opts_init(struct proc_opts *o);
  * reason ("exec gnuplot: No such file or directory") on its stderr; by
  * the time proc_spawn returns it has either exec'd or written that.
  */
-int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o,
-	       char *why, size_t len);
+int proc_spawn(struct proc *p, const char *label, char *const argv[],
+	       const struct proc_opts *o, char *why, size_t len);
 
 /* Reap it if it has ended, without waiting: 1 ended (p->status set), 0
  * still running, -1 waitpid failed (errno; ECHILD also for one never
@@ -84,8 +93,8 @@ int proc_wait(struct proc *p, uint64_t deadline_ns);
 int proc_signal(struct proc *p, int sig);
 
 /* SIGKILL and reap, waiting at most PROC_REAP_MS. 0 (also when nothing
- * runs), or -1 with errno: ETIMEDOUT when it is still there, stuck in the
- * kernel, and left behind. */
+ * runs), or -1 with errno after a message on stderr: ETIMEDOUT when it is
+ * still there, stuck in the kernel, and left behind. */
 #define PROC_REAP_MS 5000
 int proc_kill(struct proc *p);
 
@@ -93,9 +102,27 @@ int proc_kill(struct proc *p);
  * its summary), then proc_kill. 0, or -1 as proc_kill. */
 int proc_stop(struct proc *p, unsigned grace_ms);
 
+/* Wait until it ends or until deadline_ns; past that it is stopped
+ * (proc_stop with grace_ms) and p->timed_out set. Its proc_exit_code. */
+int proc_finish(struct proc *p, uint64_t deadline_ns, unsigned grace_ms);
+
+/* The exit status of a reaped process, 128 + N for signal N (as a shell
+ * says it), -1 if not reaped. */
+int proc_exit_code(const struct proc *p);
+
+/* Run argv to completion, at most timeout_s (then it is killed). Its exit
+ * status; -1 with why when it could not start, ran out of time or was
+ * killed by a signal. */
+int proc_run(const char *label, char *const argv[], const struct proc_opts *o,
+	     double timeout_s, char *why, size_t len);
+
 /* "exit 1", "killed by signal 11 (Segmentation fault)[, core dumped]",
  * "wait status 0x..." for a waitpid status; returns buf. */
 const char *proc_describe(int status, char *buf, size_t len);
+
+/* The same for p, also "running", "not started", and "did not finish in
+ * time and was killed" when proc_finish stopped it; returns buf. */
+const char *proc_how(const struct proc *p, char *buf, size_t len);
 
 /*
  * The first line p writes to fd (without its newline, in line), read

@@ -3,10 +3,10 @@
  * (see support.h for the shape of a scenario and the two layers).
  *
  * Starting, waiting for (always against a deadline: a test must never
- * hang the suite) and killing a process is common/proc.c's, shared with
- * `daqmux compare`; what is added here is the tests' own: files named
- * after a label, messages through cmocka, failing the test at the
- * caller's line, sanitizer reports, the logs of a test that failed.
+ * hang the suite) and killing a process is harness/proc.c's, used
+ * directly here as in `daqmux compare`; what is added here is the tests'
+ * own: messages through cmocka, failing the test at the caller's line,
+ * sanitizer reports, the logs of a test that failed.
  */
 #include "support.h"
 
@@ -68,98 +68,25 @@ static void sup_at(struct sup *t, const char *file, int line)
 
 /* ---- one child process -------------------------------------------------- */
 
-static void sup_join_cmd(char *buf, size_t len, char *const argv[])
+void sup_child_opts(struct proc_opts *o, const char *dir)
 {
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; argv[i] && used < len; i++) {
-		int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
+	proc_opts_init(o);
+	o->logdir = dir;
+	o->die_with_parent = 1;   /* the tests are single-threaded: see support.h */
 }
 
-int sup_proc_spawn(struct sup_proc *p, const char *label, const char *dir,
-		   char *const argv[])
+/* proc_spawn with sup_child_opts; 0, or -1 after saying why. */
+static int sup_spawn(struct proc *p, const char *label, const char *dir, char *const argv[])
 {
 	struct proc_opts o;
 	char why[PATH_MAX + 64];
 
-	memset(p, 0, sizeof(*p));
-	p->label = label;
-	if ((size_t)snprintf(p->out, sizeof(p->out), "%s/%s.out", dir, label) >= sizeof(p->out) ||
-	    (size_t)snprintf(p->err, sizeof(p->err), "%s/%s.err", dir, label) >= sizeof(p->err)) {
-		print_error("%s: path too long under %s\n", label, dir);
-		return -1;
-	}
-	sup_join_cmd(p->cmd, sizeof(p->cmd), argv);
-	proc_opts_init(&o);
-	o.out = p->out;
-	o.err = p->err;
-	o.die_with_parent = 1;   /* the tests are single-threaded: see support.h */
-	if (proc_spawn(&p->proc, argv, &o, why, sizeof(why)) < 0) {
+	sup_child_opts(&o, dir);
+	if (proc_spawn(p, label, argv, &o, why, sizeof(why)) < 0) {
 		print_error("%s: %s\n", label, why);
 		return -1;
 	}
 	return 0;
-}
-
-int sup_proc_wait(struct sup_proc *p, uint64_t deadline_ns)
-{
-	if (p->reaped)
-		return 0;
-	if (p->pid <= 0) {
-		print_error("%s: waiting for a process that was never started\n", p->label);
-		return -1;
-	}
-	int r = proc_wait(&p->proc, deadline_ns);
-	if (r < 0) {
-		print_error("%s: waitpid(%ld): %s\n", p->label, (long)p->pid, strerror(errno));
-		return -1;
-	}
-	return r ? 0 : 1;
-}
-
-int sup_proc_signal(struct sup_proc *p, int sig)
-{
-	if (proc_signal(&p->proc, sig) < 0) {
-		print_error("%s: kill(%ld, %s): %s\n", p->label, (long)p->pid, strsignal(sig),
-			    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-void sup_proc_kill(struct sup_proc *p)
-{
-	if (proc_kill(&p->proc) == 0)
-		return;
-	if (errno == ETIMEDOUT)
-		print_error("%s: pid %ld still there %g s after SIGKILL; left behind\n",
-			    p->label, (long)p->pid, PROC_REAP_MS / 1000.0);
-	else
-		print_error("%s: SIGKILL pid %ld: %s\n", p->label, (long)p->pid, strerror(errno));
-}
-
-int sup_proc_exit_code(const struct sup_proc *p)
-{
-	if (!p->reaped)
-		return -1;
-	if (WIFEXITED(p->status))
-		return WEXITSTATUS(p->status);
-	if (WIFSIGNALED(p->status))
-		return 128 + WTERMSIG(p->status);
-	return -1;
-}
-
-const char *sup_proc_describe(const struct sup_proc *p, char *buf, size_t len)
-{
-	if (p->reaped)
-		return proc_describe(p->status, buf, len);
-	snprintf(buf, len, "%s", p->pid > 0 ? "running" : "not started");
-	return buf;
 }
 
 static void sup_dump_file(const char *label, const char *what, const char *path,
@@ -191,18 +118,20 @@ static void sup_dump_file(const char *label, const char *what, const char *path,
 	free(text);
 }
 
-void sup_proc_dump(const struct sup_proc *p, unsigned lines)
+/* The last `lines` lines of its stdout and stderr, prefixed with the
+ * label, through cmocka's print_message. */
+static void sup_dump(const struct proc *p, unsigned lines)
 {
 	char how[96];
 
 	if (p->pid <= 0)
 		return;
-	print_message("  %s: %s  (%s)\n", p->label, p->cmd, sup_proc_describe(p, how, sizeof(how)));
+	print_message("  %s: %s  (%s)\n", p->label, p->cmd, proc_how(p, how, sizeof(how)));
 	sup_dump_file(p->label, "out", p->out, lines);
 	sup_dump_file(p->label, "err", p->err, lines);
 }
 
-int sup_proc_sanitizer_report(const struct sup_proc *p, char *buf, size_t len)
+int sup_sanitizer_report(const struct proc *p, char *buf, size_t len)
 {
 	static const char *const marks[] = {
 		"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "MemorySanitizer",
@@ -377,16 +306,16 @@ int sup_teardown(void **state)
 		return 0;
 	/* A test that failed half way leaves its processes running. */
 	for (unsigned i = 0; i < t->nextra; i++)
-		sup_proc_kill(&t->extra[i]);
-	sup_proc_kill(&t->client);
-	sup_proc_kill(&t->server);
+		proc_kill(&t->extra[i]);
+	proc_kill(&t->client);
+	proc_kill(&t->server);
 	if (!t->passed && !t->skipped) {
 		print_message("  --- %s: the test did not pass; its processes' output "
 			      "(all of it in %s):\n", t->v->name, t->dir);
-		sup_proc_dump(&t->server, SUP_LOG_LINES);
-		sup_proc_dump(&t->client, SUP_LOG_LINES);
+		sup_dump(&t->server, SUP_LOG_LINES);
+		sup_dump(&t->client, SUP_LOG_LINES);
 		for (unsigned i = 0; i < t->nextra; i++)
-			sup_proc_dump(&t->extra[i], SUP_LOG_LINES);
+			sup_dump(&t->extra[i], SUP_LOG_LINES);
 	} else {
 		(void)sup_rmdir(t->dir);   /* says why if it fails; not the test's fault */
 	}
@@ -440,11 +369,11 @@ void sup_set_limit(struct sup *t, double seconds)
 void sup_reset(struct sup *t)
 {
 	for (unsigned i = 0; i < t->nextra; i++)
-		sup_proc_kill(&t->extra[i]);
+		proc_kill(&t->extra[i]);
 	memset(t->extra, 0, sizeof(t->extra));
 	t->nextra = 0;
-	sup_proc_kill(&t->client);
-	sup_proc_kill(&t->server);
+	proc_kill(&t->client);
+	proc_kill(&t->server);
 	memset(&t->client, 0, sizeof(t->client));
 	memset(&t->server, 0, sizeof(t->server));
 	t->client.label = "client";
@@ -508,14 +437,14 @@ static int sup_collect(const char *args[], size_t cap, va_list ap)
 }
 
 /* After a process ended: a signal or a sanitizer report fails the test. */
-static void sup_check_end(struct sup *t, struct sup_proc *p)
+static void sup_check_end(struct sup *t, struct proc *p)
 {
 	char how[96], report[512];
 
 	if (WIFSIGNALED(p->status))
 		sup_tfail(t, "%s %s: %s", t->be->name, p->label,
-			 sup_proc_describe(p, how, sizeof(how)));
-	int r = sup_proc_sanitizer_report(p, report, sizeof(report));
+			 proc_how(p, how, sizeof(how)));
+	int r = sup_sanitizer_report(p, report, sizeof(report));
 	if (r < 0)
 		sup_tfail(t, "%s: cannot read %s: %s", p->label, p->err, strerror(errno));
 	if (r > 0)
@@ -523,19 +452,19 @@ static void sup_check_end(struct sup *t, struct sup_proc *p)
 }
 
 /* Wait for p until the test's deadline; kill it and fail at the deadline. */
-static int sup_wait_or_kill(struct sup *t, struct sup_proc *p)
+static int sup_wait_or_kill(struct sup *t, struct proc *p)
 {
-	int r = sup_proc_wait(p, t->deadline_ns);
+	int r = proc_wait(p, t->deadline_ns);
 
 	if (r < 0)
-		sup_tfail(t, "%s: cannot wait for it", p->label);
-	if (r > 0) {
-		sup_proc_kill(p);
+		sup_tfail(t, "%s: cannot wait for it: %s", p->label, strerror(errno));
+	if (r == 0) {
+		(void)proc_kill(p);   /* says why if it cannot */
 		sup_tfail(t, "%s %s: still running at the test's time limit of %g s; killed",
 			 t->be->name, p->label, t->limit_s);
 	}
 	sup_check_end(t, p);
-	return sup_proc_exit_code(p);
+	return proc_exit_code(p);
 }
 
 /* Wait for the server's first line, "listening on HOST:PORT", and set
@@ -549,7 +478,7 @@ static void sup_read_listening(struct sup *t, uint64_t deadline)
 
 	if (fd < 0)
 		sup_tfail(t, "server: cannot open %s: %s", t->server.out, strerror(errno));
-	int r = proc_wait_line(&t->server.proc, fd, want, line, sizeof(line), deadline);
+	int r = proc_wait_line(&t->server, fd, want, line, sizeof(line), deadline);
 	int saved = errno;
 	(void)close(fd);   /* read-only */
 	if (r < 0)
@@ -558,15 +487,15 @@ static void sup_read_listening(struct sup *t, uint64_t deadline)
 		sup_tfail(t, "server: the first line on stdout is \"%s\", not \"%sHOST:PORT\"",
 			 line, want);
 	/* A server that said its line and died at once did not start either. */
-	if (r == PROC_LINE_OK && sup_proc_wait(&t->server, 0) < 0)
-		sup_tfail(t, "server: cannot wait for it");
+	if (r == PROC_LINE_OK && proc_poll(&t->server) < 0)
+		sup_tfail(t, "server: cannot wait for it: %s", strerror(errno));
 	if (r == PROC_LINE_ENDED || t->server.reaped) {
 		sup_check_end(t, &t->server);
 		sup_tfail(t, "%s server ended (%s) instead of serving",
-			 t->be->name, sup_proc_describe(&t->server, how, sizeof(how)));
+			 t->be->name, proc_how(&t->server, how, sizeof(how)));
 	}
 	if (r == PROC_LINE_TIMEOUT) {
-		sup_proc_kill(&t->server);
+		proc_kill(&t->server);
 		sup_tfail(t, "%s server: no \"listening on\" line within %g s; killed",
 			 t->be->name, SUP_START_TIMEOUT_S);
 	}
@@ -603,7 +532,7 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 	 * spawn (the tests are single-threaded; the child inherits it). */
 	if (t->v->env && (!(env = strdup(t->v->env)) || putenv(env) != 0))
 		sup_tfail(t, "cannot set %s for the server", t->v->env);
-	rc = sup_proc_spawn(&t->server, "server", t->dir, argv);
+	rc = sup_spawn(&t->server, "server", t->dir, argv);
 	if (env) {
 		*strchr(env, '=') = '\0';
 		(void)unsetenv(env);   /* putenv's string is no longer in environ */
@@ -647,8 +576,8 @@ void sup_server_signal_at(struct sup *t, int sig, const char *file, int line)
 	sup_at(t, file, line);
 	if (t->server.pid <= 0 || t->server.reaped)
 		sup_tfail(t, "server: not running, cannot send it %s", strsignal(sig));
-	if (sup_proc_signal(&t->server, sig) < 0)
-		sup_tfail(t, "server: cannot send it %s", strsignal(sig));
+	if (proc_signal(&t->server, sig) < 0)
+		sup_tfail(t, "server: cannot send it %s: %s", strsignal(sig), strerror(errno));
 }
 
 void sup_client_startv_at(struct sup *t, const char *const args[], const char *file, int line)
@@ -665,7 +594,7 @@ void sup_client_startv_at(struct sup *t, const char *const args[], const char *f
 	if (t->client.pid > 0)
 		sup_tfail(t, "the client of this test is already started");
 	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
-	if (sup_proc_spawn(&t->client, "client", t->dir, argv) < 0)
+	if (sup_spawn(&t->client, "client", t->dir, argv) < 0)
 		sup_tfail(t, "cannot start the client");
 }
 
@@ -926,12 +855,12 @@ void sup_expect_complete_at(struct sup *t, uint64_t id, uint64_t frames,
 
 /* ---- more processes, hand-made connections ------------------------------ */
 
-struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
+struct proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
 					   const char *label, ...)
 {
 	const char *args[SUP_MAX_ARGS];
 	char json[PATH_MAX], *argv[SUP_MAX_ARGS];
-	struct sup_proc *p;
+	struct proc *p;
 
 	sup_at(t, file, line);
 	SUP_COLLECT(t, label, args);
@@ -947,13 +876,13 @@ struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct su
 	};
 	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
 	p = &t->extra[t->nextra];
-	if (sup_proc_spawn(p, label, t->dir, argv) < 0)
+	if (sup_spawn(p, label, t->dir, argv) < 0)
 		sup_tfail(t, "cannot start %s", label);
 	t->nextra++;
 	return p;
 }
 
-int sup_proc_finish_at(struct sup *t, struct sup_proc *p, const char *file, int line)
+int sup_finish_at(struct sup *t, struct proc *p, const char *file, int line)
 {
 	sup_at(t, file, line);
 	if (p->pid <= 0)

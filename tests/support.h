@@ -20,8 +20,8 @@
  *	... cmocka_unit_test_prestate_setup_teardown(scenario, sup_setup, sup_teardown, backend)
  *
  * Two layers:
- *  - sup_proc_*: one child process, its stdout and stderr in files. These
- *    return -1 (after saying why) and never end the test themselves.
+ *  - harness/proc.h: one child process, its stdout and stderr in files.
+ *    Its calls return -1 and never end the test themselves.
  *  - sup_* on a struct sup: one test's world (a backend, a temporary
  *    directory, the server, the client, the summary). These fail the
  *    test themselves, at the caller's line where it matters, so a
@@ -63,63 +63,11 @@
 
 /* ---- one child process -------------------------------------------------- */
 
-/* A struct proc (common/proc.h: what starts, waits for and kills it),
- * also readable by the names the tests use (pid, status, reaped: one and
- * the same storage), with the files and words that make its logs. */
-struct sup_proc {
-	const char *label;          /* "server", "client": names its files */
-	union {
-		struct proc proc;
-		struct {
-			pid_t pid;  /* > 0 once started (kept once reaped) */
-			int   status; /* waitpid status, once reaped */
-			int   reaped;
-		};
-	};
-	char  out[PATH_MAX];        /* its stdout and stderr */
-	char  err[PATH_MAX];
-	char  cmd[512];             /* the command line, for the logs */
-};
-_Static_assert(offsetof(struct sup_proc, status) == offsetof(struct sup_proc, proc.status) &&
-	       offsetof(struct sup_proc, reaped) == offsetof(struct sup_proc, proc.reaped),
-	       "struct proc must begin with pid, status, reaped");
-
-/*
- * proc_spawn(argv) with stdin from /dev/null and stdout and stderr in
- * DIR/LABEL.out and DIR/LABEL.err. 0, or -1 after saying why (a failed
- * exec shows up as exit status 127 with the reason in .err).
- * The child is killed if the test process dies first: PR_SET_PDEATHSIG,
- * which follows the thread that forked (the tests are single-threaded).
- */
-int sup_proc_spawn(struct sup_proc *p, const char *label, const char *dir,
-		   char *const argv[]);
-
-/* Reap p if it ends before deadline_ns (CLOCK_MONOTONIC; 0 = just look).
- * 0 reaped (or was already), 1 still running at the deadline, -1 waitpid
- * failed. */
-int sup_proc_wait(struct sup_proc *p, uint64_t deadline_ns);
-
-/* kill(2) unless already reaped. 0, or -1 after saying why. */
-int sup_proc_signal(struct sup_proc *p, int sig);
-
-/* SIGKILL and reap (bounded: a process stuck in the kernel is reported,
- * not waited for forever). Nothing to do once reaped. */
-void sup_proc_kill(struct sup_proc *p);
-
-/* The exit status of a reaped process, 128 + N for signal N, -1 if not
- * reaped. */
-int sup_proc_exit_code(const struct sup_proc *p);
-
-/* "exit 1", "killed by signal 11 (Segmentation fault)", "running". */
-const char *sup_proc_describe(const struct sup_proc *p, char *buf, size_t len);
-
-/* The last `lines` lines of its stdout and stderr, prefixed with the
- * label, through cmocka's print_message. */
-void sup_proc_dump(const struct sup_proc *p, unsigned lines);
-
-/* The first sanitizer report line in its stderr, copied into buf; 1 if
- * there is one, 0 if not, -1 if the file could not be read. */
-int sup_proc_sanitizer_report(const struct sup_proc *p, char *buf, size_t len);
+/* The tests' children are a struct proc (harness/proc.h) each, started
+ * with proc_opts.logdir = the test's directory (LABEL.out, LABEL.err)
+ * and die_with_parent (PR_SET_PDEATHSIG follows the thread that forked;
+ * the tests are single-threaded). */
+void sup_child_opts(struct proc_opts *o, const char *dir);
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -134,6 +82,10 @@ int sup_rmdir(const char *dir);
 /* Read a whole file, NUL-terminated, into malloc'ed memory (NULL and
  * errno set on failure). */
 char *sup_read_file(const char *path, size_t *len);
+
+/* The first sanitizer report line in p's stderr, copied into buf; 1 if
+ * there is one, 0 if not, -1 if the file could not be read. */
+int sup_sanitizer_report(const struct proc *p, char *buf, size_t len);
 
 /* ---- one test's world ----------------------------------------------------- */
 
@@ -157,13 +109,13 @@ struct sup {
 	char     dir[PATH_MAX];     /* this test's temporary directory */
 	uint64_t deadline_ns;       /* the hard limit, CLOCK_MONOTONIC */
 	double   limit_s;
-	struct sup_proc server, client;
+	struct proc server, client;
 	char     addr[64];          /* "127.0.0.1:PORT" the server listens on */
 	char     json_path[PATH_MAX];
 	struct json *json;          /* the server's summary, once loaded */
 	char     client_json_path[PATH_MAX];
 	struct json *client_json;   /* the client's, once loaded */
-	struct sup_proc extra[SUP_MAX_EXTRA]; /* more clients: sup_extra_client_start */
+	struct proc extra[SUP_MAX_EXTRA]; /* more clients: sup_extra_client_start */
 	unsigned nextra;
 	int      passed;            /* reached sup_passed() */
 	int      skipped;           /* went through sup_skip() */
@@ -350,7 +302,7 @@ void sup_passed_at(struct sup *t, const char *file, int line);
 /* Wait for p (t->server, t->client or an extra client) until the test's
  * deadline; its exit status. Fails the test like sup_client_wait: killed
  * at the deadline, a signal, a sanitizer report. */
-#define sup_proc_finish(t, p)  sup_proc_finish_at((t), (p), __FILE__, __LINE__)
+#define sup_finish(t, p)  sup_finish_at((t), (p), __FILE__, __LINE__)
 
 /*
  * The server has ended (reaped): make room for another in the same test,
@@ -373,9 +325,9 @@ int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
  * server sees as ECONNRESET. 0, or -1 with errno. */
 int sup_close_reset(int fd);
 
-struct sup_proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
+struct proc *sup_extra_client_start_at(const char *file, int line, struct sup *t,
 					   const char *label, ...) __attribute__((sentinel));
-int  sup_proc_finish_at(struct sup *t, struct sup_proc *p, const char *file, int line);
+int  sup_finish_at(struct sup *t, struct proc *p, const char *file, int line);
 void sup_server_next_at(struct sup *t, const char *file, int line);
 
 /* ---- assertions on the summary, reported at the caller's line ------------ */

@@ -304,13 +304,13 @@ static void case_flood_paused(void **state)
 	 * events at 100 Hz: the builder takes the flood at 6.5 MB/s, and the
 	 * socket buffers (a few MB on loopback) fill within a second even
 	 * for a client slowed down by a sanitizer. */
-	struct sup_proc *flood = sup_extra_client_start(t, "flood", "--first-id", "1", "--rate",
+	struct proc *flood = sup_extra_client_start(t, "flood", "--first-id", "1", "--rate",
 							"max", "--count", count, "--size", size,
 							NULL);
 	sup_client_start(t, "--sources", "1", "--rate", "100", "--count", count, "--size", "4K",
 			 NULL);
 	assert_int_equal(sup_client_wait(t), 0);
-	assert_int_equal(sup_proc_finish(t, flood), 0);
+	assert_int_equal(sup_finish(t, flood), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 
 	const struct json *sum = sup_server_json(t);

@@ -235,8 +235,7 @@ static void case_killed_client(void **state)
 	sup_client_start(t, "--sources", "8", "--rate", "max", "--duration", "30",
 			 "--size", "1K-64K", NULL);
 	nap_ms(500);
-	if (sup_proc_signal(&t->client, SIGKILL) < 0 ||
-	    sup_proc_wait(&t->client, t->deadline_ns) != 0)
+	if (proc_signal(&t->client, SIGKILL) < 0 || proc_wait(&t->client, t->deadline_ns) != 1)
 		fail_msg("cannot kill and reap the client");
 
 	/* The server ends by itself once all 8 have ended: 0, or 1 when
@@ -476,12 +475,12 @@ static struct flood_result flood_run(struct sup *t)
 	in_dir(t, "trace.csv", trace_path, sizeof(trace_path));
 	sup_server_start(t, "--sources", "8", "--trace", trace_path, "--trace-max", "200000",
 			 NULL);
-	struct sup_proc *flood = sup_extra_client_start(t, "flood", "--sources", "1",
+	struct proc *flood = sup_extra_client_start(t, "flood", "--sources", "1",
 							"--first-id", "0", "--rate", "max",
 							"--duration", "2", NULL);
 	sup_client_start(t, "--sources", "7", "--first-id", "1", "--rate", "1000",
 			 "--duration", "2", NULL);
-	assert_int_equal(sup_proc_finish(t, flood), 0);
+	assert_int_equal(sup_finish(t, flood), 0);
 	assert_int_equal(sup_client_wait(t), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 
@@ -633,7 +632,7 @@ static void expect_silent_summary(struct sup *t)
  * ends (1), or ends cleanly on our SIGINT if it has not noticed yet (0). */
 static void stop_silent_client(struct sup *t)
 {
-	(void)sup_proc_signal(&t->client, SIGINT);
+	(void)proc_signal(&t->client, SIGINT);
 	int rc = sup_client_wait(t);
 	if (rc != 0 && rc != 1)
 		fail_msg("%s: the client ended with status %d", t->v->name, rc);
@@ -966,8 +965,7 @@ static void case_server_killed(void **state)
 	sup_server_start(t, "--sources", "2", NULL);
 	sup_client_start(t, "--sources", "2", "--rate", "1000", "--count", "5000", NULL);
 	nap_ms(300);
-	if (sup_proc_signal(&t->server, SIGKILL) < 0 ||
-	    sup_proc_wait(&t->server, t->deadline_ns) != 0)
+	if (proc_signal(&t->server, SIGKILL) < 0 || proc_wait(&t->server, t->deadline_ns) != 1)
 		fail_msg("cannot kill and reap the server");
 	uint64_t t0 = now_ns();
 	int rc = sup_client_wait(t);

@@ -434,6 +434,50 @@ static void test_huge_values_in_last_bucket_max_exact(void **state)
 	hist_free(&h);
 }
 
+/* The coarse resolution the client keeps per source: 8 buckets per power
+ * of two, so within 1/16 (6.25 %), exact below 16; its buckets tile the
+ * range; merging two gives what one would have. */
+static void test_coarse_resolution(void **state)
+{
+	(void)state;
+	const unsigned bits = 3;
+	struct hist a, b, one;
+	uint64_t seed = 99, v[5000];
+
+	assert_int_equal(hist_init_sub(&a, 0), -1);
+	assert_int_equal(hist_init_sub(&a, HIST_SUB_BITS + 1), -1);
+	assert_int_equal(hist_init_sub(&a, bits), 0);
+	assert_int_equal(hist_init_sub(&b, bits), 0);
+	assert_int_equal(hist_init_sub(&one, bits), 0);
+	assert_int_equal(a.nbuckets, HIST_NBUCKETS(bits));
+	assert_true(a.nbuckets < HIST_BUCKETS / 4);
+	for (unsigned i = 0; i + 1 < a.nbuckets; i++)
+		assert_int_equal(hist_bucket_high_sub(i, bits) + 1, hist_bucket_low_sub(i + 1, bits));
+	for (size_t i = 0; i < 5000; i++) {
+		v[i] = rng_next(&seed) % (i % 2 ? 1000 : 50000000);
+		assert_int_equal(hist_index_sub(hist_bucket_low_sub(hist_index_sub(v[i], bits), bits),
+						bits), hist_index_sub(v[i], bits));
+		hist_record(i < 2500 ? &a : &b, v[i]);
+		hist_record(&one, v[i]);
+	}
+	hist_merge(&a, &b);
+	assert_int_equal(a.n, 5000);
+	qsort(v, 5000, sizeof(*v), cmp_u64);
+	for (size_t k = 0; k < sizeof(pct_milli) / sizeof(pct_milli[0]); k++) {
+		uint64_t want = exact_percentile(v, 5000, pct_milli[k]);
+		uint64_t got = hist_percentile(&a, (double)pct_milli[k] / 1000.0);
+		uint64_t diff = got > want ? got - want : want - got;
+		assert_int_equal(got, hist_percentile(&one, (double)pct_milli[k] / 1000.0));
+		if (want < 16 ? diff != 0 : diff * 16 > want)
+			fail_msg("p%g: got %llu, exact %llu", (double)pct_milli[k] / 1000.0,
+				 (unsigned long long)got, (unsigned long long)want);
+	}
+	assert_int_equal(hist_percentile(&a, 100), v[4999]);
+	hist_free(&a);
+	hist_free(&b);
+	hist_free(&one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_bounds_bracket_every_value),
 		cmocka_unit_test(test_buckets_tile_the_range),
 		cmocka_unit_test(test_huge_values_in_last_bucket_max_exact),
+		cmocka_unit_test(test_coarse_resolution),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

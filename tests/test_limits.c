@@ -312,7 +312,7 @@ static void lim_wait_sockets(struct sup *t, unsigned want, double timeout_s)
 		f = lim_scan_fds(t->server.pid);
 		if (f.sockets == want)
 			return;
-		if (sup_proc_wait(&t->server, 0) == 0)
+		if (proc_poll(&t->server) != 0)
 			fail_msg("%s server ended while we waited for it to hold %u sockets",
 				 t->be->name, want);
 		nap_ms(5);
@@ -446,13 +446,16 @@ static void lim_server_start_nofile(struct sup *t, unsigned nofile, ...)
 	va_end(ap);
 	argv[n] = NULL;
 
-	if (sup_proc_spawn(&t->server, "server", t->dir, argv) < 0)
-		fail_msg("cannot start the server");
+	struct proc_opts o;
+	char why[PATH_MAX + 64];
+	sup_child_opts(&o, t->dir);
+	if (proc_spawn(&t->server, "server", argv, &o, why, sizeof(why)) < 0)
+		fail_msg("cannot start the server: %s", why);
 	uint64_t until = now_ns() + (uint64_t)(SUP_START_TIMEOUT_S * 1e9);
 	while (!lim_read_listening(t)) {
-		if (sup_proc_wait(&t->server, 0) == 0)
+		if (proc_poll(&t->server) != 0)
 			fail_msg("%s server ended (%s) instead of serving", t->be->name,
-				 sup_proc_describe(&t->server, how, sizeof(how)));
+				 proc_how(&t->server, how, sizeof(how)));
 		if (now_ns() >= until)
 			fail_msg("%s server: no \"listening on\" line within %g s", t->be->name,
 				 SUP_START_TIMEOUT_S);
@@ -466,7 +469,7 @@ static void lim_server_start_nofile(struct sup *t, unsigned nofile, ...)
  * with its first line of stderr printed when it failed. */
 static int lim_ip(const char *dir, ...)
 {
-	struct sup_proc p;
+	struct proc p;
 	char *argv[16], how[96];
 	size_t n = 0;
 	va_list ap;
@@ -478,20 +481,24 @@ static int lim_ip(const char *dir, ...)
 		argv[n++] = (char *)a;
 	va_end(ap);
 	argv[n] = NULL;
-	if (sup_proc_spawn(&p, "ip", dir, argv) < 0)
+	struct proc_opts o;
+	char why[PATH_MAX + 64];
+	sup_child_opts(&o, dir);
+	if (proc_spawn(&p, "ip", argv, &o, why, sizeof(why)) < 0) {
+		print_error("%s\n", why);
 		return -1;
-	if (sup_proc_wait(&p, now_ns() + 10000 * MS) != 0) {
-		sup_proc_kill(&p);
+	}
+	if (proc_finish(&p, now_ns() + 10000 * MS, 0) < 0 && p.timed_out) {
 		print_error("%s: no answer within 10 s\n", p.cmd);
 		return -1;
 	}
-	int rc = sup_proc_exit_code(&p);
+	int rc = proc_exit_code(&p);
 	if (rc != 0) {
 		char *err = sup_read_file(p.err, NULL);
 		char *eol = err ? strchr(err, '\n') : NULL;
 		if (eol)
 			*eol = '\0';
-		print_message("  %s: %s: %s\n", p.cmd, sup_proc_describe(&p, how, sizeof(how)),
+		print_message("  %s: %s: %s\n", p.cmd, proc_how(&p, how, sizeof(how)),
 			      err ? err : "");
 		free(err);
 	}
@@ -643,8 +650,8 @@ static int lim_teardown(void **state)
 
 	if (t) {
 		/* The server may live in a namespace about to go. */
-		sup_proc_kill(&t->client);
-		sup_proc_kill(&t->server);
+		(void)proc_kill(&t->client);
+		(void)proc_kill(&t->server);
 	}
 	lim_close_all();
 	lim_close_lent();
@@ -751,10 +758,10 @@ static void limits_keepalive(void **state)
 		fail_msg("cannot take the client's side of the link down (above)");
 	uint64_t down = now_ns();
 	double bound = 2.0 * LIM_KEEPALIVE_S + 1;
-	int r = sup_proc_wait(&t->server, down + (uint64_t)(bound * 1e9));
+	int r = proc_wait(&t->server, down + (uint64_t)(bound * 1e9));
 	if (r < 0)
-		fail_msg("cannot wait for the server");
-	if (r > 0)
+		fail_msg("cannot wait for the server: %s", strerror(errno));
+	if (r == 0)
 		fail_msg("%s: the server still runs %.0f s after source 0's link went down; "
 			 "--keepalive %d should have ended it", t->be->name, bound, LIM_KEEPALIVE_S);
 	double after = secs(now_ns() - down);
@@ -830,7 +837,7 @@ static void fd_setsize_run(struct sup *t, int first_beyond)
 	int at_1023 = lim_fd_is_socket(t->server.pid, FD_SETSIZE - 1);
 	int at_beyond = lim_fd_is_socket(t->server.pid, first_beyond);
 
-	assert_int_equal(sup_proc_signal(&t->client, SIGINT), 0);
+	assert_int_equal(proc_signal(&t->client, SIGINT), 0);
 	assert_int_equal(sup_client_wait(t), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 	for (unsigned id = 0; id < 4; id++)
@@ -980,7 +987,7 @@ static void limits_emfile(void **state)
 	emfile_flood(t, &offered);
 	if (!backend_has(t->be, BE_ACCEPTS_ALL_FIRST))
 		emfile_wait_dealt(t, 4, offered);
-	assert_int_equal(sup_proc_signal(&t->client, SIGINT), 0);
+	assert_int_equal(proc_signal(&t->client, SIGINT), 0);
 	assert_int_equal(sup_client_wait(t), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 	for (unsigned id = 0; id < 4; id++)
@@ -1075,7 +1082,7 @@ static void limits_many(void **state)
 	if (t->be->fd_limit && t->be->fd_limit < (int)many) {
 		char needle[96];
 		assert_int_equal(client, 1);
-		assert_int_equal(sup_proc_wait(&t->server, 0), 1);   /* still up */
+		assert_int_equal(proc_poll(&t->server), 0);   /* still up */
 		sup_server_signal(t, SIGINT);
 		assert_int_equal(sup_server_wait(t), 0);
 		const struct json *sum = sup_server_json(t);

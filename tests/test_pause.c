@@ -192,17 +192,18 @@ static void pause_nap_ms(unsigned ms)
 
 static void test_pause_resume(void **state)
 {
-	struct pause_run *r = calloc(1, sizeof(*r));
+	const struct backend *be = *state;
+	struct pause_run *r;
 	char why[256];
 	int fa = -1, fb = -1;
 
-	assert_non_null(r);
-	r->be = *state;
-	if (r->be->probe && r->be->probe(why, sizeof(why)) < 0) {
-		print_message("SKIP %s: %s\n", r->be->name, why);
-		free(r);
+	if (be->probe && be->probe(why, sizeof(why)) < 0) {
+		print_message("SKIP %s: %s\n", be->name, why);
 		skip();
 	}
+	r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	r->be = be;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->changed, NULL);
 	assert_int_equal(pthread_create(&r->tid, NULL, pause_server, r), 0);

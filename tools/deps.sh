@@ -3,7 +3,8 @@
 # are present: install them when we are root with apt-get, otherwise stop
 # and print the exact command. Called by the Makefile; safe to run by hand.
 #   build    pkg-config, liburing-dev (the uring backend; optional)
-#   test     libcmocka-dev
+#   test     libcmocka-dev; tshark, tcpdump (dissector test), iproute2,
+#            nftables (netlab test) are optional: those tests skip without
 #   compare  gnuplot-nox (plots), sockperf (reference RTT; optional)
 #   fuzz     clang, libclang-rt-14-dev (libFuzzer)
 set -u
@@ -20,7 +21,9 @@ add() { # add REQUIRED|OPTIONAL PACKAGE
 for g in "$@"; do
 	case "$g" in
 	build)   add required pkg-config; add optional liburing-dev ;;
-	test)    add required pkg-config; add required libcmocka-dev ;;
+	test)    add required pkg-config; add required libcmocka-dev
+	         add optional tshark; add optional tcpdump
+	         add optional iproute2; add optional nftables ;;
 	compare) add optional gnuplot-nox; add optional sockperf ;;
 	fuzz)    add required clang; add required libclang-rt-14-dev ;;
 	*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;

@@ -3,6 +3,10 @@
 # limit, show its output, and end with one line that sums them up:
 #   "N passed, N failed, N skipped"
 # A binary that crashes or runs out of time counts as one failure.
+# A shell test (tests/test_*.sh, sourcing tests/shlib.sh) is run the same
+# way and reports like cmocka: it prints "[  PASSED  ] 1 test(s).",
+# "[  FAILED  ] 1 test(s)..." or "[  SKIPPED ] 1 test(s)..." (after a line
+# "SKIPPED: why") and exits non-zero only when it failed.
 set -u
 limit=${TEST_TIMEOUT:-900}
 passed=0 failed=0 skipped=0 broken=""

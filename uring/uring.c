@@ -29,6 +29,9 @@
 #include "server.h"
 #include "util.h"
 
+/* The backend's own counters, named in backend_uring.counters. */
+enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
+
 #ifdef HAVE_URING
 #include <liburing.h>
 #include <poll.h>
@@ -110,8 +113,6 @@ struct uring_loop {
 	struct loop *lp;             /* the core's loop */
 };
 
-/* The backend's own counters, named in backend_uring.counters. */
-enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
 #define URING_SC(l) ((l)->lp->sc)
 
 struct uring_conn {
@@ -796,20 +797,6 @@ static int uring_probe(char *why, size_t len)
 	return rc;
 }
 
-static const struct backend_counter uring_counters[] = {
-	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
-	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
-	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
-	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
-	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
-};
-
-/* The paths the default sizes and a new kernel never take, for the tests. */
-static const struct backend_variant uring_variants[] = {
-	{ "tiny", "DAQMUX_URING_TINY=1", 1 },
-	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1", 1 },
-};
-
 #define URING_LOOP_SIZE sizeof(struct uring_loop)
 #define URING_CONN_SIZE sizeof(struct uring_conn)
 #define URING_FORGET uring_forget
@@ -836,10 +823,23 @@ static int uring_run(struct loop *l)
 #define URING_FORGET NULL
 #define URING_PAUSE  NULL
 #define URING_RESUME NULL
-static const struct backend_counter uring_counters[5];
-static const struct backend_variant uring_variants[2];
 
 #endif
+
+static const struct backend_counter uring_counters[] = {
+	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
+	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
+	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
+	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
+	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
+};
+
+/* The paths the default sizes and a new kernel never take, for the tests. */
+static const struct backend_variant uring_variants[] = {
+	{ "tiny", "DAQMUX_URING_TINY=1" },
+	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1" },
+};
+
 
 const struct backend backend_uring = {
 	.name = "uring",
