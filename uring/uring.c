@@ -91,8 +91,6 @@ struct uring_slot {
 	uint32_t gen, next;  /* next: free list or starved queue */
 	enum uring_state state;
 	uint16_t held_head, held_tail;   /* buffers held while paused */
-	uint8_t eof_held;    /* the peer closed behind the held buffers */
-	uint8_t single;      /* paused before: single-shot receives from now on */
 };
 
 struct uring_loop {
@@ -117,7 +115,9 @@ struct uring_loop {
 
 struct uring_conn {
 	uint32_t slot;
-	int attached;        /* has the slot (uring_attach) */
+	uint8_t attached;    /* has the slot (uring_attach) */
+	uint8_t eof_held;    /* paused: the peer closed behind the held buffers */
+	uint8_t single;      /* paused before: single-shot receives from now on */
 };
 
 static struct uring_conn *uring_conn(struct conn *c)
@@ -283,7 +283,7 @@ static void uring_arm_recv(struct uring_loop *l, uint32_t i)
 	}
 	/* Length 0 + BUFFER_SELECT: the kernel takes a whole buffer only when
 	 * bytes are there, so a waiting receive holds no memory. */
-	if (l->multishot && !sl->single)
+	if (l->multishot && !uring_conn(sl->c)->single)
 		io_uring_prep_recv_multishot(sqe, sl->c->fd, NULL, 0, 0);
 	else
 		io_uring_prep_recv(sqe, sl->c->fd, NULL, 0, 0);
@@ -373,7 +373,7 @@ static void uring_pause(struct loop *lp, struct conn *c)
 	 * lands - and again at once after each resume, a socket buffer's
 	 * worth held every time. Once paused, a connection gets single-shot
 	 * receives: at most one buffer lands beyond a pause. */
-	l->slots[i].single = 1;
+	uring_conn(c)->single = 1;
 	/* No SQE for the cancel: the receive stays armed and what it takes
 	 * is held - a paused source may then pin buffers until its resume. */
 	if (l->slots[i].state == URING_ARMED)
@@ -398,7 +398,7 @@ static void uring_resume(struct loop *lp, struct conn *c)
 			return;
 		}
 	}
-	if (!c->paused && l->slots[i].eof_held) {
+	if (!c->paused && uring_conn(c)->eof_held) {
 		conn_eof(c);           /* its turn came, after the held bytes */
 		server_close(c);
 		return;
@@ -487,7 +487,6 @@ static void uring_attach(struct uring_loop *l, struct conn *c)
 		i = l->nslots++;
 		l->slots[i].gen = 0;
 	}
-	l->slots[i].eof_held = l->slots[i].single = 0;
 	l->slots[i].c = c;
 	l->slots[i].held_head = l->slots[i].held_tail = URING_HELD_NONE;
 	uring_conn(c)->slot = i;
@@ -557,7 +556,7 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 		uring_hold(l, i, bid, (uint32_t)res);
 		has_buf = 0;             /* the resume gives it back */
 	} else if (res == 0 && c->paused) {
-		sl->eof_held = 1;        /* after the held bytes, at the resume */
+		uring_conn(c)->eof_held = 1;   /* after the held bytes, at the resume */
 	} else if (res > 0 && has_buf) {
 		if (conn_input(c, URING_BUF(l, bid), (size_t)res, now) == CONN_END)
 			server_close(c);
@@ -578,7 +577,7 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 		return;                  /* still armed, or ended and freed */
 	if (!sl->c)
 		uring_slot_put(l, i);    /* the last word on an ended connection */
-	else if (sl->c->paused || sl->eof_held)
+	else if (sl->c->paused || uring_conn(sl->c)->eof_held)
 		return;                  /* idle until the resume */
 	else if (res == -ENOBUFS)
 		uring_starve(l, i);      /* back-pressure: the bytes wait in the socket */
