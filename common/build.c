@@ -18,6 +18,8 @@
 
 #define BUILD_OUT_SIZE (1u << 20)   /* one write per this many bytes of events */
 #define BUILD_OUT_BUFS 4            /* filled by the builder, written by the writer */
+#define BUILD_NOTED 16              /* partial events named in the summary */
+#define BUILD_NOTED_IDS 8           /* missing sources named per event */
 
 struct build_frag {
 	uint8_t *p;
@@ -89,6 +91,12 @@ struct build {
 	int wclosing;
 
 	uint64_t complete, partial, late, dups, held, held_max, kept, kept_max;
+	struct {
+		uint64_t event;
+		unsigned nmissing;          /* sources missing */
+		unsigned nids;              /* of them named: seen, at most BUILD_NOTED_IDS */
+		uint32_t ids[BUILD_NOTED_IDS];
+	} noted[BUILD_NOTED];           /* the first partial events */
 	uint64_t allocs, lock_n, lock_contended, lock_wait_ns;
 	struct hist lat;
 };
@@ -300,10 +308,23 @@ static void build_emit(struct build *b, struct build_slot *sl)
 	int partial = sl->state != SLOT_COMPLETE;
 
 	if (partial) {
+		/* The first few are named in the summary: which event, which
+		 * sources (in ascending id; a source never seen has no id). */
+		unsigned nt = b->partial < BUILD_NOTED ? (unsigned)b->partial : BUILD_NOTED;
+		if (nt < BUILD_NOTED) {
+			b->noted[nt].event = sl->event;
+			b->noted[nt].nmissing = b->n - sl->have;
+			b->noted[nt].nids = 0;
+		}
 		b->partial++;
-		for (unsigned i = 0; i < b->nsrc; i++)
-			if (!bit_get(bits, i))
-				b->src[i].missing++;
+		for (unsigned k = 0; k < b->nsrc; k++) {
+			unsigned i = b->order[k];
+			if (bit_get(bits, i))
+				continue;
+			b->src[i].missing++;
+			if (nt < BUILD_NOTED && b->noted[nt].nids < BUILD_NOTED_IDS)
+				b->noted[nt].ids[b->noted[nt].nids++] = b->src[i].id;
+		}
 	} else {
 		b->complete++;
 	}
@@ -936,6 +957,16 @@ void build_report(FILE *f, struct server *s)
 			(double)b->lock_wait_ns / 1e6);
 	if (s->opt.write)
 		fprintf(f, "; %.2f MB written", (double)b->written / 1e6);
+	if (b->partial) {
+		unsigned m = b->noted[0].nmissing;
+		fprintf(f, "\n  first partial event %lu, missing %u source%s:",
+			(unsigned long)b->noted[0].event, m, m == 1 ? "" : "s");
+		for (unsigned k = 0; k < b->noted[0].nids; k++)
+			fprintf(f, " %u", b->noted[0].ids[k]);
+		if (m > b->noted[0].nids)
+			fprintf(f, " (+%u %s)", m - b->noted[0].nids,
+				b->nsrc < b->n ? "never seen, or more" : "more");
+	}
 	fprintf(f, "\n  %8s %10s %10s %10s\n", "source", "last", "missing", "paused");
 	for (unsigned k = 0; k < b->nsrc && k < 64; k++) {
 		const struct build_src *r = &b->src[b->order[k]];
@@ -975,6 +1006,21 @@ void build_json(struct jw *w, struct server *s)
 	jw_u64(w, "contended", b->lock_contended);
 	jw_u64(w, "wait_ns", b->lock_wait_ns);
 	jw_obj_end(w);
+	/* The first partial events and the sources they missed: the ids of
+	 * those seen, at most BUILD_NOTED_IDS; missing_count counts also
+	 * the sources that never connected. */
+	jw_arr_begin(w, "partial_first");
+	for (unsigned e = 0; e < b->partial && e < BUILD_NOTED; e++) {
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "event", b->noted[e].event);
+		jw_u64(w, "missing_count", b->noted[e].nmissing);
+		jw_arr_begin(w, "missing");
+		for (unsigned k = 0; k < b->noted[e].nids; k++)
+			jw_u64(w, NULL, b->noted[e].ids[k]);
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_arr_begin(w, "sources");
 	for (unsigned k = 0; k < b->nsrc; k++) {
 		const struct build_src *r = &b->src[b->order[k]];

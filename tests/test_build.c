@@ -228,6 +228,10 @@ static void case_stopped_source(void **state)
 	sup_expect_u64(build_source(t, 0), "missing", 0);
 	sup_expect_u64(build_source(t, 1), "missing", C2_EVENTS - C2_STOP);
 	sup_expect_u64(build_source(t, 2), "missing", 0);
+	/* The summary names the first partial event and the source it missed. */
+	sup_expect_u64(sum, "build.partial_first[0].event", C2_STOP);
+	sup_expect_u64(sum, "build.partial_first[0].missing_count", 1);
+	sup_expect_u64(sum, "build.partial_first[0].missing[0]", 1);
 
 	/* Partial exactly from the stop on, and without source 1 only. */
 	uint8_t *buf = load(t, "events", &len);
