@@ -77,6 +77,7 @@ struct build {
 	struct conn **replay;       /* resumed, kept bytes still to feed */
 	unsigned nreplay, replay_cap;
 
+	int writing;                /* --write: set once, read by every thread */
 	int fd, own_fd, write_failed, oom_said;
 	uint8_t *out;               /* the buffer being filled: one of wbuf */
 	size_t out_len;
@@ -328,7 +329,7 @@ static void build_emit(struct build *b, struct build_slot *sl)
 	} else {
 		b->complete++;
 	}
-	if (b->out)
+	if (b->writing)
 		build_put_event(b, sl, bits, partial);
 	b->held -= sl->bytes;
 	memset(bits, 0, b->words * 8);   /* a free slot has no bits */
@@ -467,7 +468,7 @@ void build_stream(struct conn *c, uint32_t have0, const uint8_t *buf, size_t use
 	struct build_conn *bc;
 	size_t hdr = 0;
 
-	if (!b || !b->out)
+	if (!b || !b->writing)
 		return;
 	if (have0 == 0 && f) {
 		/* A whole frame in this one piece of buf - frame_parse may have
@@ -608,7 +609,7 @@ int build_fragment(struct conn *c, const struct proto_header *h, uint64_t now)
 		b->held_max = b->held;
 	if (h->send_ns && h->send_ns < sl->trigger_ns)
 		sl->trigger_ns = h->send_ns;
-	if (b->out) {
+	if (b->writing) {
 		struct build_frag *f = &b->frag[(size_t)(e % b->w) * b->n + (unsigned)i];
 		struct build_frag t = *f;
 		if (c->bc && c->bc->cur_ok && c->bc->cur.len == bytes) {
@@ -819,6 +820,7 @@ int build_open(struct server *s)
 			if (!(b->wbuf[i] = malloc(BUILD_OUT_SIZE)))
 				goto nomem;
 		b->out = b->wbuf[0];
+		b->writing = 1;
 		if (strcmp(s->opt.write, "-") == 0) {
 			b->fd = STDOUT_FILENO;
 		} else {
