@@ -3,7 +3,7 @@
  *
  *   client.c        client_main: set-up, the summary table and JSON
  *   client_opts.c   the command line and --help
- *   client_gen.c    frame generation: sizes, pattern, CRC cache, faults,
+ *   client_gen.c    frame generation: sizes, payload bytes, faults,
  *                   the output buffer and what was written of it
  *   client_loop.c   connections and the one epoll event loop
  *
@@ -122,17 +122,12 @@ struct client_opts {
 	const char *name_prefix;
 	uint32_t idle;
 	const char *json;
+	double   interval;          /* -i SECONDS, 0 = no interval lines */
 };
 
 /* Returns 0 to run, 1 when --help was printed, 2 on bad usage (said why). */
 int  client_opts_parse(struct client_opts *o, int argc, char **argv);
 void client_opts_free(struct client_opts *o);
-
-/* How far behind schedule frames were written: one histogram per source,
- * 8 buckets per power of two (6 % resolution) instead of common/hist's 64,
- * so that it is 2.4 KiB per source instead of 17.5: there may be a
- * million sources. */
-#define CLIENT_LAG_SUB_BITS 3
 
 enum client_state {
 	CS_IDLE,        /* not connected yet (waiting for a connect slot) */
@@ -207,20 +202,18 @@ struct client_src {
 	int      bye_sent;          /* the BYE went out whole, claiming bye_count */
 	uint64_t bye_count;
 	uint64_t t_end;             /* when the BYE (or the last byte) went out */
-	struct hist lag;            /* CLIENT_LAG_SUB_BITS */
+	struct hist lag;            /* how far behind schedule frames were written;
+				       lazily allocated (about 1 KiB a source) */
+	struct hist *ilag;          /* -i: the run's interval histogram, or NULL */
 	enum client_status status;
 	char     error[200];
 };
 
-/* The frame generator: one for the run, read-only after client_gen_init
- * except for the CRC cache. */
+/* The frame generator: one for the run, read-only after client_gen_init. */
 struct client_gen {
 	const struct client_opts *o;
-	uint8_t  *pattern;          /* payload bytes: every payload is a prefix */
+	uint8_t  *pattern;          /* payload bytes: every payload is a window */
 	uint32_t  max_payload;
-	uint32_t *crc;              /* crc[len], valid where crc_have has the bit */
-	uint8_t  *crc_have;
-	uint32_t *crc_ckpt;         /* CRC of the first k * 4 KiB bytes */
 };
 
 int  client_gen_init(struct client_gen *g, const struct client_opts *o);
@@ -265,7 +258,29 @@ struct client_run {
 	uint32_t idle_lost;         /* ... and then closed by the server */
 	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
 	struct meta_start start;    /* for the JSON */
+	uint64_t waits;             /* epoll waits */
+	struct client_ivals *iv;    /* -i, or NULL */
 };
+
+/* -i: one interval, as in the JSON. */
+struct client_interval {
+	double   t_s, dur_s;        /* its end (seconds since the loop began), length */
+	uint64_t frames, bytes, p99_ns, waits, eagain;
+};
+
+/* -i: what the intervals need. Counts are the totals at the start of
+ * the interval under way; its own are the differences. */
+struct client_ivals {
+	uint64_t period_ns, start_ns, next_ns, t0_ns;
+	uint64_t frames, bytes, eagain, waits;
+	struct hist lag;            /* this interval's lateness */
+	struct client_interval *v;
+	size_t n, cap;
+};
+
+/* -i: the interval ends at now (last: the run ended, maybe early):
+ * print its line, keep it for the JSON, start the next. */
+void client_interval_end(struct client_run *r, uint64_t now, int last);
 
 /* Connect everything, run every source to its end (or a stop), close
  * the idle connections. 0, or -1 when the loop itself failed (said why). */

@@ -931,7 +931,14 @@ int client_loop(struct client_run *r)
 			if (t < timeout)
 				timeout = t;
 		}
+		if (r->iv) {
+			if (now >= r->iv->next_ns)
+				client_interval_end(r, now, 0);
+			if (r->iv->next_ns - now < timeout)
+				timeout = r->iv->next_ns > now ? r->iv->next_ns - now : 0;
+		}
 		int n = client_wait(&ev, evs, (int)ARRAY_SIZE(evs), timeout);
+		r->waits++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;       /* a signal: the top of the loop sees it */
@@ -951,6 +958,8 @@ out:
 			if (r->src[i].state != CS_DONE)
 				client_done(&ev, &r->src[i], r->src[i].idle ? CLIENT_OK : CLIENT_FAILED, now);
 		r->t_end = now;
+		if (r->iv)
+			client_interval_end(r, now, 1);
 	}
 	if (close(ev.epfd) < 0)
 		msg("close(epoll): %s", strerror(errno));

@@ -84,6 +84,9 @@ static void client_usage(FILE *f)
 "      --fault ID:KIND[@N]  inject KIND into source ID after N DATA frames\n"
 "                           (default 0: before the first); repeatable, kinds\n"
 "                           below\n"
+"  -i, --interval SECONDS   a line per interval: frames, MB/s, p99 behind\n"
+"                           schedule, epoll waits, EAGAIN writes (also\n"
+"                           \"intervals\" in --json; at least 0.01)\n"
 "      --json FILE          write the run summary as JSON to FILE ('-': stdout)\n"
 "  -q, --quiet              no table at the end\n"
 "  -h, --help               this text\n"
@@ -127,7 +130,7 @@ static void client_usage(FILE *f)
  * have one) are their own letter; the others count from 256. */
 enum {
 	OPT_CONNECT = 'c', OPT_SOURCES = 'n', OPT_RATE = 'r', OPT_SIZE = 'm',
-	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h',
+	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_INTERVAL = 'i',
 	OPT_BIG = 256, OPT_COUNT, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST, OPT_JITTER,
 };
@@ -154,6 +157,7 @@ static const struct option client_longopts[] = {
 	{ "fault",     required_argument, NULL, OPT_FAULT },
 	{ "json",      required_argument, NULL, OPT_JSON },
 	{ "quiet",     no_argument,       NULL, OPT_QUIET },
+	{ "interval",  required_argument, NULL, OPT_INTERVAL },
 	{ "help",      no_argument,       NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -351,7 +355,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	int count_given = 0;
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	for (;;) {
-		int c = getopt_long(argc, argv, ":c:n:r:m:t:qh", client_longopts, NULL);
+		int c = getopt_long(argc, argv, ":c:n:r:m:t:i:qh", client_longopts, NULL);
 		if (c == -1)
 			break;
 		char *arg = optarg;
@@ -486,6 +490,10 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			o->quiet = 1;
+			break;
+		case OPT_INTERVAL:
+			if (parse_seconds("--interval", arg, 0.01, CLIENT_MAX_SECONDS, &o->interval) < 0)
+				return 2;
 			break;
 		case OPT_HELP:
 			client_usage(stdout);

@@ -40,46 +40,15 @@ void conn_fail(struct conn *c, const char *fmt, ...)
 	msg("%s: %s; connection closed", conn_label(c, who, sizeof(who)), why);
 }
 
-/*
- * The first frame names the source. If an earlier connection of the same
- * source ended without a BYE, this one resumes its sequence accounting
- * (client --reconnect), so a gap across the reconnect counts as lost.
- * The scan is linear, but runs once per connection under the lock, never
- * per frame.
- */
+/* The first frame names the source (server.h: registry_name). */
 static enum conn_state conn_name(struct conn *c, uint32_t id)
 {
 	struct server *s = c->loop->s;
-	struct source *me = c->src, *prev = NULL;
-	const char *clash = NULL;
+	char why[sizeof(c->src->error)];
 
-	pthread_mutex_lock(&s->lock);
-	for (unsigned i = s->nsrcs; i-- > 0;) {
-		struct source *r = s->srcs[i];
-		if (r == me || !r->have_id || r->id != id)
-			continue;
-		/* Under the lock only `closed` is settled: a record still
-		 * open may be changing in its reader's thread right now. */
-		if (!r->closed || r->status == SRC_ACTIVE)
-			clash = r->peer;
-		else if (!r->resumed && r->status != SRC_COMPLETE)
-			prev = r;
-		break;
-	}
-	me->id = id;
-	me->have_id = 1;
-	if (!clash && prev) {
-		prev->resumed = 1;
-		__atomic_sub_fetch(&s->ended, 1, __ATOMIC_RELAXED);
-		me->next_seq = prev->next_seq;
-		memcpy(me->seen, prev->seen, sizeof(me->seen));
-		me->connections = prev->connections + 1;
-		memcpy(me->name, prev->name, sizeof(me->name));
-	}
-	pthread_mutex_unlock(&s->lock);
 	c->named = 1;
-	if (clash) {
-		conn_fail(c, "source id %u is already connected from %s", id, clash);
+	if (registry_name(s, c, id, why, sizeof(why)) == REG_REFUSED) {
+		conn_fail(c, "%s", why);
 		return CONN_END;
 	}
 	return CONN_OPEN;
@@ -88,16 +57,17 @@ static enum conn_state conn_name(struct conn *c, uint32_t id)
 static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_t now)
 {
 	struct server *s = c->loop->s;
-	struct source *src = c->src;
 	const struct proto_header *h = &f->h;
+	struct source *src;
 
 	if (!c->named) {
 		if (conn_name(c, h->source) == CONN_END)
 			return CONN_END;
-	} else if (h->source != src->id) {
-		conn_fail(c, "source id changed from %u to %u", src->id, h->source);
+	} else if (h->source != c->src->id) {
+		conn_fail(c, "source id changed from %u to %u", c->src->id, h->source);
 		return CONN_END;
 	}
+	src = c->src;   /* naming may have resumed an earlier record */
 
 	switch (h->type) {
 	case PROTO_DATA: {
@@ -123,6 +93,8 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		}
 		if (s->hooks.frame)
 			s->hooks.frame(c, h, now, s->hooks.arg);
+		if (EV_ON(s))
+			ev_frame(s, h->length, lat);
 		if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN))
 			return conn_request(c);
 		return CONN_OPEN;
@@ -132,10 +104,14 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 			conn_fail(c, "HELLO after the first frame");
 			return CONN_END;
 		}
-		snprintf(src->name, sizeof(src->name), "%s", f->name);
+		/* Byte for byte, NULs and all: made safe where it is shown. */
+		memcpy(src->name, f->name, f->name_len);
+		src->name[f->name_len] = '\0';
+		src->name_len = f->name_len;
 		c->nframes++;
 		return CONN_OPEN;
 	case PROTO_BYE:
+		c->nframes++;       /* for --events' "= N frames" */
 		source_bye(src, h->seq);
 		if (src->status == SRC_ERROR) {
 			char who[96];
@@ -149,12 +125,94 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 	}
 }
 
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns);
+
+/* The bytes of one frame with --discard: the header and the payload
+ * size the sources were said to send. */
+static inline uint64_t conn_discard_frame(const struct conn *c)
+{
+	return PROTO_HEADER_SIZE + (uint64_t)c->loop->s->opt.discard_size;
+}
+
+/*
+ * --discard: the floor of the kit's own work per read - count the bytes
+ * and note when they came (for the rate), nothing per frame. Whole
+ * frames are derived as they complete, with one division per read that
+ * completes any (a read() costs far more), so that every figure that
+ * counts frames - per loop, per connection, the totals - stays exact at
+ * any moment without a pass at the end.
+ *
+ * A source's optional HELLO is shorter than its frames. The first
+ * header of a connection is decoded, once, to learn its length: the HELLO
+ * is then counted as bytes but not as a frame, and a blocking reader's
+ * reads (conn_want) stay on the frame boundaries, exactly as in a real
+ * run. Any other first header is taken for a frame of the fixed size.
+ */
+static enum conn_state conn_discard(struct conn *c, const uint8_t *buf, size_t len,
+				    uint64_t now_ns)
+{
+	uint64_t fb = conn_discard_frame(c);
+
+	if (!c->discard_len) {
+		/* The first header may come in pieces (a fragmenting sender);
+		 * they are kept in the assembler's header buffer, which a
+		 * discard run never uses otherwise. */
+		size_t n = PROTO_HEADER_SIZE - (size_t)c->discard_pos;
+		n = len < n ? len : n;
+		memcpy(c->fp.hdr + c->discard_pos, buf, n);
+		if (c->discard_pos + n == PROTO_HEADER_SIZE) {
+			struct proto_header h;
+			proto_decode(c->fp.hdr, &h);
+			c->discard_hello = h.type == PROTO_HELLO && h.length <= PROTO_NAME_MAX;
+			c->discard_len = c->discard_hello ? PROTO_HEADER_SIZE + h.length : fb;
+			/* Its first header makes it a source, as a first valid
+			 * frame does in a real run (unchecked: its id is all a
+			 * discard run reads of it). */
+			if (conn_name(c, h.source) == CONN_END)
+				return CONN_END;
+		}
+	}
+	struct source *src = c->src;   /* naming may have resumed a record */
+	src->bytes += len;
+	if (!src->first_ns)
+		src->first_ns = now_ns;
+	src->last_ns = now_ns;
+	c->discard_pos += len;
+	if (!c->discard_len || c->discard_pos < c->discard_len)
+		return CONN_OPEN;
+	if (c->discard_hello) {
+		c->discard_pos -= c->discard_len;
+		c->discard_len = fb;
+		c->discard_hello = 0;
+	}
+	if (c->discard_pos >= fb) {
+		uint64_t k = c->discard_pos / fb;
+		src->frames += k;
+		c->discard_pos -= k * fb;
+	}
+	return CONN_OPEN;
+}
+
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns)
+{
+	enum conn_state st = conn_frames(c, buf, len, now_ns);
+
+	if (EV_ON(c->loop->s))
+		ev_input_done(c);
+	return st;
+}
+
+/* Frame the bytes and account every frame they complete. */
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns)
 {
 	struct server *s = c->loop->s;
 
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
+	if (s->opt.discard)
+		return conn_discard(c, buf, len, now_ns);
 	if (s->build && build_hold(c, buf, len))
 		return CONN_OPEN;
 	while (len) {
@@ -190,6 +248,10 @@ void conn_eof(struct conn *c)
 	/* Atomic: server_shutdown_all() sets it from another thread. */
 	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;     /* we shut it down to stop: the source is still active */
+	if (c->loop->s->opt.discard) {
+		source_eof_unchecked(c->src);
+		return;
+	}
 	source_eof(c->src, frame_partial(&c->fp));
 	if (c->src->status == SRC_TRUNCATED) {
 		char who[96];
@@ -242,6 +304,7 @@ static enum conn_read conn_read_once(struct conn *c, size_t want, size_t *got)
 	ssize_t n = read(c->fd, c->loop->rbuf, want);
 
 	c->sc->reads++;
+	ev_read(c, n, errno, "read");
 	if (n > 0) {
 		*got = (size_t)n;
 		return conn_input(c, c->loop->rbuf, (size_t)n, now_ns()) == CONN_END ? CONN_GONE
@@ -293,13 +356,40 @@ enum conn_state conn_read_some(struct conn *c, int *drained)
 	return CONN_OPEN;
 }
 
+/* What a blocking reader asks read() for: the rest of the header, then
+ * the rest of the payload - with --discard the same two reads per frame,
+ * from the fixed frame size instead of the header just read. */
+static size_t conn_want(const struct conn *c)
+{
+	if (!c->loop->s->opt.discard)
+		return frame_want(&c->fp);
+	if (c->discard_pos < PROTO_HEADER_SIZE)
+		return PROTO_HEADER_SIZE - (size_t)c->discard_pos;
+	return (size_t)(c->discard_len - c->discard_pos);
+}
+
+static int conn_partial(const struct conn *c)
+{
+	return c->loop->s->opt.discard ? c->discard_pos != 0 : frame_partial(&c->fp);
+}
+
+enum conn_state conn_read_one(struct conn *c, size_t want)
+{
+	size_t got;
+
+	if (want > c->loop->rbuf_size)
+		want = c->loop->rbuf_size;
+	return conn_read_once(c, want, &got) == CONN_GONE ? CONN_END : CONN_OPEN;
+}
+
 enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 {
 	size_t got;
 
 	*got_frame = 0;
 	for (;;) {
-		size_t want = frame_want(&c->fp);
+		size_t want = conn_want(c);
+		ev_block(c);
 		switch (conn_read_once(c, want < c->loop->rbuf_size ? want : c->loop->rbuf_size, &got)) {
 		case CONN_GONE:
 			return CONN_END;
@@ -311,7 +401,7 @@ enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 		case CONN_GOT:
 			/* We never ask for more than the frame needs, so no
 			 * partial frame left means one just completed. */
-			if (!frame_partial(&c->fp)) {
+			if (!conn_partial(c)) {
 				*got_frame = 1;
 				return CONN_OPEN;
 			}

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "events.h"
 #include "frame.h"
 #include "source.h"
 
@@ -54,15 +55,28 @@ struct server_opts {
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */
 	uint64_t    trace_max;
 	long        cpu;           /* pin to this CPU, -1 = no */
+	unsigned    max_records;   /* ended sources kept in full; later ones are
+				      folded into one "others" record */
 	unsigned    loops;         /* event loops, each in its own thread (0 = 1) */
 	enum server_spread spread; /* how connections reach the loops */
 	const long *cpus;          /* --cpus: loop i runs on cpus[i % ncpus] */
 	unsigned    ncpus;
+	/* Seeing inside (events.h) */
+	int         events;        /* --events: a line per wait and per read */
+	uint64_t    events_max;    /* at most this many lines, 0 = no limit */
+	double      interval;      /* -i SECONDS: a line per interval, 0 = off */
+	int         no_drain;      /* teaching: one read per readiness event */
+	int         discard;       /* --discard: count bytes, parse nothing */
+	uint32_t    discard_size;  /* the sources' payload size: frames are
+				      derived as bytes / (header + this) */
 	int         build;         /* --build: event building (build.h) */
 	unsigned    build_window;  /* events in flight */
 	double      build_timeout_ms; /* 0 = wait for every fragment */
 	const char *write;         /* built events to this file, "-" = stdout */
 };
+
+#define SERVER_DEFAULT_MAX_RECORDS 1024
+#define SERVER_REJECT_REASONS 8    /* distinct reasons kept, the rest summed */
 
 /*
  * System calls a backend made, so that strategies can be compared by
@@ -93,8 +107,13 @@ struct conn {
 	uint64_t req_ns;            /* pull: when the outstanding REQUEST left */
 	int      named;             /* a frame has fixed the source id */
 	uint64_t nframes;           /* frames of any type on this connection */
+	uint64_t src_frames0, src_bytes0; /* the record's figures when this
+				       connection took it over (a resume) */
 	int      shut_by_us;        /* stopping: an EOF now is ours, not the peer's */
 	int      paused;            /* conn_pause(): not read until conn_resume() */
+	uint64_t discard_pos;       /* --discard: bytes into the current frame, */
+	uint64_t discard_len;       /* its length (0 until the first header is in), */
+	int      discard_hello;     /* whether it is the HELLO (conn.c) */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
 	unsigned bsrc;              /* --build: the builder's source index + 1 */
 	struct build_conn *bc;      /* --build: its fragment and kept bytes */
@@ -183,15 +202,29 @@ struct server {
 
 	pthread_mutex_t lock;      /* guards everything below, and the loops'
 				      connection lists */
-	struct source **srcs;      /* every record, in order of arrival */
+	struct source **srcs;      /* the registry: a record per source (a
+				      connection that delivered a valid frame) */
 	unsigned nsrcs, srcs_cap;
+	unsigned nsrcs_ended;      /* of them, ended and closed */
 	unsigned ended;            /* records that reached a final status */
-	unsigned accepted;         /* connections registered (BE_ACCEPTS_ALL_FIRST) */
+	unsigned gathered;         /* BE_ACCEPTS_ALL_FIRST: sources the loops
+				      have taken so far (atomic) */
 	uint64_t refused;          /* connections turned away (limits) */
+	uint64_t connections;      /* connections accepted */
+	uint64_t idle_closed;      /* closed before sending a byte */
+	uint64_t rejected;         /* sent bytes, never a source: junk, refused id */
+	struct { char why[128]; uint64_t n; } reject_why[SERVER_REJECT_REASONS];
+	uint64_t reject_why_other; /* rejections beyond the distinct reasons kept */
+	struct source others;      /* ended records folded beyond --max-records */
+	uint64_t nothers;
+	uint64_t others_ok;        /* of them, clean (source_ok) */
+	uint64_t others_status[SRC_ERROR + 1];
 	int reserve_fd;            /* spare descriptor for EMFILE */
 
 	struct trace_rec *trace;
 	uint64_t trace_n;          /* records written (atomic when threaded) */
+
+	struct events *ev;         /* --events, -i (events.h); NULL when off */
 	struct build *build;       /* --build, else NULL */
 };
 
@@ -244,6 +277,11 @@ enum conn_state { CONN_OPEN, CONN_END };
  * Feed bytes that arrived at now_ns. CONN_END means the connection is
  * finished - a BYE, or a protocol error that was reported and recorded -
  * and the backend must call server_close().
+ *
+ * With --discard this is where parsing stops, for every backend alike:
+ * the bytes are counted (and whole frames of the fixed size derived from
+ * them), nothing else - no frame, no BYE, no hooks.frame, never CONN_END.
+ * The connection then ends only by EOF, an error or --idle-timeout.
  */
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns);
 
@@ -264,6 +302,11 @@ void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(print
  * edge-triggered loop must come back otherwise.
  */
 enum conn_state conn_read_some(struct conn *c, int *drained);
+
+/* One read() of at most want bytes, whatever is left behind: the
+ * teaching mode --no-drain (an edge-triggered loop that reads this way
+ * never hears of the rest: docs/teaching.md, lab 5). */
+enum conn_state conn_read_one(struct conn *c, size_t want);
 
 /*
  * Blocking: read exactly one whole frame, asking read() only for the bytes
@@ -313,9 +356,30 @@ void server_sweep(struct loop *l);
 void server_close(struct conn *c);
 void server_reap(struct loop *l);
 
+/* Wake every loop that waits on a hand-off eventfd (--spread handoff), so
+ * that it looks again at a condition another loop has changed (e.g. the
+ * loops together have gathered their sources). With one loop there is no
+ * other; with reuseport a loop notices at its next tick. */
+void server_wake_loops(struct server *s);
+
 /* Stopping: shut every live connection down so that threads blocked in
  * read() wake up; their EOF is then not counted as the peer's. */
 void server_shutdown_all(struct server *s);
+
+/* ---- inside the core (conn.c) -------------------------------------------- */
+
+enum registry_verdict { REG_NEW, REG_RESUMED, REG_REFUSED };
+
+/*
+ * The connection's first valid frame says it is source `id`: make it a
+ * source. REG_NEW: a record of its own enters the registry. REG_RESUMED:
+ * an earlier connection of the same source ended without a BYE, and this
+ * one takes its record over (c->src now points to it). REG_REFUSED, with
+ * the reason in why: that source is connected right now, or has said BYE;
+ * the connection stays no source (counted as rejected when it closes).
+ */
+enum registry_verdict registry_name(struct server *s, struct conn *c, uint32_t id,
+				    char *why, size_t whylen);
 
 /* ---- for the command line ---------------------------------------------- */
 
