@@ -50,7 +50,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "events.h"
 #include "net.h"
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -136,8 +138,13 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 		if (s->nloops > 1 && !l->handoff && ms > 1 &&
 		    __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE))
 			ms = 1;
-		l->sc.waits++;
 		int ready = poll(pfd, ncand + 1, ms);
+		l->sc.waits++;
+		ev_wait(l, ready, "poll(%u connections not sources yet + the listener, timeout %d ms)",
+			ncand, ms);
+		for (unsigned i = 0; EV_ON(s) && ready > 0 && i <= ncand; i++)
+			if (pfd[i].revents)
+				ev_ready(l, i ? cand[i - 1] : NULL);
 		if (ready < 0 && errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			goto out;
@@ -277,6 +284,11 @@ static int blocking_run(struct loop *l)
 				live--;
 			}
 		}
+		/* --build: timeouts and resumes, between rounds only: while
+		 * the round waits in read() for one source, nothing else
+		 * happens. (Its reads stop at frame boundaries, so a resume
+		 * has no kept bytes to feed and never ends a connection.) */
+		build_sweep(l);
 		server_reap(l);
 		if (!served && live > 0)
 			blocking_nap();

@@ -113,9 +113,19 @@ int client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, 
 	for (size_t i = 0; i < o->nslow; i++)
 		if (o->slow[i].id == s->id)
 			rate = o->slow[i].v;
-	for (size_t i = 0; i < o->nsilent; i++)
-		if (o->silent[i].id == s->id)
+	for (size_t i = 0; i < o->nsilent; i++) {
+		if (o->silent[i].id != s->id)
+			continue;
+		if (o->silent[i].at_given) {
+			s->stall_at_ns = (uint64_t)(o->silent[i].at * 1e9);
+			s->stall_ns = (uint64_t)(o->silent[i].v * 1e9);
+		} else {
 			s->silent_ns = (uint64_t)(o->silent[i].v * 1e9);
+		}
+	}
+	for (size_t i = 0; i < o->njitter; i++)
+		if (o->jitter[i].id == s->id)
+			s->jitter_ns = (uint64_t)(o->jitter[i].v * 1e3);
 	s->period_ns = rate > 0 && !o->pull ? 1e9 / rate : 0;
 	s->quota = o->use_duration ? UINT64_MAX : o->count;
 	s->key = client_mix(client_mix(o->seed) + (uint64_t)index * CLIENT_GOLDEN);
@@ -308,6 +318,20 @@ static inline uint64_t client_due(const struct client_src *s, uint64_t seq)
 	return s->start_ns + (uint64_t)((double)seq * s->period_ns);
 }
 
+/* When frame seq may leave: its due time, or later - held back by a
+ * --silent ID:S@AT stop, or by --jitter (a pure function of seq, so that
+ * the timer and the fill agree). It still carries its due time. */
+static inline uint64_t client_release(const struct client_src *s, uint64_t seq)
+{
+	uint64_t due = client_due(s, seq), off = due - s->start_ns;
+
+	if (s->stall_ns && off >= s->stall_at_ns && off - s->stall_at_ns < s->stall_ns)
+		due = s->start_ns + s->stall_at_ns + s->stall_ns;
+	if (s->jitter_ns)
+		due += client_mix(s->key ^ (seq * CLIENT_GOLDEN)) % (s->jitter_ns + 1);
+	return due;
+}
+
 /* Is there another DATA frame to send? now matters for --duration. */
 static int client_has_next(const struct client_src *s, uint64_t now)
 {
@@ -495,7 +519,7 @@ void client_fill(struct client_gen *g, struct client_src *s, uint64_t now)
 		uint64_t send_ns = now;
 		if (s->period_ns > 0) {
 			send_ns = client_due(s, s->next_seq);
-			if (send_ns > now)
+			if (client_release(s, s->next_seq) > now)
 				return;
 		}
 		if (client_step(g, s, send_ns, now) == STEP_FULL)
@@ -514,7 +538,7 @@ uint64_t client_next_due(struct client_gen *g, const struct client_src *s, uint6
 	if (s->period_ns == 0)
 		return now;
 	if (s->held || client_has_next(s, now))
-		return client_due(s, s->next_seq);
+		return client_release(s, s->next_seq);
 	return s->end_ns != UINT64_MAX && s->end_ns > now ? s->end_ns : now;
 }
 

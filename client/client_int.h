@@ -91,9 +91,12 @@ struct client_fault {
 	int      done;             /* injected */
 };
 
-struct client_idval {              /* --silent ID:SECONDS, --slow ID:HZ */
+struct client_idval {              /* --silent ID:SECONDS[@AT], --slow ID:HZ,
+				      --jitter ID:US */
 	uint32_t id;
 	double   v;
+	double   at;                /* --silent ...@AT: seconds after the start */
+	int      at_given;
 };
 
 struct client_opts {
@@ -108,8 +111,8 @@ struct client_opts {
 	uint64_t count;
 	double   duration;          /* seconds, when use_duration (else --count) */
 	int      use_duration;
-	struct client_idval *silent, *slow;
-	size_t   nsilent, nslow;
+	struct client_idval *silent, *slow, *jitter;
+	size_t   nsilent, nslow, njitter;
 	struct client_fault *faults;
 	size_t   nfaults;
 	int      fragment, pull, reconnect, quiet;
@@ -150,6 +153,8 @@ struct client_src {
 	double   period_ns;         /* 0 = --rate max */
 	uint64_t start_ns;          /* t0, plus the --silent time */
 	uint64_t silent_ns;
+	uint64_t stall_at_ns, stall_ns; /* --silent ID:S@AT: after start_ns */
+	uint64_t jitter_ns;         /* --jitter: frames leave up to this late */
 	uint64_t end_ns;            /* --duration: t0 + duration, else UINT64_MAX */
 	uint64_t quota;             /* frames to send; UINT64_MAX with --duration */
 

@@ -55,6 +55,13 @@ static void client_usage(FILE *f)
 "  -t, --duration SECONDS   send until SECONDS after the start instead of --count\n"
 "      --silent ID:SECONDS  source ID connects, then sends nothing, not even\n"
 "                           HELLO, for SECONDS (repeatable)\n"
+"      --silent ID:SECONDS@AT  source ID stops AT seconds after the start, for\n"
+"                           SECONDS, then sends what fell due meanwhile at once\n"
+"                           (still stamped with the scheduled times)\n"
+"      --jitter ID:US       source ID's frames leave up to US microseconds\n"
+"                           (uniform random) after their scheduled time, which\n"
+"                           they still carry (repeatable; paced sources; 0 to\n"
+"                           60000000)\n"
 "      --slow ID:HZ         source ID alone sends at HZ (repeatable)\n"
 "      --burst              all sources' frames due at the same instants, like a\n"
 "                           trigger (default: source i is i/N of a period later)\n"
@@ -125,7 +132,7 @@ enum {
 	OPT_CONNECT = 'c', OPT_SOURCES = 'n', OPT_RATE = 'r', OPT_SIZE = 'm',
 	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_INTERVAL = 'i',
 	OPT_BIG = 256, OPT_COUNT, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
-	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST,
+	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST, OPT_JITTER,
 };
 
 static const struct option client_longopts[] = {
@@ -140,6 +147,7 @@ static const struct option client_longopts[] = {
 	{ "slow",      required_argument, NULL, OPT_SLOW },
 	{ "fragment",  no_argument,       NULL, OPT_FRAGMENT },
 	{ "burst",     no_argument,       NULL, OPT_BURST },
+	{ "jitter",    required_argument, NULL, OPT_JITTER },
 	{ "seed",      required_argument, NULL, OPT_SEED },
 	{ "mode",      required_argument, NULL, OPT_MODE },
 	{ "first-id",  required_argument, NULL, OPT_FIRST_ID },
@@ -271,6 +279,17 @@ static int client_opts_check(struct client_opts *o)
 	for (size_t i = 0; i < o->nslow; i++)
 		if (client_check_id(o, "--slow", o->slow[i].id) < 0)
 			return -1;
+	for (size_t i = 0; i < o->njitter; i++)
+		if (client_check_id(o, "--jitter", o->jitter[i].id) < 0)
+			return -1;
+	int moved = o->njitter > 0;
+	for (size_t i = 0; i < o->nsilent; i++)
+		moved |= o->silent[i].at_given;
+	if (moved && (o->pull || o->rate == 0)) {
+		msg("--jitter and --silent ID:S@AT move frames against a schedule: they "
+		    "need a --rate (not max, not --mode pull)");
+		return -1;
+	}
 	for (size_t i = 0; i < o->nfaults; i++) {
 		struct client_fault *f = &o->faults[i];
 		unsigned same = 0;
@@ -326,8 +345,9 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	/* Repeatable options cannot occur more often than there are words. */
 	o->silent = calloc((size_t)argc, sizeof(*o->silent));
 	o->slow = calloc((size_t)argc, sizeof(*o->slow));
+	o->jitter = calloc((size_t)argc, sizeof(*o->jitter));
 	o->faults = calloc((size_t)argc, sizeof(*o->faults));
-	if (!o->silent || !o->slow || !o->faults) {
+	if (!o->silent || !o->slow || !o->jitter || !o->faults) {
 		msg("out of memory parsing the command line");
 		return OPTS_BAD;
 	}
@@ -404,9 +424,25 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 								  : &o->slow[o->nslow++];
 			if (client_parse_id(opt, arg, &iv->id, &rest) < 0)
 				return OPTS_BAD;
+			char *at = c == OPT_SILENT ? strchr(rest, '@') : NULL;
+			if (at) {
+				*at = '\0';
+				iv->at_given = 1;
+				if (parse_seconds("--silent (@AT)", at + 1, 0, CLIENT_MAX_SECONDS,
+						  &iv->at) < 0)
+					return OPTS_BAD;
+			}
 			if (c == OPT_SILENT ? parse_seconds(opt, rest, 0, CLIENT_MAX_SECONDS, &iv->v) < 0
 					    : client_parse_hz(opt, rest, &iv->v) < 0)
 				return OPTS_BAD;
+			break;
+		}
+		case OPT_JITTER: {
+			struct client_idval *iv = &o->jitter[o->njitter++];
+			if (client_parse_id("--jitter", arg, &iv->id, &rest) < 0 ||
+			    parse_u64("--jitter (US)", rest, 0, 60000000, &v) < 0)
+				return OPTS_BAD;
+			iv->v = (double)v;
 			break;
 		}
 		case OPT_FRAGMENT:
@@ -485,5 +521,6 @@ void client_opts_free(struct client_opts *o)
 {
 	free(o->silent);
 	free(o->slow);
+	free(o->jitter);
 	free(o->faults);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -81,6 +82,10 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 			return CONN_END;
 		}
 		c->nframes++;
+		if (s->build && build_fragment(c, h, now) < 0) {
+			conn_fail(c, "--build: more source ids than --sources %u", s->opt.sources);
+			return CONN_END;
+		}
 		if (s->trace) {
 			uint64_t i = __atomic_fetch_add(&s->trace_n, 1, __ATOMIC_RELAXED);
 			if (i < s->opt.trace_max)
@@ -202,16 +207,23 @@ enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint6
 static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
 				   uint64_t now_ns)
 {
+	struct server *s = c->loop->s;
+
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
-	if (c->loop->s->opt.discard)
+	if (s->opt.discard)
 		return conn_discard(c, buf, len, now_ns);
+	if (s->build && build_hold(c, buf, len))
+		return CONN_OPEN;
 	while (len) {
 		struct frame f;
 		char why[128];
 		size_t used;
+		uint32_t have0 = c->fp.have;
 		enum frame_result r = frame_parse(&c->fp, buf, len, &used, &f, why, sizeof(why));
 
+		if (s->build && r != FRAME_BAD)
+			build_stream(c, have0, buf, used, r == FRAME_DONE ? &f : NULL);
 		buf += used;
 		len -= used;
 		if (r == FRAME_MORE)
@@ -222,6 +234,11 @@ static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t le
 		}
 		if (conn_frame(c, &f, now_ns) == CONN_END)
 			return CONN_END;
+		/* Backpressure: the rest of this read waits for the resume. */
+		if (len && s->build && build_held(c)) {
+			build_keep(c, buf, len);
+			break;
+		}
 	}
 	return CONN_OPEN;
 }
@@ -269,7 +286,8 @@ int conn_idle_expired(struct conn *c, uint64_t now)
 	const struct server *s = c->loop->s;
 	uint64_t limit = (uint64_t)(s->opt.idle_timeout * 1e9);
 
-	if (!limit || now - c->last_rx_ns < limit)
+	/* A paused source is not read: its silence is ours. */
+	if (!limit || now - c->last_rx_ns < limit || __atomic_load_n(&c->paused, __ATOMIC_RELAXED))
 		return 0;
 	conn_fail(c, "idle timeout (nothing for %.3g s)", s->opt.idle_timeout);
 	return 1;
@@ -312,6 +330,11 @@ enum conn_state conn_read_some(struct conn *c, int *drained)
 
 	*drained = 0;
 	while (total < budget) {
+		/* Paused: not read until resumed (its resume re-arms it). */
+		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED)) {
+			*drained = 1;
+			return CONN_OPEN;
+		}
 		switch (conn_read_once(c, c->loop->rbuf_size, &got)) {
 		case CONN_GONE:
 			return CONN_END;

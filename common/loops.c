@@ -58,7 +58,7 @@ static int loop_pop(struct loop *l, struct server_handed *h)
 	return got;
 }
 
-static void loop_wake(struct loop *l)
+void loop_wake(struct loop *l)
 {
 	uint64_t one = 1;
 	ssize_t n;

@@ -39,6 +39,11 @@ int loops_run(struct server *s);
 /* What a loop's connections delivered: closed ones and those still open. */
 void loop_figures(const struct loop *l, uint64_t *frames, uint64_t *bytes);
 
+/* Wake l from its wait (a write to its hand-off eventfd): it then looks
+ * at its queue, finds nothing, and runs its sweep - the event builder's
+ * way to have a loop resume its connection. No effect unless l->handoff. */
+void loop_wake(struct loop *l);
+
 /* Close what is still open (without asking the backend: its loop has
  * ended) and free everything loops_init made. */
 void loops_free(struct server *s);

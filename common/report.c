@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "events.h"
 #include "json.h"
 #include "loops.h"
@@ -386,6 +387,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		checked ? "" : "derived ", (double)c->waits * per, (double)c->reads * per, u->user_s,
 		u->sys_s, (u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
 	fprintf(f, "%s\n", t->why);
+	build_report(f, s);
 }
 
 static void json_hist(struct jw *w, const char *key, const struct hist *h)
@@ -583,6 +585,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	build_json(&w, s);
 	jw_obj_begin(&w, "others");
 	jw_u64(&w, "sources", s->nothers);
 	jw_u64(&w, "clean", s->others_ok);
@@ -652,8 +655,8 @@ int report_write(struct server *s, const struct report_usage *u)
 	verdict = report_verdict(s, &t, faults);
 
 	if (!s->opt.quiet) {
-		report_table(stdout, s, v, n, &t, u);
-		fflush(stdout);
+		report_table(server_talk(s), s, v, n, &t, u);
+		fflush(server_talk(s));
 	} else if (verdict) {
 		msg("%s", t.why);
 	}

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "loops.h"
 #include "net.h"
 #include "report.h"
@@ -68,7 +69,7 @@ int server_wait_ms(struct server *s)
 		if (iv < ms)
 			ms = iv;
 	}
-	return ms;
+	return build_wait_ms(s, ms);
 }
 
 /* ---- the registry ------------------------------------------------------- */
@@ -414,6 +415,7 @@ void server_close(struct conn *c)
 
 	if (c->fd < 0)
 		return;
+	build_conn_closed(c);
 	if (s->be->forget && l->started)
 		s->be->forget(l, c);
 	pthread_mutex_lock(&s->lock);
@@ -459,6 +461,7 @@ void server_sweep(struct loop *l)
 	struct server *s = l->s;
 	uint64_t now;
 
+	build_sweep(l);
 	if (s->opt.idle_timeout <= 0)
 		return;
 	now = now_ns();
@@ -588,6 +591,8 @@ static int server_setup(struct server *s)
 		msg("out of memory for --trace-max");
 		return -1;
 	}
+	if (s->opt.build && build_open(s) < 0)
+		return -1;
 	return loops_init(s);
 }
 
@@ -595,6 +600,7 @@ static void server_free(struct server *s)
 {
 	if (s->loops)
 		loops_free(s);
+	build_free(s);
 	for (unsigned i = 0; i < s->nsrcs; i++) {
 		source_free(s->srcs[i]);
 		free(s->srcs[i]);
@@ -626,8 +632,8 @@ int server_run(const struct server_opts *opt, const struct backend *be,
 		server_free(&s);
 		return 2;
 	}
-	printf("listening on %s\n", s.listen_name);
-	fflush(stdout);
+	fprintf(server_talk(&s), "listening on %s\n", s.listen_name);
+	fflush(server_talk(&s));
 	if (s.hooks.listening)
 		s.hooks.listening(&s, s.hooks.arg);
 
@@ -658,7 +664,10 @@ int server_run(const struct server_opts *opt, const struct backend *be,
 		server_free(&s);
 		return 2;
 	}
+	int wrc = build_finish(&s);
 	rc = report_write(&s, &usage);
+	if (wrc < 0)
+		rc = 2;
 	server_free(&s);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "events.h"
@@ -69,6 +70,10 @@ struct server_opts {
 	int         discard;       /* --discard: count bytes, parse nothing */
 	uint32_t    discard_size;  /* the sources' payload size: frames are
 				      derived as bytes / (header + this) */
+	int         build;         /* --build: event building (build.h) */
+	unsigned    build_window;  /* events in flight */
+	double      build_timeout_ms; /* 0 = wait for every fragment */
+	const char *write;         /* built events to this file, "-" = stdout */
 };
 
 #define SERVER_DEFAULT_MAX_RECORDS 1024
@@ -111,6 +116,8 @@ struct conn {
 	uint64_t discard_len;       /* its length (0 until the first header is in), */
 	int      discard_hello;     /* whether it is the HELLO (conn.c) */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
+	unsigned bsrc;              /* --build: the builder's source index + 1 */
+	struct build_conn *bc;      /* --build: its fragment and kept bytes */
 	_Alignas(max_align_t) unsigned char data[];  /* be->conn_size bytes */
 };
 
@@ -219,7 +226,14 @@ struct server {
 	uint64_t trace_n;          /* records written (atomic when threaded) */
 
 	struct events *ev;         /* --events, -i (events.h); NULL when off */
+	struct build *build;       /* --build, else NULL */
 };
+
+/* Where people's text goes: stderr when --write - gives stdout to events. */
+static inline FILE *server_talk(const struct server *s)
+{
+	return s->opt.write && s->opt.write[0] == '-' && !s->opt.write[1] ? stderr : stdout;
+}
 
 /* ---- for backends ------------------------------------------------------ */
 

@@ -101,9 +101,13 @@ static void cmp_usage(FILE *f)
 "               MB/s, server CPU and system calls per frame\n"
 "  idle         8 sources at 1 kHz plus 0, 100, 1000, 10000 idle connections:\n"
 "               server CPU per frame, p99 latency, peak memory\n"
+"  build        event building (--build): 8 sources, 1 kHz triggers, 4 KiB\n"
+"               fragments - healthy, one source jittering by up to 5 ms, one\n"
+"               stopping for 1 s: events/s, building latency, memory, partial\n"
+"               events, time paused\n"
 "\n"
 "      --backends a,b,c   only these backends (default: all available)\n"
-"      --scenarios a,b,c  only these scenarios (default: all four)\n"
+"      --scenarios a,b,c  only these scenarios (default: all five)\n"
 "      --repeat N         repetitions of each run (default 3, --quick 1; 1 to %d)\n"
 "      --seconds S        length of each latency, throughput and idle run\n"
 "                         (default 1, --quick 0.4 and idle 0.6; decimal, 0.2\n"
@@ -129,7 +133,7 @@ static void cmp_plan_default(struct cmp_plan *p, int quick)
 {
 	*p = (struct cmp_plan){
 		.repeat = 3, .blocked_s = 4, .silent_s = 2, .latency_s = 1, .sockperf_s = 2,
-		.throughput_s = 1, .idle_s = 1,
+		.throughput_s = 1, .idle_s = 1, .build_s = 3,
 		.latency_sources = { 1, 8 }, .sizes = { 64, 4096, 65536 },
 		.idle_counts = { 0, 100, 1000, 10000 }, .nidle = 4,
 	};
@@ -141,6 +145,7 @@ static void cmp_plan_default(struct cmp_plan *p, int quick)
 		p->silent_s = 0.8;
 		p->latency_s = p->throughput_s = 0.4;
 		p->idle_s = 0.6;   /* its steady window is 70 % of the run */
+		p->build_s = 2;    /* still room for the 1 s stop */
 		p->sockperf_s = 1;
 		p->idle_counts[1] = 1000;
 		p->idle_counts[2] = 10000;

@@ -45,7 +45,7 @@
 
 /* ---- the plan: what runs, how long ------------------------------------- */
 
-enum cmp_scen_id { CMP_BLOCKED, CMP_LATENCY, CMP_THROUGHPUT, CMP_IDLE, CMP_NSCENS };
+enum cmp_scen_id { CMP_BLOCKED, CMP_LATENCY, CMP_THROUGHPUT, CMP_IDLE, CMP_BUILD, CMP_NSCENS };
 
 struct cmp_plan {
 	unsigned repeat;
@@ -54,6 +54,7 @@ struct cmp_plan {
 	double sockperf_s;              /* sockperf -t (it spends ~0.45 s warming up) */
 	double throughput_s;            /* each --rate max run */
 	double idle_s;                  /* each idle-scaling run */
+	double build_s;                 /* each event-building run */
 	unsigned latency_sources[2];
 	unsigned sizes[3];              /* throughput payloads */
 	unsigned idle_counts[4];

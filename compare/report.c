@@ -416,6 +416,34 @@ static void cmp_read_throughput(FILE *f, const struct cmp *c)
 	}
 }
 
+static void cmp_intro_build(FILE *f, const struct cmp *c)
+{
+	fprintf(f, "8 sources send a 4 KiB fragment per 1 kHz trigger (`--burst`) for %.1f s and the "
+		"server builds events (`--build --build-window 64 --build-timeout 100`): source 3 "
+		"healthy, jittering by up to 5 ms, or stopping for 1 s and then sending what fell "
+		"due. *building* latency is the arrival of an event's last fragment minus its "
+		"trigger time (complete events); *held* what the ring of 64 events held at most; "
+		"*read while paused* what was read beyond a pause; *paused* the longest any source "
+		"was not read; *lock wait* the time threads waited for the shared builder. "
+		"docs/event-building.md explains the differences.\n\n", c->p.build_s);
+}
+
+static void cmp_read_build(FILE *f, const struct cmp *c)
+{
+	struct cmp_decision d;
+	char text[1500], label[40];
+	double x;
+
+	for (unsigned v = 0; v < cmp_scens[CMP_BUILD].nvariants(c); v++) {
+		cmp_scens[CMP_BUILD].variant(c, v, label, sizeof(label), &x);
+		cmp_decide(c, CMP_BUILD, v, "p99_ns", CMP_LOWER, &d);
+		if (d.metric < 0)
+			continue;
+		cmp_decision_text(text, sizeof(text), &d);
+		fprintf(f, "- source 3 %s, lowest building p99: %s.\n", label, text);
+	}
+}
+
 static void cmp_intro_idle(FILE *f, const struct cmp *c)
 {
 	fprintf(f, "8 sources send 64-byte payloads at 1 kHz for %.1f s while the client also holds "
@@ -559,6 +587,18 @@ const struct cmp_view cmp_views[CMP_NSCENS] = {
 			{ "p99_ns", "p99 latency", "latency", 1e-9, CMP_TICS_TIME125, 1 },
 			{ "max_rss_mib", "peak memory of the server (max RSS)", "MiB", 1, CMP_TICS_125, 1 },
 		},
+	},
+	[CMP_BUILD] = {
+		.intro = cmp_intro_build,
+		.tables = {
+			{ .shape = CMP_T_ROWS, .variant = "source 3",
+			  .cols = { "events_per_s", "p50_ns", "p99_ns", "max_ns", "held_mib", "kept_mib",
+				    "partial", "paused_ms", "lock_wait_ms" } },
+			{ .shape = CMP_T_ROWS, .variant = "source 3",
+			  .title = "**Events, late fragments, the client**",
+			  .cols = { "complete", "partial", "late", "client_blocked_ms" } },
+		},
+		.reading = cmp_read_build,
 	},
 };
 

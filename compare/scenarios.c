@@ -7,6 +7,8 @@
  *   latency     pull mode, 1 and 8 sources: REQUEST -> DATA round trips
  *   throughput  8 sources at --rate max, 64 B / 4 KiB / 64 KiB payloads
  *   idle        8 sources at 1 kHz plus 0 ... 10,000 idle connections
+ *   build       event building: 8 sources, 1 kHz triggers, 4 KiB fragments;
+ *               healthy, one jittering, one stopping for a second
  *
  * Every figure is per repetition; compare.c takes the median.
  */
@@ -757,6 +759,98 @@ static void cmp_idle_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 	cmp_pair_free(&p);
 }
 
+/* ---- 5. event building ----------------------------------------------------------- */
+
+static const struct cmp_metric cmp_build_metrics[] = {
+	{ "events_per_s", "events/s", CMP_U_RATE, 0 },
+	{ "p50_ns", "building p50", CMP_U_NS, 0 },
+	{ "p99_ns", "p99", CMP_U_NS, 0 },
+	{ "max_ns", "max", CMP_U_NS, 0 },
+	{ "held_mib", "held max", CMP_U_MIB, 0 },
+	{ "kept_mib", "read while paused", CMP_U_MIB, 0 },
+	{ "partial", "partial events", CMP_U_COUNT, 0 },
+	{ "complete", "complete events", CMP_U_COUNT, 0 },
+	{ "paused_ms", "paused (most)", CMP_U_MS, 0 },
+	{ "late", "late fragments", CMP_U_COUNT, 0 },
+	{ "client_blocked_ms", "client blocked", CMP_U_MS, 0 },
+	{ "lock_wait_ms", "builder lock wait", CMP_U_MS, 0 },
+};
+
+/* Source 3 misbehaves; --silent ID:S@AT keeps its schedule, so what fell
+ * due during its stop leaves at once when it resumes. */
+static const char *const cmp_build_labels[] = { "healthy", "jitter 5 ms", "stop 1 s" };
+static const char *const cmp_build_fault[] = { NULL, "--jitter=3:5000", "--silent=3:1@0.5" };
+
+static unsigned cmp_build_nvar(const struct cmp *c) { (void)c; return 3; }
+
+static void cmp_build_variant(const struct cmp *c, unsigned v, char *l, size_t len, double *x)
+{
+	(void)c;
+	*x = v;
+	cmp_sfmt(l, len, "%s", cmp_build_labels[v]);
+}
+
+static double cmp_build_est(const struct cmp *c, unsigned v)
+{
+	(void)v;
+	return c->p.build_s + 0.2;
+}
+
+static void cmp_build_run(struct cmp *c, struct cmp_case *k, unsigned rep)
+{
+	struct cmp_rep *r = &k->rep[rep];
+	struct cmp_pair p;
+	char tag[128];
+
+	cmp_sfmt(tag, sizeof(tag), "build-%s-%u-r%u", k->backend, k->variant, rep + 1);
+	cmp_pair_init(&p, tag, k->backend);
+	cmp_argv_add(&p.sargs, "--sources=8");
+	cmp_argv_add(&p.sargs, "--build");
+	cmp_argv_add(&p.sargs, "--build-window=64");
+	cmp_argv_add(&p.sargs, "--build-timeout=100");
+	cmp_argv_add(&p.cargs, "--sources=8");
+	cmp_argv_add(&p.cargs, "--burst");
+	cmp_argv_add(&p.cargs, "--rate=1000");
+	cmp_argv_add(&p.cargs, "--size=4096");
+	cmp_argv_add(&p.cargs, "--duration=%.3f", c->p.build_s);
+	if (cmp_build_fault[k->variant])
+		cmp_argv_add(&p.cargs, "%s", cmp_build_fault[k->variant]);
+	p.client_s = c->p.build_s;
+	p.setup_s = 1;
+	cmp_pair_run(c, &p);
+	cmp_rep_from_pair(r, &p);
+	if (p.state == CMP_OK) {
+		const struct json *b = json_get(p.sj, "build"), *v = json_get(b, "sources");
+		double complete = json_path_num(b, "events_complete", NAN);
+		double partial = json_path_num(b, "events_partial", NAN);
+		double paused = 0;
+		for (size_t i = 0; v && i < v->len; i++) {
+			double x = json_num(json_get(json_at(v, i), "paused_ns"), 0);
+			if (x > paused)
+				paused = x;
+		}
+		if (!b || !(complete + partial > 0)) {
+			r->state = CMP_FAILED;
+			cmp_sfmt(r->why, sizeof(r->why), "no event was built%s%s",
+				 p.note[0] ? ": " : "", p.note);
+		} else {
+			cmp_set(r, k, "events_per_s", (complete + partial) / cmp_span_s(p.sj));
+			cmp_set(r, k, "p50_ns", json_path_num(b, "latency_ns.p50", NAN));
+			cmp_set(r, k, "p99_ns", json_path_num(b, "latency_ns.p99", NAN));
+			cmp_set(r, k, "max_ns", json_path_num(b, "latency_ns.max", NAN));
+			cmp_set(r, k, "held_mib", json_path_num(b, "held_bytes_max", NAN) / 1048576);
+			cmp_set(r, k, "kept_mib", json_path_num(b, "kept_bytes_max", NAN) / 1048576);
+			cmp_set(r, k, "partial", partial);
+			cmp_set(r, k, "complete", complete);
+			cmp_set(r, k, "paused_ms", paused / 1e6);
+			cmp_set(r, k, "late", json_path_num(b, "fragments_late", NAN));
+			cmp_set(r, k, "client_blocked_ms", json_path_num(p.cj, "blocked_ns", NAN) / 1e6);
+			cmp_set(r, k, "lock_wait_ms", json_path_num(b, "lock.wait_ns", NAN) / 1e6);
+		}
+	}
+	cmp_pair_free(&p);
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 const struct cmp_scen cmp_scens[CMP_NSCENS] = {
@@ -787,5 +881,12 @@ const struct cmp_scen cmp_scens[CMP_NSCENS] = {
 		.nmetrics = ARRAY_SIZE(cmp_idle_metrics), .metrics = cmp_idle_metrics,
 		.nvariants = cmp_idle_nvar, .variant = cmp_idle_variant,
 		.estimate_s = cmp_idle_est, .run = cmp_idle_run,
+	},
+	[CMP_BUILD] = {
+		.id = CMP_BUILD, .name = "build",
+		.title = "Event building: 8 sources, 1 kHz triggers, 4 KiB fragments",
+		.nmetrics = ARRAY_SIZE(cmp_build_metrics), .metrics = cmp_build_metrics,
+		.nvariants = cmp_build_nvar, .variant = cmp_build_variant,
+		.estimate_s = cmp_build_est, .run = cmp_build_run,
 	},
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backends.h"
+#include "build.h"
 #include "server.h"
 #include "server_main.h"
 #include "util.h"
@@ -81,6 +82,16 @@ static void server_usage(FILE *f)
 "      --edge-no-drain     teaching, epoll: --edge --no-drain, the classic bug:\n"
 "                          bytes left after the one read are never reported\n"
 "                          again, so a connection hangs (docs/teaching.md)\n"
+"      --build             event building: fragment k of every source is event k;\n"
+"                          complete when all --sources N are in (push mode;\n"
+"                          docs/event-building.md)\n"
+"      --build-window W    events in flight (default 64); a source W events ahead\n"
+"                          of the oldest incomplete one is paused (not read)\n"
+"      --build-timeout MS  an event incomplete this long after its first fragment\n"
+"                          is emitted as partial (default 0: wait)\n"
+"      --write FILE|-      write built events to FILE ('-': stdout, and then the\n"
+"                          listening line and the table go to stderr); format in\n"
+"                          docs/protocol.md\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
@@ -162,7 +173,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
 	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS,
 	       O_EVENTS, O_EVENTSMAX, O_NODRAIN, O_EDGENODRAIN,
-	       O_DISCARD, O_DISCARD_SIZE, O_URING_FEAT };
+	       O_DISCARD, O_DISCARD_SIZE, O_URING_FEAT, O_BUILD, O_BWINDOW, O_BTIMEOUT, O_WRITE };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -190,6 +201,10 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "edge-no-drain", no_argument, NULL, O_EDGENODRAIN },
 		{ "discard", no_argument, NULL, O_DISCARD },
 		{ "discard-size", required_argument, NULL, O_DISCARD_SIZE },
+		{ "build", no_argument, NULL, O_BUILD },
+		{ "build-window", required_argument, NULL, O_BWINDOW },
+		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
+		{ "write", required_argument, NULL, O_WRITE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -202,7 +217,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
 		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
-		.events_max = 300, .discard_size = 64,
+		.events_max = 300, .discard_size = 64, .build_window = BUILD_DEFAULT_WINDOW,
 	};
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:i:qh", longs, NULL)) != -1) {
@@ -307,6 +322,16 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 			o->discard_size = (uint32_t)v;
 			discard_size = 1;
 			break;
+		case O_BUILD: o->build = 1; break;
+		case O_BWINDOW:
+			if (parse_u64("--build-window", optarg, 1, 1u << 20, &v)) return OPTS_BAD;
+			o->build_window = (unsigned)v;
+			break;
+		case O_BTIMEOUT:
+			if (parse_u64("--build-timeout", optarg, 0, 3600000, &v)) return OPTS_BAD;
+			o->build_timeout_ms = (double)v;
+			break;
+		case O_WRITE: o->write = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("server", ch, argv, longs);
@@ -330,6 +355,22 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	if ((o->json && check_output_file("--json", o->json) < 0) ||
 	    (o->trace && check_output_file("--trace", o->trace) < 0))
 		return OPTS_BAD;
+	if (o->write && !o->build) {
+		msg("--write writes built events: it needs --build");
+		return OPTS_BAD;
+	}
+	if (o->build && o->mode == MODE_PULL) {
+		msg("--build works in push mode (a trigger makes every source send)");
+		return OPTS_BAD;
+	}
+	if (o->build && o->discard) {
+		msg("--build combines frames; --discard parses none: use one or the other");
+		return OPTS_BAD;
+	}
+	if (o->build && o->sources < 1) {
+		msg("--build needs --sources N >= 1: an event is complete with N fragments");
+		return OPTS_BAD;
+	}
 	return OPTS_RUN;
 }
 

@@ -100,10 +100,11 @@ static void case_events(void **state)
 	char *out, needle[64];
 	uint64_t eagain;
 
-	/* Source 0 silent for 0.3 s: a blocking read of it must show. */
+	/* Source 0 says HELLO (so it is a source in the round), then is silent
+	 * for 0.3 s: a blocking read of it must show. */
 	sup_server_start(t, "--sources", "2", "--events", "--events-max", "0", NULL);
 	assert_int_equal(sup_client_run(t, "--sources", "2", "--rate", "1000", "--count", "100",
-					"--silent", "0:0.3", NULL), 0);
+					"--silent", "0:0.3@0", NULL), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 	sum = sup_server_json(t);
 	out = server_stdout(t);

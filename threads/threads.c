@@ -41,6 +41,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "server.h"
 #include "util.h"
 
@@ -193,8 +194,16 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 	for (;;) {
 		ssize_t n;
 
-		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED) || (s->build && build_held(c))) {
 			threads_wait_resumed(r->pool, c);
+			if (__atomic_load_n(&r->pool->stopping, __ATOMIC_RELAXED))
+				return;
+			/* --build: first what this thread read beyond the
+			 * pause; that may pause it again. */
+			if (s->build && build_replay(c) == CONN_END)
+				return;
+			continue;
+		}
 		ev_block(c);
 		n = read(c->fd, r->buf, THREADS_BUF);
 		r->sc.reads++;
@@ -406,6 +415,8 @@ static int threads_run(struct loop *l)
 			if (got)
 				threads_start(p, c);
 		}
+		/* --build: events past their timeout. */
+		build_sweep(l);
 		/* Readers let go of their connection at server_close, so
 		 * whatever is on the dead list is no thread's any more. */
 		server_reap(l);

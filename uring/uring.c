@@ -157,7 +157,9 @@ struct uring_loop {
 
 struct uring_conn {
 	uint32_t slot;
-	int attached;        /* has the slot (uring_attach) */
+	uint8_t attached;    /* has the slot (uring_attach) */
+	uint8_t eof_held;    /* paused: the peer closed behind the held buffers */
+	uint8_t single;      /* paused before: single-shot receives from now on */
 };
 
 static struct uring_conn *uring_conn(struct conn *c)
@@ -547,12 +549,14 @@ static void uring_arm_recv(struct uring_loop *l, uint32_t i)
 	}
 	/* Length 0 + BUFFER_SELECT: the kernel takes a whole buffer only when
 	 * bytes are there, so a waiting receive holds no memory. */
-	if (l->multishot)
+	if (l->multishot && !uring_conn(sl->c)->single)
 		io_uring_prep_recv_multishot(sqe, sl->fixed ? (int)i : sl->c->fd, NULL, 0, 0);
 	else
 		io_uring_prep_recv(sqe, sl->fixed ? (int)i : sl->c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT | (sl->fixed ? IOSQE_FIXED_FILE : 0);
-	if (l->feat & URING_F_BUNDLE)
+	/* A bundle takes as many buffers as the socket holds: not for a
+	 * connection that has been paused, whose receives take one buffer. */
+	if ((l->feat & URING_F_BUNDLE) && !uring_conn(sl->c)->single)
 		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
 	sqe->buf_group = URING_BGID;
 	io_uring_sqe_set_data64(sqe, URING_UD(URING_RECV, i, sl->gen));
@@ -671,6 +675,11 @@ static void uring_pause(struct loop *lp, struct conn *c)
 	struct uring_loop *l = lp->priv;
 	uint32_t i = uring_conn(c)->slot;
 
+	/* A multishot receive fills buffer after buffer until the cancel
+	 * lands - and again at once after each resume, a socket buffer's
+	 * worth held every time. Once paused, a connection gets single-shot
+	 * receives: at most one buffer lands beyond a pause. */
+	uring_conn(c)->single = 1;
 	/* No SQE for the cancel: the receive stays armed and what it takes
 	 * is held - a paused source may then pin buffers until its resume. */
 	if (l->slots[i].state == URING_ARMED)
@@ -707,6 +716,11 @@ static void uring_resume(struct loop *lp, struct conn *c)
 			server_close(c);   /* uring_forget returns the rest */
 			return;
 		}
+	}
+	if (!c->paused && uring_conn(c)->eof_held) {
+		conn_eof(c);           /* its turn came, after the held bytes */
+		server_close(c);
+		return;
 	}
 	if (!c->paused && l->slots[i].state == URING_IDLE)
 		uring_arm_recv(l, i);
@@ -866,6 +880,8 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 			(void)uring_take(l, NULL, cqe, now);
 	} else if (res > 0 && has_buf && c->paused && !(l->feat & URING_F_WALK)) {
 		uring_hold(l, i, bid, (uint32_t)res);   /* the resume gives it back */
+	} else if (res == 0 && c->paused) {
+		uring_conn(c)->eof_held = 1;   /* after the held bytes, at the resume */
 	} else if (res > 0 && has_buf) {
 		if (uring_take(l, c, cqe, now) == CONN_END)
 			server_close(c);
@@ -888,7 +904,7 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 		return;                  /* still armed, or ended and freed */
 	if (!sl->c)
 		uring_slot_put(l, i);    /* the last word on an ended connection */
-	else if (sl->c->paused)
+	else if (sl->c->paused || uring_conn(sl->c)->eof_held)
 		return;                  /* idle until the resume */
 	else if (res == -ENOBUFS)
 		uring_starve(l, i);      /* back-pressure: the bytes wait in the socket */
