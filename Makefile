@@ -51,7 +51,10 @@ CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 #   harness   process control and the JSON reader (compare and the tests)
 #   compare   the comparison and its report
 #   cli       the entry point, above every layer
-BACKEND_DIRS := blocking select poll epoll threads uring
+# Every other top-level folder with C files is a backend: a new backend is
+# its folder and one line in server/backends.c's table.
+NOT_BACKENDS := common server client harness compare cli tests tools build bin report
+BACKEND_DIRS := $(filter-out $(NOT_BACKENDS),$(patsubst %/,%,$(sort $(dir $(wildcard */*.c)))))
 LAYERS       := common backends server client harness compare cli
 inc_common   := -Icommon
 inc_backends := $(inc_common)

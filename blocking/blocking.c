@@ -35,12 +35,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "server.h"
 #include "util.h"
 
 /* Let a blocked accept() or read() return EAGAIN after one tick. */
-static int blocking_set_timeout(struct server *s, int fd)
+static int blocking_set_timeout(struct loop *l, int fd)
 {
 	struct timeval tv = {
 		.tv_sec = SERVER_TICK_MS / 1000,
@@ -48,30 +49,39 @@ static int blocking_set_timeout(struct server *s, int fd)
 	};
 	/* The one per-connection set-up call; counted with the registration
 	 * calls of the other backends. */
-	s->sc.ctl++;
+	l->sc.ctl++;
 	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 /*
- * Accept until all N sources are connected (or the run ends first).
- * Returns the number accepted, or -1 if the listening socket failed.
+ * Accept until all N sources are connected - to this loop or, with
+ * --loops, to any (or the run ends first). Returns the number this loop
+ * accepted, or -1 if the listening socket failed.
  */
-static int blocking_accept_all(struct server *s, struct conn **conns, unsigned n)
+static int blocking_accept_all(struct loop *l, struct conn **conns, unsigned n)
 {
+	struct server *s = l->s;
 	unsigned have = 0;
 
 	while (have < n && !server_should_stop(s)) {
 		struct conn *c;
-		int rc = server_accept(s, &s->sc, 0, &c);
+		int rc;
+
+		pthread_mutex_lock(&s->lock);
+		rc = s->accepted >= n;
+		pthread_mutex_unlock(&s->lock);
+		if (rc)
+			break;      /* the other loops took the rest */
+		rc = server_accept(l, &c);
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
 			continue;   /* a tick passed, a signal, or a refused peer */
-		if (blocking_set_timeout(s, c->fd) < 0) {
+		if (blocking_set_timeout(l, c->fd) < 0) {
 			/* Without the timeout a silent source could block us
 			 * past SIGINT and --duration: refuse it. */
-			conn_error(s, c, errno);
-			server_close(s, c);
+			conn_error(c, errno);
+			server_close(c);
 			continue;
 		}
 		conns[have++] = c;
@@ -86,16 +96,17 @@ static int blocking_accept_all(struct server *s, struct conn **conns, unsigned n
  * demonstrates. Returns CONN_OPEN when the frame arrived or the run is
  * stopping, CONN_END when the connection ended (recorded by the core).
  */
-static enum conn_state blocking_read_next(struct server *s, struct conn *c)
+static enum conn_state blocking_read_next(struct conn *c)
 {
+	struct server *s = c->loop->s;
 	int pull = s->opt.mode == MODE_PULL;
 	uint64_t before = c->src->frames;
 	int got = 0;
 
-	if (pull && conn_request(s, c) == CONN_END)
+	if (pull && conn_request(c) == CONN_END)
 		return CONN_END;
 	for (;;) {
-		if (conn_read_frame(s, c, s->rbuf, s->rbuf_size, &got) == CONN_END)
+		if (conn_read_frame(c, &got) == CONN_END)
 			return CONN_END;
 		if (got && (!pull || c->src->frames != before))
 			return CONN_OPEN;
@@ -106,8 +117,18 @@ static enum conn_state blocking_read_next(struct server *s, struct conn *c)
 	}
 }
 
-static int blocking_run(struct server *s)
+/* Nobody's turn: every live source is paused. Nap instead of spinning
+ * until one is resumed (by a hook of this loop - or the run ends). */
+static void blocking_nap(void)
 {
+	struct timespec ts = { 0, 1000000 };
+
+	(void)nanosleep(&ts, NULL);   /* EINTR: the caller looks at the signal */
+}
+
+static int blocking_run(struct loop *l)
+{
+	struct server *s = l->s;
 	unsigned n = s->opt.sources;
 	struct conn **conns;
 	int have, live;
@@ -117,7 +138,7 @@ static int blocking_run(struct server *s)
 		    "reads: give --sources N with N >= 1");
 		return -1;
 	}
-	if (blocking_set_timeout(s, s->lfd) < 0) {
+	if (!l->handoff && blocking_set_timeout(l, l->accept_fd) < 0) {
 		msg("setsockopt(SO_RCVTIMEO) on %s: %s", s->listen_name, strerror(errno));
 		return -1;
 	}
@@ -126,26 +147,31 @@ static int blocking_run(struct server *s)
 		msg("out of memory for %u sources", n);
 		return -1;
 	}
-	have = blocking_accept_all(s, conns, n);
+	have = blocking_accept_all(l, conns, n);
 	if (have < 0) {
 		free(conns);
 		return -1;
 	}
 
 	/* The round: one frame from each live source in turn, always in the
-	 * same order. An ended source leaves an empty place. */
+	 * same order. An ended source leaves an empty place; a paused one
+	 * loses its turn until it is resumed. */
 	live = have;
 	while (live > 0 && !server_should_stop(s)) {
+		int served = 0;
 		for (int i = 0; i < have && !server_should_stop(s); i++) {
-			if (!conns[i])
+			if (!conns[i] || conns[i]->paused)
 				continue;
-			if (blocking_read_next(s, conns[i]) == CONN_END) {
-				server_close(s, conns[i]);
+			served = 1;
+			if (blocking_read_next(conns[i]) == CONN_END) {
+				server_close(conns[i]);
 				conns[i] = NULL;   /* freed by the reap below */
 				live--;
 			}
 		}
-		server_reap(s);
+		server_reap(l);
+		if (!served && live > 0)
+			blocking_nap();
 	}
 	free(conns);
 	return 0;
@@ -154,7 +180,8 @@ static int blocking_run(struct server *s)
 const struct backend backend_blocking = {
 	.name = "blocking",
 	.summary = "blocking reads, one frame per source in a fixed round (shows the stall)",
+	.pref = 0,
+	.features = BE_BLOCKING_LISTEN | BE_PULL_IN_TURN | BE_ACCEPTS_ALL_FIRST | BE_ROUND |
+		    BE_LOOPS,
 	.run = blocking_run,
-	.blocking_listen = 1,
-	.pull_in_turn = 1,
 };

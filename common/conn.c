@@ -27,9 +27,7 @@ static const char *conn_label(const struct conn *c, char *buf, size_t len)
 }
 
 /* One line naming the source, the peer and the reason, then the record. */
-static void conn_fail(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void conn_fail(struct conn *c, const char *fmt, ...)
+void conn_fail(struct conn *c, const char *fmt, ...)
 {
 	char why[sizeof(c->src->error)], who[96];
 	va_list ap;
@@ -48,8 +46,9 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
  * The scan is linear, but runs once per connection under the lock, never
  * per frame.
  */
-static enum conn_state conn_name(struct server *s, struct conn *c, uint32_t id)
+static enum conn_state conn_name(struct conn *c, uint32_t id)
 {
+	struct server *s = c->loop->s;
 	struct source *me = c->src, *prev = NULL;
 	const char *clash = NULL;
 
@@ -85,14 +84,14 @@ static enum conn_state conn_name(struct server *s, struct conn *c, uint32_t id)
 	return CONN_OPEN;
 }
 
-static enum conn_state conn_frame(struct server *s, struct conn *c,
-				  const struct frame *f, uint64_t now)
+static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_t now)
 {
+	struct server *s = c->loop->s;
 	struct source *src = c->src;
 	const struct proto_header *h = &f->h;
 
 	if (!c->named) {
-		if (conn_name(s, c, h->source) == CONN_END)
+		if (conn_name(c, h->source) == CONN_END)
 			return CONN_END;
 	} else if (h->source != src->id) {
 		conn_fail(c, "source id changed from %u to %u", src->id, h->source);
@@ -117,8 +116,10 @@ static enum conn_state conn_frame(struct server *s, struct conn *c,
 			if (i < s->opt.trace_max)
 				s->trace[i] = (struct trace_rec){ h->source, h->seq, h->send_ns, now };
 		}
-		if (s->opt.mode == MODE_PULL && !s->be->pull_in_turn)
-			return conn_request(s, c);
+		if (s->hooks.frame)
+			s->hooks.frame(c, h, now, s->hooks.arg);
+		if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN))
+			return conn_request(c);
 		return CONN_OPEN;
 	}
 	case PROTO_HELLO:
@@ -143,8 +144,7 @@ static enum conn_state conn_frame(struct server *s, struct conn *c,
 	}
 }
 
-enum conn_state conn_input(struct server *s, struct conn *c,
-			   const uint8_t *buf, size_t len, uint64_t now_ns)
+enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns)
 {
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
@@ -162,15 +162,14 @@ enum conn_state conn_input(struct server *s, struct conn *c,
 			conn_fail(c, "protocol error: %s", why);
 			return CONN_END;
 		}
-		if (conn_frame(s, c, &f, now_ns) == CONN_END)
+		if (conn_frame(c, &f, now_ns) == CONN_END)
 			return CONN_END;
 	}
 	return CONN_OPEN;
 }
 
-void conn_eof(struct server *s, struct conn *c)
+void conn_eof(struct conn *c)
 {
-	(void)s;
 	/* Atomic: server_shutdown_all() sets it from another thread. */
 	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;     /* we shut it down to stop: the source is still active */
@@ -187,9 +186,8 @@ void conn_eof(struct server *s, struct conn *c)
 	}
 }
 
-void conn_error(struct server *s, struct conn *c, int err)
+void conn_error(struct conn *c, int err)
 {
-	(void)s;
 	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;
 	switch (err) {
@@ -204,8 +202,9 @@ void conn_error(struct server *s, struct conn *c, int err)
 	}
 }
 
-int conn_idle_expired(struct server *s, struct conn *c, uint64_t now)
+int conn_idle_expired(struct conn *c, uint64_t now)
 {
+	const struct server *s = c->loop->s;
 	uint64_t limit = (uint64_t)(s->opt.idle_timeout * 1e9);
 
 	if (!limit || now - c->last_rx_ns < limit)
@@ -214,74 +213,96 @@ int conn_idle_expired(struct server *s, struct conn *c, uint64_t now)
 	return 1;
 }
 
-enum conn_state conn_read_some(struct server *s, struct conn *c, uint8_t *buf,
-			       size_t bufsize, size_t budget, int *drained)
+/* What one read() came to. */
+enum conn_read { CONN_GOT, CONN_AGAIN, CONN_INTR, CONN_GONE };
+
+/* One read() of up to want bytes into the loop's buffer, fed to
+ * conn_input; the read loops below differ only in how much they ask for
+ * and when they stop. CONN_GONE: ended and recorded (EOF, error, BYE). */
+static enum conn_read conn_read_once(struct conn *c, size_t want, size_t *got)
 {
-	size_t total = 0;
+	ssize_t n = read(c->fd, c->loop->rbuf, want);
+
+	c->sc->reads++;
+	if (n > 0) {
+		*got = (size_t)n;
+		return conn_input(c, c->loop->rbuf, (size_t)n, now_ns()) == CONN_END ? CONN_GONE
+										: CONN_GOT;
+	}
+	if (n == 0) {
+		conn_eof(c);
+		return CONN_GONE;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		c->sc->eagain++;
+		return CONN_AGAIN;
+	}
+	if (errno == EINTR)
+		return CONN_INTR;
+	conn_error(c, errno);
+	return CONN_GONE;
+}
+
+enum conn_state conn_read_some(struct conn *c, int *drained)
+{
+	size_t budget = c->loop->s->opt.budget, total = 0, got = 0;
 
 	*drained = 0;
 	while (total < budget) {
-		ssize_t n = read(c->fd, buf, bufsize);
-		c->sc->reads++;
-		if (n > 0) {
-			total += (size_t)n;
-			if (conn_input(s, c, buf, (size_t)n, now_ns()) == CONN_END)
-				return CONN_END;
-		} else if (n == 0) {
-			conn_eof(s, c);
+		switch (conn_read_once(c, c->loop->rbuf_size, &got)) {
+		case CONN_GONE:
 			return CONN_END;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->sc->eagain++;
+		case CONN_AGAIN:
 			*drained = 1;
 			return CONN_OPEN;
-		} else if (errno != EINTR) {
-			conn_error(s, c, errno);
-			return CONN_END;
+		case CONN_INTR:
+			break;
+		case CONN_GOT:
+			total += got;
+			/* Paused by what it just delivered: resume re-arms it. */
+			if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED)) {
+				*drained = 1;
+				return CONN_OPEN;
+			}
+			break;
 		}
 	}
 	return CONN_OPEN;
 }
 
-enum conn_state conn_read_frame(struct server *s, struct conn *c, uint8_t *buf,
-				size_t bufsize, int *got_frame)
+enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 {
+	size_t got;
+
 	*got_frame = 0;
 	for (;;) {
 		size_t want = frame_want(&c->fp);
-		ssize_t n = read(c->fd, buf, want < bufsize ? want : bufsize);
-		c->sc->reads++;
-		if (n > 0) {
-			if (conn_input(s, c, buf, (size_t)n, now_ns()) == CONN_END)
-				return CONN_END;
+		switch (conn_read_once(c, want < c->loop->rbuf_size ? want : c->loop->rbuf_size, &got)) {
+		case CONN_GONE:
+			return CONN_END;
+		case CONN_AGAIN:
+			/* SO_RCVTIMEO expired: nothing arrived for one tick. */
+			return conn_idle_expired(c, now_ns()) ? CONN_END : CONN_OPEN;
+		case CONN_INTR:
+			return CONN_OPEN;   /* a signal: let the caller look at it */
+		case CONN_GOT:
 			/* We never ask for more than the frame needs, so no
 			 * partial frame left means one just completed. */
 			if (!frame_partial(&c->fp)) {
 				*got_frame = 1;
 				return CONN_OPEN;
 			}
-		} else if (n == 0) {
-			conn_eof(s, c);
-			return CONN_END;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			/* SO_RCVTIMEO expired: nothing arrived for one tick. */
-			c->sc->eagain++;
-			return conn_idle_expired(s, c, now_ns()) ? CONN_END : CONN_OPEN;
-		} else if (errno == EINTR) {
-			return CONN_OPEN;   /* a signal: let the caller look at it */
-		} else {
-			conn_error(s, c, errno);
-			return CONN_END;
+			break;
 		}
 	}
 }
 
-enum conn_state conn_request(struct server *s, struct conn *c)
+enum conn_state conn_request(struct conn *c)
 {
 	uint8_t hdr[PROTO_HEADER_SIZE];
 	struct proto_header h = proto_make(PROTO_REQUEST, c->src->id, c->nframes, 0, 0, 0);
 	ssize_t n;
 
-	(void)s;
 	c->req_ns = now_ns();
 	h.send_ns = c->req_ns;
 	proto_encode(&h, hdr);

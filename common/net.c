@@ -52,11 +52,12 @@ int net_resolve(const char *hostport, int passive, struct net_addr *out)
 	return 0;
 }
 
-int net_listen(const struct net_addr *a, int backlog, int nonblock)
+int net_listen(const struct net_addr *a, int backlog, unsigned flags)
 {
 	char name[128];
 	int one = 1;
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int fd = socket(a->ss.ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | (flags & NET_NONBLOCK ? SOCK_NONBLOCK : 0), 0);
 
 	net_format((const struct sockaddr *)&a->ss, a->len, name, sizeof(name));
 	if (fd < 0) {
@@ -64,6 +65,8 @@ int net_listen(const struct net_addr *a, int backlog, int nonblock)
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    ((flags & NET_REUSEPORT) &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
 	    listen(fd, backlog) < 0) {
 		int e = errno;

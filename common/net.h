@@ -16,8 +16,11 @@ struct net_addr {
 /* "HOST:PORT", "[v6]:PORT" or ":PORT"; HOST may be a name. */
 int net_resolve(const char *hostport, int passive, struct net_addr *out);
 
-/* A listening TCP socket with SO_REUSEADDR (and O_NONBLOCK when asked). */
-int net_listen(const struct net_addr *a, int backlog, int nonblock);
+/* A listening TCP socket with SO_REUSEADDR, and O_NONBLOCK and
+ * SO_REUSEPORT (one socket per event loop on one port) when asked. */
+#define NET_NONBLOCK  1u
+#define NET_REUSEPORT 2u
+int net_listen(const struct net_addr *a, int backlog, unsigned flags);
 
 /* "HOST:PORT" of a socket's local end (for "listening on"), or its peer. */
 int net_local_name(int fd, char *buf, size_t len);

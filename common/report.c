@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "loops.h"
 #include "server.h"
 #include "util.h"
 
@@ -109,6 +110,56 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
+/* Every system call: the core's kinds, and the backend's counters that
+ * are calls (a kind that includes the waits adds only the difference). */
+static uint64_t report_syscalls_total(const struct server *s)
+{
+	const struct syscounts *c = &s->sc;
+	uint64_t total = c->waits + c->reads + c->writes + c->accepts + c->ctl;
+	uint64_t loop_waits = c->waits - s->acceptor_sc.waits;   /* the backend's own */
+
+	for (unsigned i = 0; i < s->be->ncounters; i++) {
+		if (s->be->counters[i].kind == BC_CALLS)
+			total += c->extra[i];
+		else if (s->be->counters[i].kind == BC_CALLS_WITH_WAITS && c->extra[i] > loop_waits)
+			total += c->extra[i] - loop_waits;
+	}
+	return total;
+}
+
+/* Several loops: one line each, so an uneven spread shows. */
+static void report_loops_table(FILE *f, const struct server *s)
+{
+	if (s->nloops < 2)
+		return;
+	for (unsigned i = 0; i < s->nloops; i++) {
+		const struct loop *l = &s->loops[i];
+		uint64_t frames, bytes;
+		loop_figures(l, &frames, &bytes);
+		fprintf(f, "\nloop %u: %lu connections, %lu frames, %.2f MB, %lu waits, cpu %.3f s", i,
+			(unsigned long)l->conns, (unsigned long)frames, (double)bytes / 1e6,
+			(unsigned long)l->sc.waits, (double)l->cpu_ns / 1e9);
+	}
+}
+
+static void report_loops_json(struct jw *w, const struct server *s)
+{
+	jw_arr_begin(w, "loops");
+	for (unsigned i = 0; i < s->nloops; i++) {
+		const struct loop *l = &s->loops[i];
+		uint64_t frames, bytes;
+		loop_figures(l, &frames, &bytes);
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "connections", l->conns);
+		jw_u64(w, "frames", frames);
+		jw_u64(w, "bytes", bytes);
+		jw_u64(w, "cpu_ns", l->cpu_ns);
+		jw_u64(w, "waits", l->sc.waits);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static void print_row(FILE *f, const char *id, const char *name, const char *peer,
 		      uint64_t frames, uint64_t bytes, uint64_t lost, uint64_t dup,
 		      uint64_t crc, const struct hist *h, uint64_t gap, const char *status)
@@ -171,10 +222,10 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		(unsigned long)c->writes, (unsigned long)c->accepts);
 	if (c->ctl)
 		fprintf(f, ", %lu ctl", (unsigned long)c->ctl);
-	if (c->enters)
-		fprintf(f, ", %lu io_uring_enter (%lu sqes, %lu cqes, %lu ENOBUFS, %lu CQ overflows)",
-			(unsigned long)c->enters, (unsigned long)c->sqes, (unsigned long)c->cqes,
-			(unsigned long)c->nobufs, (unsigned long)c->overflows);
+	/* The backend's own counters, by the names it gives them. */
+	for (unsigned i = 0; i < s->be->ncounters; i++)
+		fprintf(f, ", %lu %s", (unsigned long)c->extra[i], s->be->counters[i].text);
+	report_loops_table(f, s);
 	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
 		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
 		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
@@ -228,6 +279,9 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_obj_begin(&w, NULL);
 	jw_str(&w, "backend", s->be->name);
 	jw_bool(&w, "edge", s->opt.edge);
+	jw_u64(&w, "nloops", s->nloops);
+	jw_str(&w, "spread", s->nloops < 2 ? "none" :
+			     s->opt.spread == SPREAD_REUSEPORT ? "reuseport" : "handoff");
 	jw_str(&w, "mode", s->opt.mode == MODE_PULL ? "pull" : "push");
 	jw_str(&w, "latency_kind", s->opt.mode == MODE_PULL ? "rtt" : "one-way");
 	jw_str(&w, "listen", s->listen_name);
@@ -259,14 +313,11 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_u64(&w, "writes", c->writes);
 	jw_u64(&w, "accepts", c->accepts);
 	jw_u64(&w, "ctl", c->ctl);
-	jw_u64(&w, "io_uring_enter", c->enters);
-	jw_u64(&w, "sqes", c->sqes);
-	jw_u64(&w, "cqes", c->cqes);
-	jw_u64(&w, "nobufs", c->nobufs);
-	jw_u64(&w, "cq_overflows", c->overflows);
-	jw_u64(&w, "total", c->waits + c->reads + c->writes + c->accepts + c->ctl +
-			    (c->enters > c->waits ? c->enters - c->waits : 0));
+	for (unsigned i = 0; i < s->be->ncounters; i++)
+		jw_u64(&w, s->be->counters[i].json, c->extra[i]);
+	jw_u64(&w, "total", report_syscalls_total(s));
 	jw_obj_end(&w);
+	report_loops_json(&w, s);
 	jw_obj_begin(&w, "cpu");
 	jw_num(&w, "user_s", u->user_s);
 	jw_num(&w, "sys_s", u->sys_s);

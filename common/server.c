@@ -15,17 +15,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loops.h"
 #include "net.h"
 #include "report.h"
 #include "util.h"
 
-#define SERVER_RBUF_SIZE (256u << 10)   /* many frames per read */
-
 static volatile sig_atomic_t server_signalled;
 
+/* Atomic as well as volatile: with --loops every loop thread reads it. */
 static void server_on_signal(int sig)
 {
-	server_signalled = sig;
+	__atomic_store_n(&server_signalled, sig, __ATOMIC_RELAXED);
 }
 
 void syscounts_add(struct syscounts *d, const struct syscounts *s)
@@ -36,16 +36,14 @@ void syscounts_add(struct syscounts *d, const struct syscounts *s)
 	d->writes += s->writes;
 	d->accepts += s->accepts;
 	d->ctl += s->ctl;
-	d->enters += s->enters;
-	d->sqes += s->sqes;
-	d->cqes += s->cqes;
-	d->nobufs += s->nobufs;
-	d->overflows += s->overflows;
+	for (unsigned i = 0; i < BACKEND_MAX_COUNTERS; i++)
+		d->extra[i] += s->extra[i];
 }
 
 int server_should_stop(struct server *s)
 {
-	if (server_signalled)
+	if (__atomic_load_n(&server_signalled, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&s->failed, __ATOMIC_RELAXED))
 		return 1;
 	if (s->deadline_ns && now_ns() >= s->deadline_ns)
 		return 1;
@@ -86,12 +84,14 @@ static void list_unlink(struct conn **head, struct conn *c)
 		c->next->prev = c->prev;
 }
 
-/* Register fd; peer is the address accept() gave (NULL: ask the socket,
- * which no longer knows once the peer has reset the connection). */
-static struct conn *server_register(struct server *s, int fd, struct syscounts *sc,
-				    const struct sockaddr *peer, socklen_t peer_len)
+/* Register fd in loop l; peer is the address accept() gave (NULL: ask
+ * the socket, which no longer knows once the peer has reset the
+ * connection). */
+static struct conn *server_register(struct loop *l, int fd, const struct sockaddr *peer,
+				    socklen_t peer_len)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct server *s = l->s;
+	struct conn *c = calloc(1, sizeof(*c) + s->be->conn_size);
 	struct source *src = calloc(1, sizeof(*src));
 	struct source **grown = NULL;
 
@@ -104,8 +104,9 @@ static struct conn *server_register(struct server *s, int fd, struct syscounts *
 	else
 		net_peer_name(fd, src->peer, sizeof(src->peer));
 	c->fd = fd;
+	c->loop = l;
 	c->src = src;
-	c->sc = sc;
+	c->sc = &l->sc;
 	c->last_rx_ns = now_ns();
 	frame_parser_init(&c->fp, s->opt.max_frame);
 
@@ -127,13 +128,15 @@ static struct conn *server_register(struct server *s, int fd, struct syscounts *
 		s->srcs_cap = cap;
 	}
 	s->srcs[s->nsrcs++] = src;
-	list_push(&s->live, c);
-	s->nlive++;
+	list_push(&l->live, c);
+	l->nlive++;
+	l->conns++;
+	s->accepted++;
 	pthread_mutex_unlock(&s->lock);
 
-	if (s->opt.mode == MODE_PULL && !s->be->pull_in_turn &&
-	    conn_request(s, c) == CONN_END) {
-		server_close(s, c);
+	if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN) &&
+	    conn_request(c) == CONN_END) {
+		server_close(c);
 		return NULL;
 	}
 	return c;
@@ -147,9 +150,9 @@ nomem:
 	return NULL;
 }
 
-struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
+struct conn *server_adopt(struct loop *l, int fd)
 {
-	return server_register(s, fd, sc, NULL, 0);
+	return server_register(l, fd, NULL, 0);
 }
 
 /* Out of descriptors: the pending connection would make the listener
@@ -158,23 +161,26 @@ struct conn *server_adopt(struct server *s, int fd, struct syscounts *sc)
  * 1 when a connection was shed; 0 when none was pending - accept4() says
  * EMFILE whenever the table is full, pending connection or not, so that
  * is no refusal (nothing is counted or printed) and the caller must stop
- * asking, or it would ask again at once, forever. */
-int server_shed(struct server *s, int err)
+ * asking, or it would ask again at once, forever. The reserve is one
+ * descriptor for every loop: taken under the lock. */
+static int server_shed_on(struct server *s, int lfd, int err)
 {
 	char peer[80];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	int fd = -1;
 
+	pthread_mutex_lock(&s->lock);
 	if (s->reserve_fd >= 0) {
 		close(s->reserve_fd);
-		fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
+		fd = accept(lfd, (struct sockaddr *)&ss, &sl);
 		if (fd >= 0) {
 			net_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
 			close(fd);
 		}
 		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	pthread_mutex_unlock(&s->lock);
 	if (fd < 0)
 		return 0;
 	__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
@@ -183,14 +189,19 @@ int server_shed(struct server *s, int err)
 	return 1;
 }
 
-int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct conn **out)
+int server_shed(struct loop *l, int err)
 {
-	int nonblock = !s->be->blocking_listen;
+	return server_shed_on(l->s, l->listen_fd >= 0 ? l->listen_fd : l->s->lfd, err);
+}
+
+int server_accept_fd(struct server *s, int lfd, int wait, struct syscounts *sc,
+		     struct server_handed *h)
+{
+	int nonblock = !backend_has(s->be, BE_BLOCKING_LISTEN);
 
 	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
+		h->len = sizeof(h->peer);
+		int fd = accept4(lfd, (struct sockaddr *)&h->peer, &h->len,
 				 SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
 		sc->accepts++;
 		if (fd < 0) {
@@ -201,7 +212,7 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 #endif
 				return 0;
 			case EINTR:
-				if (!nonblock)
+				if (wait)
 					return 0;   /* let a blocking caller look at the signal */
 				continue;
 			/* accept(2): errors of the pending connection, not ours. */
@@ -211,7 +222,7 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 			case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
 				/* Nothing was pending: the table is full, the
 				 * backlog empty; asking again would spin. */
-				if (!server_shed(s, errno) || !nonblock)
+				if (!server_shed_on(s, lfd, errno) || wait)
 					return 0;
 				continue;
 			default:
@@ -219,30 +230,51 @@ int server_accept(struct server *s, struct syscounts *sc, int fd_limit, struct c
 				return -1;
 			}
 		}
-		if (fd_limit && fd >= fd_limit) {
+		if (s->be->fd_limit && fd >= s->be->fd_limit) {
 			char peer[80];
-			net_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
+			net_format((struct sockaddr *)&h->peer, h->len, peer, sizeof(peer));
 			close(fd);
 			__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
 			msg("refused connection from %s: descriptor %d is beyond the %s backend's limit "
 			    "of %d (FD_SETSIZE); use poll or epoll for this many connections",
-			    peer, fd, s->be->name, fd_limit - 1);
-			if (!nonblock)
+			    peer, fd, s->be->name, s->be->fd_limit - 1);
+			if (wait)
 				return 0;
 			continue;
 		}
-		*out = server_register(s, fd, sc, (struct sockaddr *)&ss, sl);
+		h->fd = fd;
+		return 1;
+	}
+}
+
+int server_accept(struct loop *l, struct conn **out)
+{
+	struct server *s = l->s;
+	int wait = backend_has(s->be, BE_BLOCKING_LISTEN);
+	struct server_handed h;
+
+	for (;;) {
+		int rc = l->handoff ? loop_take(l, wait, &h)
+				    : server_accept_fd(s, l->accept_fd, wait, &l->sc, &h);
+		if (rc <= 0)
+			return rc;
+		*out = server_register(l, h.fd, (struct sockaddr *)&h.peer, h.len);
 		if (*out)
 			return 1;
-		if (!nonblock)
+		if (wait)
 			return 0;
 	}
 }
 
-void server_close(struct server *s, struct conn *c)
+void server_close(struct conn *c)
 {
+	struct loop *l = c->loop;
+	struct server *s = l->s;
+
 	if (c->fd < 0)
 		return;
+	if (s->be->forget && l->started)
+		s->be->forget(l, c);
 	pthread_mutex_lock(&s->lock);
 	/* Under the lock: server_shutdown_all() must never see a descriptor
 	 * number that a concurrent accept has already reused. close(2) on
@@ -250,10 +282,12 @@ void server_close(struct server *s, struct conn *c)
 	 * there is nothing to retry. */
 	(void)close(c->fd);
 	c->fd = -1;
-	list_unlink(&s->live, c);
-	s->nlive--;
-	list_push(&s->dead, c);
+	list_unlink(&l->live, c);
+	l->nlive--;
+	list_push(&l->dead, c);
 	c->src->closed = 1;
+	l->frames += c->src->frames;
+	l->bytes += c->src->bytes;
 	/* A connection that never sent a byte is not a source: it must not
 	 * end a run that waits for --sources N. */
 	if (c->src->heard && source_ended(c->src))
@@ -261,12 +295,12 @@ void server_close(struct server *s, struct conn *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void server_reap(struct server *s)
+void server_reap(struct loop *l)
 {
-	pthread_mutex_lock(&s->lock);
-	struct conn *c = s->dead;
-	s->dead = NULL;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&l->s->lock);
+	struct conn *c = l->dead;
+	l->dead = NULL;
+	pthread_mutex_unlock(&l->s->lock);
 	while (c) {
 		struct conn *next = c->next;
 		free(c);
@@ -274,34 +308,60 @@ void server_reap(struct server *s)
 	}
 }
 
-void server_sweep(struct server *s, void (*forget)(struct server *, struct conn *))
+void server_sweep(struct loop *l)
 {
+	struct server *s = l->s;
 	uint64_t now;
 
 	if (s->opt.idle_timeout <= 0)
 		return;
 	now = now_ns();
-	if (now < s->next_sweep_ns)
+	if (now < l->next_sweep_ns)
 		return;
 	/* An eighth of the timeout: a silent source is ended at most 12.5 %
 	 * late, and the walk over every connection stays rare. */
-	s->next_sweep_ns = now + (uint64_t)(s->opt.idle_timeout * 1e9 / 8);
-	for (struct conn *c = s->live, *next; c; c = next) {
+	l->next_sweep_ns = now + (uint64_t)(s->opt.idle_timeout * 1e9 / 8);
+	for (struct conn *c = l->live, *next; c; c = next) {
 		next = c->next;
-		if (conn_idle_expired(s, c, now)) {
-			if (forget)
-				forget(s, c);
-			server_close(s, c);
-		}
+		if (!c->paused && conn_idle_expired(c, now))
+			server_close(c);
 	}
+}
+
+void conn_pause(struct conn *c)
+{
+	struct loop *l = c->loop;
+
+	if (c->fd < 0 || __atomic_load_n(&c->paused, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&c->paused, 1, __ATOMIC_RELAXED);
+	if (l->s->be->pause)
+		l->s->be->pause(l, c);
+}
+
+void conn_resume(struct conn *c)
+{
+	struct loop *l = c->loop;
+
+	if (c->fd < 0 || !__atomic_load_n(&c->paused, __ATOMIC_RELAXED))
+		return;
+	/* Silent because we did not read it: the idle clock starts again
+	 * (a reader thread restarts its own, after it wakes). */
+	if (!backend_has(l->s->be, BE_THREAD_PER_CONN))
+		c->last_rx_ns = now_ns();
+	__atomic_store_n(&c->paused, 0, __ATOMIC_RELAXED);
+	if (l->s->be->resume)
+		l->s->be->resume(l, c);
 }
 
 void server_shutdown_all(struct server *s)
 {
 	pthread_mutex_lock(&s->lock);
-	for (struct conn *c = s->live; c; c = c->next) {
-		__atomic_store_n(&c->shut_by_us, 1, __ATOMIC_RELAXED);
-		(void)shutdown(c->fd, SHUT_RDWR);   /* ENOTCONN if the peer went first */
+	for (unsigned i = 0; i < s->nloops; i++) {
+		for (struct conn *c = s->loops[i].live; c; c = c->next) {
+			__atomic_store_n(&c->shut_by_us, 1, __ATOMIC_RELAXED);
+			(void)shutdown(c->fd, SHUT_RDWR);   /* ENOTCONN if the peer went first */
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -327,9 +387,15 @@ static int server_setup(struct server *s)
 {
 	struct net_addr addr;
 	char why[256];
+	unsigned loops = s->opt.loops ? s->opt.loops : 1, flags = 0;
 
 	if (s->be->probe && s->be->probe(why, sizeof(why)) < 0) {
 		msg("the %s backend cannot run here: %s", s->be->name, why);
+		return -1;
+	}
+	if (loops > 1 && !backend_has(s->be, BE_LOOPS)) {
+		msg("the %s backend runs no event loops of its own: --loops applies to "
+		    "backends that do (`daqmux backends`)", s->be->name);
 		return -1;
 	}
 	if (s->opt.cpu >= 0) {
@@ -345,35 +411,36 @@ static int server_setup(struct server *s)
 	net_raise_nofile(1L << 20);
 	if (server_signals() < 0 || net_resolve(s->opt.listen, 1, &addr) < 0)
 		return -1;
-	s->lfd = net_listen(&addr, 4096, !s->be->blocking_listen);
+	/* The acceptor of several loops polls the listener, whatever the
+	 * backend wants of the descriptors it accepts. */
+	if (!backend_has(s->be, BE_BLOCKING_LISTEN) ||
+	    (loops > 1 && s->opt.spread == SPREAD_HANDOFF))
+		flags |= NET_NONBLOCK;
+	if (loops > 1 && s->opt.spread == SPREAD_REUSEPORT)
+		flags |= NET_REUSEPORT;
+	s->lfd = net_listen(&addr, 4096, flags);
 	if (s->lfd < 0)
 		return -1;
 	net_local_name(s->lfd, s->listen_name, sizeof(s->listen_name));
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->rbuf_size = SERVER_RBUF_SIZE;
-	s->rbuf = malloc(s->rbuf_size);
 	if (s->opt.trace)
 		s->trace = calloc(s->opt.trace_max, sizeof(*s->trace));
-	if (!s->rbuf || (s->opt.trace && !s->trace)) {
-		msg("out of memory for the read buffer or --trace-max");
+	if (s->opt.trace && !s->trace) {
+		msg("out of memory for --trace-max");
 		return -1;
 	}
-	return 0;
+	return loops_init(s);
 }
 
 static void server_free(struct server *s)
 {
-	for (struct conn *c = s->live, *next; c; c = next) {
-		next = c->next;
-		server_close(s, c);
-	}
-	server_reap(s);
+	if (s->loops)
+		loops_free(s);
 	for (unsigned i = 0; i < s->nsrcs; i++) {
 		source_free(s->srcs[i]);
 		free(s->srcs[i]);
 	}
 	free(s->srcs);
-	free(s->rbuf);
 	free(s->trace);
 	if (s->lfd >= 0)
 		close(s->lfd);
@@ -382,12 +449,15 @@ static void server_free(struct server *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-int server_run(const struct server_opts *opt, const struct backend *be)
+int server_run(const struct server_opts *opt, const struct backend *be,
+	       const struct server_hooks *hooks)
 {
 	struct server s = { .opt = *opt, .be = be, .lfd = -1, .reserve_fd = -1 };
 	struct report_usage usage;
 	int rc;
 
+	if (hooks)
+		s.hooks = *hooks;
 	pthread_mutex_init(&s.lock, NULL);
 	if (server_setup(&s) < 0) {
 		server_free(&s);
@@ -395,22 +465,25 @@ int server_run(const struct server_opts *opt, const struct backend *be)
 	}
 	printf("listening on %s\n", s.listen_name);
 	fflush(stdout);
+	if (s.hooks.listening)
+		s.hooks.listening(&s, s.hooks.arg);
 
 	report_usage_start(&usage);
 	s.start_ns = now_ns();
 	if (s.opt.duration > 0)
 		s.deadline_ns = s.start_ns + (uint64_t)(s.opt.duration * 1e9);
-	rc = s.be->run(&s);
-	/* No accept after run(): give the reserve descriptor back, so that the
-	 * summary (and /proc/self/status for its peak RSS) can be opened even
-	 * when the connections hold every other descriptor. */
+	rc = loops_run(&s);
+	/* No accept after the loops: give the reserve descriptor back, so
+	 * that the summary (and /proc/self/status for its peak RSS) can be
+	 * opened even when the connections hold every other descriptor. */
 	if (s.reserve_fd >= 0) {
 		close(s.reserve_fd);
 		s.reserve_fd = -1;
 	}
 	/* Whatever is still connected stays "active": we stopped, not it. */
-	for (struct conn *c = s.live; c; c = c->next)
-		c->shut_by_us = 1;
+	for (unsigned i = 0; i < s.nloops; i++)
+		for (struct conn *c = s.loops[i].live; c; c = c->next)
+			c->shut_by_us = 1;
 	report_usage_stop(&usage, &s);
 
 	if (rc < 0) {
@@ -421,4 +494,3 @@ int server_run(const struct server_opts *opt, const struct backend *be)
 	server_free(&s);
 	return rc;
 }
-

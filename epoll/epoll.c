@@ -24,7 +24,6 @@
 #include "util.h"
 
 #define EPOLL_BATCH 256
-#define EPOLL_READY 1u        /* conn->bflags: in the ready list */
 
 struct epoll_loop {
 	int epfd;
@@ -33,99 +32,135 @@ struct epoll_loop {
 	size_t nready, cap;
 };
 
-static int epoll_watch(struct server *s, struct epoll_loop *l, int fd, void *ptr)
+struct epoll_conn {
+	int in_set;              /* in the interest set (not paused) */
+	int in_ready;            /* on the ready list */
+};
+
+static struct epoll_conn *epoll_conn(struct conn *c)
 {
+	return conn_data(c);
+}
+
+/* 0, or the errno after saying it. */
+static int epoll_ctl_fd(struct loop *l, int op, int fd, void *ptr)
+{
+	struct epoll_loop *el = l->priv;
 	struct epoll_event ev = {
-		.events = EPOLLIN | (l->edge ? EPOLLET : 0),
+		.events = EPOLLIN | (el->edge ? EPOLLET : 0),
 		.data.ptr = ptr,
 	};
-	s->sc.ctl++;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		msg("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
-		return -1;
+
+	l->sc.ctl++;
+	if (epoll_ctl(el->epfd, op, fd, &ev) < 0) {
+		int err = errno;
+		msg("epoll_ctl(%s, %d): %s", op == EPOLL_CTL_ADD ? "ADD" : "DEL", fd, strerror(err));
+		return err;
 	}
 	return 0;
 }
 
-static void epoll_forget(struct server *s, struct conn *c)
+/* close() would drop it too; saying so keeps the count honest and does
+ * not depend on the descriptor never having been dup'ed. A paused
+ * connection is out of the set already. */
+static void epoll_forget(struct loop *l, struct conn *c)
 {
-	struct epoll_loop *l = c->priv;
-	/* close() would drop it too; saying so keeps the count honest and
-	 * does not depend on the descriptor never having been dup'ed. */
-	s->sc.ctl++;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
-		msg("epoll_ctl(DEL, %d): %s", c->fd, strerror(errno));
+	if (epoll_conn(c)->in_set)
+		(void)epoll_ctl_fd(l, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_conn(c)->in_set = 0;
 }
 
-static int epoll_mark_ready(struct epoll_loop *l, struct conn *c)
+/* Into the interest set; a failure ends the connection (reported). */
+static void epoll_add(struct loop *l, struct conn *c)
 {
-	if (c->bflags & EPOLL_READY)
+	int err = epoll_ctl_fd(l, EPOLL_CTL_ADD, c->fd, c);
+
+	if (!err) {
+		epoll_conn(c)->in_set = 1;
+		return;
+	}
+	conn_error(c, err);
+	server_close(c);
+}
+
+/* Paused: out of the interest set; the kernel keeps its bytes. */
+static void epoll_pause(struct loop *l, struct conn *c)
+{
+	epoll_forget(l, c);
+}
+
+/* Back in: ADD looks at the socket at once, so bytes that arrived while
+ * it was out are reported, in edge mode too. */
+static void epoll_resume(struct loop *l, struct conn *c)
+{
+	epoll_add(l, c);
+}
+
+static int epoll_mark_ready(struct epoll_loop *el, struct conn *c)
+{
+	if (epoll_conn(c)->in_ready)
 		return 0;
-	if (l->nready == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct conn **v = realloc(l->ready, cap * sizeof(*v));
+	if (el->nready == el->cap) {
+		size_t cap = el->cap ? 2 * el->cap : 64;
+		struct conn **v = realloc(el->ready, cap * sizeof(*v));
 		if (!v)
 			return -1;
-		l->ready = v;
-		l->cap = cap;
+		el->ready = v;
+		el->cap = cap;
 	}
-	l->ready[l->nready++] = c;
-	c->bflags |= EPOLL_READY;
+	el->ready[el->nready++] = c;
+	epoll_conn(c)->in_ready = 1;
 	return 0;
 }
 
 /* Read what one connection has, within the budget. */
-static void epoll_serve(struct server *s, struct epoll_loop *l, struct conn *c)
+static void epoll_serve(struct loop *l, struct conn *c)
 {
+	struct epoll_loop *el = l->priv;
 	int drained;
 
-	if (c->fd < 0)
-		return;       /* closed earlier in this batch */
-	if (conn_read_some(s, c, s->rbuf, s->rbuf_size, s->opt.budget, &drained) == CONN_END) {
-		epoll_forget(s, c);
-		server_close(s, c);
-	} else if (l->edge && !drained && epoll_mark_ready(l, c) < 0) {
+	if (c->fd < 0 || c->paused)
+		return;       /* closed or paused earlier in this batch */
+	if (conn_read_some(c, &drained) == CONN_END) {
+		server_close(c);
+	} else if (el->edge && !drained && epoll_mark_ready(el, c) < 0) {
 		/* Without the list the kernel would never tell us again. */
-		conn_error(s, c, ENOMEM);
-		epoll_forget(s, c);
-		server_close(s, c);
+		conn_error(c, ENOMEM);
+		server_close(c);
 	}
 }
 
-static int epoll_accept_all(struct server *s, struct epoll_loop *l)
+static int epoll_accept_all(struct loop *l)
 {
 	struct conn *c;
 	int rc;
 
-	while ((rc = server_accept(s, &s->sc, 0, &c)) == 1) {
-		c->priv = l;
-		if (epoll_watch(s, l, c->fd, c) < 0) {
-			conn_error(s, c, errno);
-			server_close(s, c);
-		}
-	}
+	while ((rc = server_accept(l, &c)) == 1)
+		epoll_add(l, c);
 	return rc;
 }
 
-static int epoll_run(struct server *s)
+static int epoll_run(struct loop *l)
 {
-	struct epoll_loop l = { .edge = s->opt.edge };
+	struct server *s = l->s;
+	struct epoll_loop *el = l->priv;
 	struct epoll_event ev[EPOLL_BATCH];
 	int rc = -1;
 
-	l.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l.epfd < 0) {
+	el->edge = s->opt.edge;
+	el->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (el->epfd < 0) {
 		msg("epoll_create1: %s", strerror(errno));
 		return -1;
 	}
-	if (epoll_watch(s, &l, s->lfd, NULL) < 0)
+	if (epoll_ctl_fd(l, EPOLL_CTL_ADD, l->accept_fd, NULL))
 		goto out;
 
 	while (!server_should_stop(s)) {
 		/* Sources cut short by the budget are still readable: do not
 		 * sleep while they wait. */
-		int n = epoll_wait(l.epfd, ev, EPOLL_BATCH, l.nready ? 0 : server_wait_ms(s));
-		s->sc.waits++;
+		int n = epoll_wait(el->epfd, ev, EPOLL_BATCH, el->nready ? 0 : server_wait_ms(s));
+		l->sc.waits++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -136,35 +171,35 @@ static int epoll_run(struct server *s)
 		/* Edge mode: last round's leftovers first (round-robin), then
 		 * the new events. Serving may append to the list again, so walk
 		 * the part that was there and slide the rest down after. */
-		size_t carried = l.nready;
+		size_t carried = el->nready;
 		for (size_t i = 0; i < carried; i++) {
-			l.ready[i]->bflags &= ~EPOLL_READY;
-			epoll_serve(s, &l, l.ready[i]);
+			epoll_conn(el->ready[i])->in_ready = 0;
+			epoll_serve(l, el->ready[i]);
 		}
 		for (int i = 0; i < n; i++) {
 			struct conn *c = ev[i].data.ptr;
 			if (!c) {
-				if (epoll_accept_all(s, &l) < 0)
+				if (epoll_accept_all(l) < 0)
 					goto out;
 				continue;
 			}
-			epoll_serve(s, &l, c);
+			epoll_serve(l, c);
 		}
-		server_sweep(s, epoll_forget);
+		server_sweep(l);
 
 		/* Drop what was served and what closed in this batch before
 		 * server_reap() frees the closed ones. */
 		size_t keep = 0;
-		for (size_t i = carried; i < l.nready; i++)
-			if (l.ready[i]->fd >= 0)
-				l.ready[keep++] = l.ready[i];
-		l.nready = keep;
-		server_reap(s);
+		for (size_t i = carried; i < el->nready; i++)
+			if (el->ready[i]->fd >= 0)
+				el->ready[keep++] = el->ready[i];
+		el->nready = keep;
+		server_reap(l);
 	}
 	rc = 0;
 out:
-	free(l.ready);
-	close(l.epfd);
+	free(el->ready);
+	close(el->epfd);
 	return rc;
 }
 
@@ -182,6 +217,13 @@ static int epoll_probe(char *why, size_t len)
 const struct backend backend_epoll = {
 	.name = "epoll",
 	.summary = "epoll_wait over nonblocking sockets; level-triggered, --edge for edge",
+	.pref = 40,
+	.features = BE_EDGE | BE_LOOPS,
+	.loop_size = sizeof(struct epoll_loop),
+	.conn_size = sizeof(struct epoll_conn),
 	.probe = epoll_probe,
 	.run = epoll_run,
+	.forget = epoll_forget,
+	.pause = epoll_pause,
+	.resume = epoll_resume,
 };

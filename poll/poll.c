@@ -41,103 +41,125 @@ struct poll_loop {
 	size_t cap;
 };
 
-static int poll_grow(struct poll_loop *l)
+/* Per connection: its slot. Slot 0 is the listener's, so 0 means none. */
+struct poll_conn {
+	size_t slot;
+};
+
+static struct poll_conn *poll_conn(struct conn *c)
 {
-	size_t cap = l->cap ? 2 * l->cap : POLL_FIRST_CAP;
-	struct pollfd *pfd = realloc(l->pfd, cap * sizeof(*pfd));
+	return conn_data(c);
+}
+
+static int poll_grow(struct poll_loop *pl)
+{
+	size_t cap = pl->cap ? 2 * pl->cap : POLL_FIRST_CAP;
+	struct pollfd *pfd = realloc(pl->pfd, cap * sizeof(*pfd));
 	if (!pfd)
 		return -1;
-	l->pfd = pfd;
-	struct conn **conn = realloc(l->conn, cap * sizeof(*conn));
+	pl->pfd = pfd;
+	struct conn **conn = realloc(pl->conn, cap * sizeof(*conn));
 	if (!conn)
 		return -1;
-	l->conn = conn;
-	size_t *fr = realloc(l->freed, cap * sizeof(*fr));
+	pl->conn = conn;
+	size_t *fr = realloc(pl->freed, cap * sizeof(*fr));
 	if (!fr)
 		return -1;
-	l->freed = fr;
-	l->cap = cap;   /* only once all three are this big */
+	pl->freed = fr;
+	pl->cap = cap;   /* only once all three are this big */
 	return 0;
 }
 
 /* A slot for fd: a freed one if any, else the next new one. */
-static int poll_watch(struct poll_loop *l, int fd, struct conn *c)
+static int poll_watch(struct poll_loop *pl, int fd, struct conn *c)
 {
 	size_t i;
 
-	if (l->nfreed)
-		i = l->freed[--l->nfreed];
-	else if (l->used < l->cap || poll_grow(l) == 0)
-		i = l->used++;
+	if (pl->nfreed)
+		i = pl->freed[--pl->nfreed];
+	else if (pl->used < pl->cap || poll_grow(pl) == 0)
+		i = pl->used++;
 	else
 		return -1;
 	/* revents = 0: a slot taken during a batch must not look ready. */
-	l->pfd[i] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	l->conn[i] = c;
-	if (c) {
-		/* server_sweep()'s forget callback gets only the connection,
-		 * so it carries both: the loop, and its slot in the backend's
-		 * own word (poll has no flags to keep there; slots are bounded
-		 * by RLIMIT_NOFILE, far below UINT_MAX). */
-		c->priv = l;
-		c->bflags = (unsigned)i;
-	}
+	pl->pfd[i] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	pl->conn[i] = c;
+	if (c)
+		poll_conn(c)->slot = i;
 	return 0;
 }
 
 /* Give c's slot back before server_close() releases its descriptor. */
-static void poll_forget(struct server *s, struct conn *c)
+static void poll_forget(struct loop *l, struct conn *c)
 {
-	struct poll_loop *l = c->priv;
-	size_t i = c->bflags;
+	struct poll_loop *pl = l->priv;
+	size_t i = poll_conn(c)->slot;
 
-	(void)s;
-	l->pfd[i].fd = -1;   /* poll skips it and leaves revents 0 */
-	l->pfd[i].revents = 0;
-	l->conn[i] = NULL;
-	l->freed[l->nfreed++] = i;   /* nfreed < used <= cap */
+	if (!i)
+		return;       /* it never had one */
+	pl->pfd[i].fd = -1;   /* poll skips it and leaves revents 0 */
+	pl->pfd[i].revents = 0;
+	pl->conn[i] = NULL;
+	pl->freed[pl->nfreed++] = i;   /* nfreed < used <= cap */
 }
 
-static int poll_accept_all(struct server *s, struct poll_loop *l)
+/* Paused: the slot stays the connection's, with a negative descriptor,
+ * which poll skips; resuming puts the descriptor back. */
+static void poll_pause(struct loop *l, struct conn *c)
+{
+	struct poll_loop *pl = l->priv;
+	size_t i = poll_conn(c)->slot;
+
+	pl->pfd[i].fd = -1;
+	pl->pfd[i].revents = 0;
+}
+
+static void poll_resume(struct loop *l, struct conn *c)
+{
+	struct poll_loop *pl = l->priv;
+
+	pl->pfd[poll_conn(c)->slot].fd = c->fd;
+}
+
+static int poll_accept_all(struct loop *l)
 {
 	struct conn *c;
 	int rc;
 
-	while ((rc = server_accept(s, &s->sc, 0, &c)) == 1) {
-		if (poll_watch(l, c->fd, c) < 0) {
-			conn_error(s, c, ENOMEM);
-			server_close(s, c);
+	while ((rc = server_accept(l, &c)) == 1) {
+		if (poll_watch(l->priv, c->fd, c) < 0) {
+			conn_error(c, ENOMEM);
+			server_close(c);
 		}
 	}
 	return rc;
 }
 
-static void poll_serve(struct server *s, struct conn *c, short rev)
+static void poll_serve(struct conn *c, short rev)
 {
 	int drained;
 	enum conn_state st;
 
 	if (rev & POLLNVAL) {
 		/* Not open: a bug here, but only this connection pays. */
-		conn_error(s, c, EBADF);
+		conn_error(c, EBADF);
 		st = CONN_END;
 	} else {
 		/* POLLIN, and POLLHUP/POLLERR too: read() returns the EOF or
 		 * the error, which the core records with its reason. */
-		st = conn_read_some(s, c, s->rbuf, s->rbuf_size, s->opt.budget, &drained);
+		st = conn_read_some(c, &drained);
 	}
-	if (st == CONN_END) {
-		poll_forget(s, c);
-		server_close(s, c);
-	}
+	if (st == CONN_END)
+		server_close(c);
 }
 
-static int poll_run(struct server *s)
+static int poll_run(struct loop *l)
 {
-	struct poll_loop l = { 0 };
+	struct server *s = l->s;
+	struct poll_loop *pl = l->priv;
 	int rc = -1;
 
-	if (poll_watch(&l, s->lfd, NULL) < 0) {
+	if (poll_watch(pl, l->accept_fd, NULL) < 0) {
 		msg("out of memory for the pollfd array");
 		goto out;
 	}
@@ -146,10 +168,10 @@ static int poll_run(struct server *s)
 		/* nfds_t is unsigned long: used fits. Unlike select, the array
 		 * is both the question and the answer (events in, revents out),
 		 * so nothing needs copying between rounds. */
-		size_t top = l.used;
-		int n = poll(l.pfd, (nfds_t)top, server_wait_ms(s));
+		size_t top = pl->used;
+		int n = poll(pl->pfd, (nfds_t)top, server_wait_ms(s));
 
-		s->sc.waits++;
+		l->sc.waits++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -159,36 +181,45 @@ static int poll_run(struct server *s)
 
 		/* Slot 0 first: accepting may grow (move) the arrays, so
 		 * everything below works with slot indices, not pointers. */
-		if (n > 0 && l.pfd[0].revents) {
+		if (n > 0 && pl->pfd[0].revents) {
 			n--;
 			/* Whatever it reports, accept4() says what it means. */
-			if (poll_accept_all(s, &l) < 0)
+			if (poll_accept_all(l) < 0)
 				goto out;
 		}
 		/* Every ready source once, up to the budget. Slots taken by the
-		 * accepts above start with revents 0; slots freed in this batch
-		 * are cleared by poll_forget. */
+		 * accepts above start with revents 0; slots freed or paused in
+		 * this batch are cleared by poll_forget and poll_pause. */
 		for (size_t i = 1; i < top && n > 0; i++) {
-			short rev = l.pfd[i].revents;
+			short rev = pl->pfd[i].revents;
 			if (!rev)
 				continue;
 			n--;
-			if (l.conn[i])
-				poll_serve(s, l.conn[i], rev);
+			if (pl->conn[i])
+				poll_serve(pl->conn[i], rev);
 		}
-		server_sweep(s, poll_forget);
-		server_reap(s);
+		server_sweep(l);
+		server_reap(l);
 	}
 	rc = 0;
 out:
-	free(l.pfd);
-	free(l.conn);
-	free(l.freed);
+	/* The core closes what is still open after run() without asking
+	 * poll_forget, so the arrays can go now. */
+	free(pl->pfd);
+	free(pl->conn);
+	free(pl->freed);
 	return rc;
 }
 
 const struct backend backend_poll = {
 	.name = "poll",
 	.summary = "poll over nonblocking sockets; O(connections) per wait, no fd limit",
+	.pref = 20,
+	.features = BE_LOOPS,
+	.loop_size = sizeof(struct poll_loop),
+	.conn_size = sizeof(struct poll_conn),
 	.run = poll_run,
+	.forget = poll_forget,
+	.pause = poll_pause,
+	.resume = poll_resume,
 };

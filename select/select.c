@@ -37,77 +37,93 @@ struct select_loop {
 	struct conn *by_fd[FD_SETSIZE];    /* descriptor -> connection */
 };
 
-/* server_accept refuses descriptors >= FD_SETSIZE, so fd is in range. */
-static void select_watch(struct select_loop *l, int fd, struct conn *c)
+/* The core refuses descriptors >= FD_SETSIZE (fd_limit), so fd is in range. */
+static void select_watch(struct select_loop *sl, int fd)
 {
-	FD_SET(fd, &l->want);
-	l->by_fd[fd] = c;
-	if (fd > l->maxfd)
-		l->maxfd = fd;
+	FD_SET(fd, &sl->want);
+	if (fd > sl->maxfd)
+		sl->maxfd = fd;
 }
 
-/* Drop c from the set before server_close() releases its descriptor. */
-static void select_forget(struct server *s, struct conn *c)
+static void select_unwatch(struct select_loop *sl, int fd)
 {
-	struct select_loop *l = c->priv;
-
-	(void)s;
-	FD_CLR(c->fd, &l->want);
-	l->by_fd[c->fd] = NULL;
+	FD_CLR(fd, &sl->want);
 	/* Keep the bound tight: select's cost follows maxfd, not the count. */
-	while (l->maxfd >= 0 && !FD_ISSET(l->maxfd, &l->want))
-		l->maxfd--;
+	while (sl->maxfd >= 0 && !FD_ISSET(sl->maxfd, &sl->want))
+		sl->maxfd--;
 }
 
-static int select_accept_all(struct server *s, struct select_loop *l)
+/* Drop c before server_close() releases its descriptor. */
+static void select_forget(struct loop *l, struct conn *c)
 {
+	struct select_loop *sl = l->priv;
+
+	select_unwatch(sl, c->fd);
+	sl->by_fd[c->fd] = NULL;
+}
+
+/* Paused: out of the set, still known by its descriptor. */
+static void select_pause(struct loop *l, struct conn *c)
+{
+	select_unwatch(l->priv, c->fd);
+}
+
+static void select_resume(struct loop *l, struct conn *c)
+{
+	select_watch(l->priv, c->fd);
+}
+
+static int select_accept_all(struct loop *l)
+{
+	struct select_loop *sl = l->priv;
 	struct conn *c;
 	int rc;
 
-	/* FD_SETSIZE as the limit: the core refuses (with a message) any
-	 * connection whose descriptor FD_SET could not hold. */
-	while ((rc = server_accept(s, &s->sc, FD_SETSIZE, &c)) == 1) {
-		c->priv = l;
-		select_watch(l, c->fd, c);
+	while ((rc = server_accept(l, &c)) == 1) {
+		sl->by_fd[c->fd] = c;
+		select_watch(sl, c->fd);
 	}
 	return rc;
 }
 
-static void select_serve(struct server *s, struct conn *c)
+static void select_serve(struct conn *c)
 {
 	int drained;
 
-	if (conn_read_some(s, c, s->rbuf, s->rbuf_size, s->opt.budget, &drained) == CONN_END) {
-		select_forget(s, c);
-		server_close(s, c);
-	}
+	/* Paused earlier in this batch: its bit in rd is stale. */
+	if (c->paused)
+		return;
+	if (conn_read_some(c, &drained) == CONN_END)
+		server_close(c);
 	/* Not drained (budget spent): level-triggered, so the next select
 	 * reports it again at once, after the others had their turn. */
 }
 
-static int select_run(struct server *s)
+static int select_run(struct loop *l)
 {
-	struct select_loop l = { .maxfd = -1 };
+	struct server *s = l->s;
+	struct select_loop *sl = l->priv;
 
-	if (s->lfd >= FD_SETSIZE) {
+	if (l->accept_fd >= FD_SETSIZE) {
 		msg("the select backend cannot wait for the listening socket: descriptor %d "
-		    "is beyond FD_SETSIZE (%d)", s->lfd, FD_SETSIZE);
+		    "is beyond FD_SETSIZE (%d)", l->accept_fd, FD_SETSIZE);
 		return -1;
 	}
-	FD_ZERO(&l.want);
-	select_watch(&l, s->lfd, NULL);
+	sl->maxfd = -1;
+	FD_ZERO(&sl->want);
+	select_watch(sl, l->accept_fd);
 
 	while (!server_should_stop(s)) {
 		/* select() overwrites its sets with the result, so it gets a
 		 * copy of the interest set each round, and a fresh timeout
 		 * (Linux writes the time left into it). */
-		fd_set rd = l.want;
+		fd_set rd = sl->want;
 		int ms = server_wait_ms(s);
 		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-		int top = l.maxfd;   /* rd holds nothing above it */
+		int top = sl->maxfd;   /* rd holds nothing above it */
 		int n = select(top + 1, &rd, NULL, NULL, &tv);
 
-		s->sc.waits++;
+		l->sc.waits++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -117,23 +133,23 @@ static int select_run(struct server *s)
 
 		/* New connections first: they get descriptors that were free
 		 * when rd was copied, so none of them is in rd by mistake. */
-		if (n > 0 && FD_ISSET(s->lfd, &rd)) {
+		if (n > 0 && FD_ISSET(l->accept_fd, &rd)) {
 			n--;
-			if (select_accept_all(s, &l) < 0)
+			if (select_accept_all(l) < 0)
 				return -1;
 		}
 		/* Every ready source once, up to the budget. A connection
 		 * closed in this batch is no longer in by_fd (and no accept
 		 * reuses its descriptor before the next select). */
 		for (int fd = 0; fd <= top && n > 0; fd++) {
-			if (fd == s->lfd || !FD_ISSET(fd, &rd))
+			if (fd == l->accept_fd || !FD_ISSET(fd, &rd))
 				continue;
 			n--;
-			if (l.by_fd[fd])
-				select_serve(s, l.by_fd[fd]);
+			if (sl->by_fd[fd])
+				select_serve(sl->by_fd[fd]);
 		}
-		server_sweep(s, select_forget);
-		server_reap(s);
+		server_sweep(l);
+		server_reap(l);
 	}
 	return 0;
 }
@@ -141,5 +157,14 @@ static int select_run(struct server *s)
 const struct backend backend_select = {
 	.name = "select",
 	.summary = "select over nonblocking sockets; O(max fd) per wait, fds < FD_SETSIZE only",
+	.pref = 10,
+	.features = BE_LOOPS,
+	/* The core refuses (with a message) any connection whose descriptor
+	 * FD_SET could not hold. */
+	.fd_limit = FD_SETSIZE,
+	.loop_size = sizeof(struct select_loop),
 	.run = select_run,
+	.forget = select_forget,
+	.pause = select_pause,
+	.resume = select_resume,
 };

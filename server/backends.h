@@ -18,4 +18,12 @@ extern const size_t backend_count;
 
 const struct backend *backend_find(const char *name);
 
+/* The available backend (its probe says yes) with the highest pref, or
+ * NULL when none can run here. */
+const struct backend *backend_default(void);
+
+/* "epoll, uring": the names of the backends with all these features, for
+ * messages (a static buffer). */
+const char *backend_list(unsigned features);
+
 #endif

@@ -264,11 +264,12 @@ fail:;
 
 int sup_setup(void **state)
 {
-	const struct backend *be = *state;
+	const struct sup_variant *v = *state;
+	const struct backend *be = v ? v->be : NULL;
 	struct sup *t;
 
-	if (!be) {
-		print_error("sup_setup: the test's prestate must be its backend\n");
+	if (!v) {
+		print_error("sup_setup: the test's prestate must be its variant\n");
 		return -1;
 	}
 	t = calloc(1, sizeof(*t));
@@ -277,6 +278,7 @@ int sup_setup(void **state)
 		return -1;
 	}
 	t->be = be;
+	t->v = v;
 	sup_at(t, __FILE__, __LINE__);
 	t->server.label = "server";
 	t->client.label = "client";
@@ -311,7 +313,7 @@ int sup_teardown(void **state)
 	proc_kill(&t->server);
 	if (!t->passed && !t->skipped) {
 		print_message("  --- %s: the test did not pass; its processes' output "
-			      "(all of it in %s):\n", t->be->name, t->dir);
+			      "(all of it in %s):\n", t->v->name, t->dir);
 		sup_dump(&t->server, SUP_LOG_LINES);
 		sup_dump(&t->client, SUP_LOG_LINES);
 		for (unsigned i = 0; i < t->nextra; i++)
@@ -345,7 +347,7 @@ void sup_skip(struct sup *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	print_message("SKIP %s: %s\n", t->be->name, why);
+	print_message("SKIP %s: %s\n", t->v->name, why);
 	t->skipped = 1;
 	skip();
 }
@@ -512,8 +514,10 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 		DAQMUX_BIN, "server", "--backend", t->be->name, "--listen", "127.0.0.1:0",
 		"--json", t->json_path,
 	};
-	char *argv[SUP_MAX_ARGS];
+	char *argv[SUP_MAX_ARGS], *env = NULL;
 	uint64_t deadline = sup_after(SUP_START_TIMEOUT_S);
+	size_t n = ARRAY_SIZE(fixed);
+	int rc;
 
 	sup_at(t, file, line);
 	if (t->server.pid > 0)
@@ -521,7 +525,22 @@ void sup_server_startv_at(struct sup *t, const char *const args[], const char *f
 	if (deadline > t->deadline_ns)
 		deadline = t->deadline_ns;
 	sup_argv(t, argv, ARRAY_SIZE(argv), fixed, ARRAY_SIZE(fixed), args);
-	if (sup_spawn(&t->server, "server", t->dir, argv) < 0)
+	/* The variant's arguments after the test's: they are options, so
+	 * the order does not matter, and the fixed ones stay first. */
+	while (argv[n])
+		n++;
+	sup_variant_args(t, argv, &n, ARRAY_SIZE(argv));
+	/* The variant's environment for the server only: set around the
+	 * spawn (the tests are single-threaded; the child inherits it). */
+	if (t->v->env && (!(env = strdup(t->v->env)) || putenv(env) != 0))
+		sup_tfail(t, "cannot set %s for the server", t->v->env);
+	rc = sup_spawn(&t->server, "server", t->dir, argv);
+	if (env) {
+		*strchr(env, '=') = '\0';
+		(void)unsetenv(env);   /* putenv's string is no longer in environ */
+		free(env);
+	}
+	if (rc < 0)
 		sup_tfail(t, "cannot start the server");
 	sup_read_listening(t, deadline);
 }
@@ -946,7 +965,119 @@ int sup_wanted(const char *name, int argc, char **argv)
 	return 0;
 }
 
-int sup_run_group(const char *group, const struct backend *be, const struct sup_case *cases,
+/* Which build this is: the variants that run depend on it. */
+#if defined(__SANITIZE_THREAD__)
+#define SUP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SUP_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SUP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SUP_ASAN 1
+#endif
+#endif
+#ifndef SUP_TSAN
+#define SUP_TSAN 0
+#endif
+#ifndef SUP_ASAN
+#define SUP_ASAN 0
+#endif
+
+#define SUP_MAX_VARIANTS 64
+
+static struct sup_variant sup_variant_table[2][SUP_MAX_VARIANTS];
+static size_t sup_nvariant[2];
+
+static void sup_variant_add(struct sup_variant *tab, size_t *n, const struct backend *be,
+			    const char *suffix)
+{
+	struct sup_variant *v;
+
+	if (*n == SUP_MAX_VARIANTS)
+		return;
+	v = &tab[(*n)++];
+	*v = (struct sup_variant){ .be = be, .loops = 1 };
+	snprintf(v->name, sizeof(v->name), "%s%s%s", be->name, suffix ? "/" : "",
+		 suffix ? suffix : "");
+}
+
+const struct sup_variant *sup_variants(unsigned flags, size_t *n)
+{
+	int all = (flags & SUP_VARIANTS) != 0;
+	struct sup_variant *tab = sup_variant_table[all];
+	size_t *len = &sup_nvariant[all];
+
+	if (*len) {
+		*n = *len;
+		return tab;
+	}
+	for (size_t b = 0; b < backend_count; b++) {
+		const struct backend *be = backends[b];
+		sup_variant_add(tab, len, be, NULL);
+		if (!all)
+			continue;
+		/* Several loops add threads (and the hand-off): worth the plain
+		 * and the ThreadSanitizer builds, not another memory check. */
+		if (backend_has(be, BE_LOOPS) && !SUP_ASAN) {
+			sup_variant_add(tab, len, be, "loops2");
+			tab[*len - 1].args[0] = "--loops";
+			tab[*len - 1].args[1] = "2";
+			tab[*len - 1].loops = 2;
+		}
+		/* A backend's own variants are single-threaded paths through
+		 * its buffers: the plain and the AddressSanitizer builds. */
+		for (unsigned i = 0; i < be->nvariants && !SUP_TSAN; i++) {
+			sup_variant_add(tab, len, be, be->variants[i].name);
+			tab[*len - 1].env = be->variants[i].env;
+		}
+	}
+	*n = *len;
+	return tab;
+}
+
+const struct sup_variant *sup_variant_default(void)
+{
+	const struct backend *def = backend_default();
+	size_t n;
+	const struct sup_variant *v = sup_variants(0, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].be == def)
+			return &v[i];
+	return &v[0];   /* none can run: its tests skip with the reason */
+}
+
+int sup_known_name(const char *name, unsigned flags)
+{
+	size_t n;
+	const struct sup_variant *v = sup_variants(flags, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0 || strcmp(v[i].be->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int sup_wanted_variant(const struct sup_variant *v, int argc, char **argv)
+{
+	return sup_wanted(v->name, argc, argv) || (argc > 1 && sup_wanted(v->be->name, argc, argv));
+}
+
+void sup_variant_args(struct sup *t, char *argv[], size_t *n, size_t cap)
+{
+	for (size_t i = 0; t->v->args[i]; i++) {
+		if (*n + 1 >= cap)
+			sup_tfail(t, "more than %zu arguments", cap - 1);
+		argv[(*n)++] = (char *)t->v->args[i];
+	}
+	argv[*n] = NULL;
+}
+
+int sup_run_group(const char *group, const struct sup_variant *v, const struct sup_case *cases,
 		  size_t n, int (*teardown)(void **state))
 {
 	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
@@ -966,7 +1097,7 @@ int sup_run_group(const char *group, const struct backend *be, const struct sup_
 			.test_func = cases[i].run,
 			.setup_func = sup_setup,
 			.teardown_func = teardown ? teardown : sup_teardown,
-			.initial_state = (void *)be,
+			.initial_state = (void *)v,
 		};
 	}
 	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
@@ -975,23 +1106,32 @@ int sup_run_group(const char *group, const struct backend *be, const struct sup_
 	return failed;
 }
 
-int sup_main(const char *prog, int argc, char **argv, const struct sup_case *cases,
-	     size_t n, int (*teardown)(void **state))
+int sup_run_variants(int argc, char **argv, unsigned flags, const struct sup_case *cases,
+		     size_t n, int (*teardown)(void **state))
 {
-	const char *filter = getenv("DAQMUX_TEST_FILTER");
+	size_t nv;
+	const struct sup_variant *v = sup_variants(flags, &nv);
 	int failed = 0;
 
+	for (size_t i = 0; i < nv; i++)
+		if (sup_wanted_variant(&v[i], argc, argv) &&
+		    sup_run_group(v[i].name, &v[i], cases, n, teardown) != 0)
+			failed++;
+	return failed;
+}
+
+int sup_main(const char *prog, int argc, char **argv, unsigned flags,
+	     const struct sup_case *cases, size_t n, int (*teardown)(void **state))
+{
+	const char *filter = getenv("DAQMUX_TEST_FILTER");
+
 	for (int i = 1; i < argc; i++) {
-		if (!backend_find(argv[i])) {
-			fprintf(stderr, "%s: no backend '%s'\n", prog, argv[i]);
+		if (!sup_known_name(argv[i], flags)) {
+			fprintf(stderr, "%s: no backend or variant '%s'\n", prog, argv[i]);
 			return 2;
 		}
 	}
 	if (filter && *filter)
 		cmocka_set_test_filter(filter);
-	for (size_t b = 0; b < backend_count; b++)
-		if (sup_wanted(backends[b]->name, argc, argv) &&
-		    sup_run_group(backends[b]->name, backends[b], cases, n, teardown) != 0)
-			failed = 1;
-	return failed;
+	return sup_run_variants(argc, argv, flags, cases, n, teardown) ? 1 : 0;
 }

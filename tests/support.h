@@ -85,8 +85,23 @@ char *sup_read_file(const char *path, size_t *len);
 
 /* ---- one test's world ----------------------------------------------------- */
 
+/*
+ * One way to run a backend in a suite: the backend alone ("epoll"), with
+ * several loops ("epoll/loops2": --loops 2 for BE_LOOPS backends), or in
+ * one of the variants its table entry lists ("uring/tiny": an environment
+ * setting for the server). Which run in which build: sup_variants().
+ */
+struct sup_variant {
+	const struct backend *be;
+	char name[48];
+	const char *args[3];        /* more server arguments, NULL-terminated */
+	const char *env;            /* "NAME=VALUE" for the server, or NULL */
+	unsigned loops;             /* the server's loops */
+};
+
 struct sup {
 	const struct backend *be;
+	const struct sup_variant *v;
 	char     dir[PATH_MAX];     /* this test's temporary directory */
 	uint64_t deadline_ns;       /* the hard limit, CLOCK_MONOTONIC */
 	double   limit_s;
@@ -105,7 +120,7 @@ struct sup {
 };
 
 /*
- * cmocka fixtures, one test at a time: sup_setup finds the backend in
+ * cmocka fixtures, one test at a time: sup_setup finds the variant in
  * *state (the test's prestate), replaces it with a struct sup with its
  * temporary directory and the default time limit; sup_teardown kills
  * what still runs, shows the logs of a test that did not pass, and
@@ -126,16 +141,45 @@ struct sup_case {
 int sup_wanted(const char *name, int argc, char **argv);
 
 /* Run cases as the cmocka group `group`, each test named "group: case"
- * (cmocka 1.1 prints no group names), with be as its backend. teardown
+ * (cmocka 1.1 prints no group names), with v as its variant. teardown
  * NULL means sup_teardown. Returns cmocka's count of failures. */
-int sup_run_group(const char *group, const struct backend *be, const struct sup_case *cases,
+int sup_run_group(const char *group, const struct sup_variant *v, const struct sup_case *cases,
 		  size_t n, int (*teardown)(void **state));
 
-/* The whole main of a suite: `prog [BACKEND...]` runs cases against those
- * backends (all when none); DAQMUX_TEST_FILTER selects tests by name.
- * Returns the exit status: 0 passed, 1 a test failed, 2 bad argument. */
-int sup_main(const char *prog, int argc, char **argv, const struct sup_case *cases,
-	     size_t n, int (*teardown)(void **state));
+/*
+ * The variants a suite runs, in table order: every backend alone, and
+ * with SUP_VARIANTS also each BE_LOOPS backend with --loops 2 (in the
+ * plain and the ThreadSanitizer builds: threads are what they add) and
+ * each variant of a backend's table entry (in the plain and the
+ * AddressSanitizer builds: they are memory paths). *n is set.
+ */
+#define SUP_VARIANTS 1
+const struct sup_variant *sup_variants(unsigned flags, size_t *n);
+
+/* The variant that runs the default backend alone. */
+const struct sup_variant *sup_variant_default(void);
+
+/* Is name a variant ("uring/tiny") or a backend ("uring": all of its
+ * variants) that `prog NAME...` may ask for? */
+int sup_known_name(const char *name, unsigned flags);
+
+/* Does the command line ask for variant v (all when it names none)? */
+int sup_wanted_variant(const struct sup_variant *v, int argc, char **argv);
+
+/* Run cases against every wanted variant; the number of groups that failed. */
+int sup_run_variants(int argc, char **argv, unsigned flags, const struct sup_case *cases,
+		     size_t n, int (*teardown)(void **state));
+
+/* The whole main of a suite: `prog [NAME...]` runs cases against those
+ * variants or backends (all when none); DAQMUX_TEST_FILTER selects tests
+ * by name. Returns the exit status: 0 passed, 1 a test failed, 2 bad
+ * argument. */
+int sup_main(const char *prog, int argc, char **argv, unsigned flags,
+	     const struct sup_case *cases, size_t n, int (*teardown)(void **state));
+
+/* The server arguments of t's variant (--loops 2 ...), appended to argv
+ * at *n (bounded by cap, the NULL included). */
+void sup_variant_args(struct sup *t, char *argv[], size_t *n, size_t cap);
 
 /* The test's struct sup; skips the test (after "SKIP <backend>: <why>")
  * when the backend's probe says it cannot run here. */

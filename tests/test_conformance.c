@@ -5,9 +5,11 @@
  * port, drives it with the real `daqmux client`, and checks the server's
  * --json summary: what arrived from each source, what was lost, and how
  * each source ended. The same functions run for every backend in
- * backends[] (one cmocka group per backend, the backend as the tests'
- * prestate); a backend whose probe says it cannot run here is skipped
- * with its reason, never passed.
+ * backends[] and its variants (one cmocka group each, e.g. "epoll",
+ * "epoll/loops2", "uring/tiny": see sup_variants), the variant as the
+ * tests' prestate; a backend whose probe says it cannot run here is
+ * skipped with its reason, never passed. A test asks what the backend
+ * does (its feature bits, its fd_limit), never its name.
  *
  * Only scenario 5 depends on timing, with margins of an order of
  * magnitude (under 100 ms against a 1 s silence, best of three runs).
@@ -16,7 +18,7 @@
  * output.
  *
  * Run one backend or one scenario while working on it:
- *   build/default/tests/test_conformance epoll poll
+ *   build/default/tests/test_conformance epoll poll uring/tiny
  *   DAQMUX_TEST_FILTER='*scenario 5*' build/default/tests/test_conformance
  */
 #include <stdarg.h>
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/select.h>
 
 #include <cmocka.h>
@@ -37,10 +40,6 @@
 
 #define MS 1000000ull   /* ns */
 
-static int is_backend(const struct sup *t, const char *name)
-{
-	return strcmp(t->be->name, name) == 0;
-}
 
 /* Source id delivered exactly the DATA frames and payload bytes the
  * client says it sent (its own --json). */
@@ -50,14 +49,47 @@ static void expect_as_sent(struct sup *t, unsigned id)
 	const struct json *got = sup_expect_source(t, id);
 
 	if (!sent)
-		fail_msg("%s: the client's summary has no source %u", t->be->name, id);
+		fail_msg("%s: the client's summary has no source %u", t->v->name, id);
 	sup_expect_u64(got, "frames", sup_u64(sent, "frames"));
 	sup_expect_u64(got, "bytes", sup_u64(sent, "bytes"));
 }
 
+/*
+ * The summary's "loops": one entry per loop, whose connections, frames
+ * and bytes add up to the totals. Handed off round-robin (the default
+ * spread), the connections are dealt out evenly, to within one.
+ */
+static void expect_loops(struct sup *t, unsigned loops, int even)
+{
+	const struct json *sum = sup_server_json(t), *arr = json_get(sum, "loops");
+	uint64_t conns = 0, frames = 0, bytes = 0, lo = UINT64_MAX, hi = 0;
+
+	assert_non_null(arr);
+	if (arr->len != loops)
+		fail_msg("%s: %zu loops in the summary, expected %u", t->v->name, (size_t)arr->len,
+			 loops);
+	for (const struct json *l = arr->child; l; l = l->next) {
+		uint64_t c = sup_u64(l, "connections");
+		conns += c;
+		frames += sup_u64(l, "frames");
+		bytes += sup_u64(l, "bytes");
+		lo = c < lo ? c : lo;
+		hi = c > hi ? c : hi;
+		(void)sup_u64(l, "cpu_ns");
+		(void)sup_u64(l, "waits");
+	}
+	sup_expect_u64(sum, "connections", conns);
+	sup_expect_u64(sum, "frames", frames);
+	sup_expect_u64(sum, "bytes", bytes);
+	if (even && hi > lo + 1)
+		fail_msg("%s: the loops got %llu to %llu connections; handed off in turn they "
+			 "should differ by one at most", t->v->name, (unsigned long long)lo,
+			 (unsigned long long)hi);
+}
+
 /* Sources 0..n-1 each delivered `frames` frames once, in order, intact,
  * and said BYE; the bytes are those the client sent; the totals agree
- * and no connection was refused. */
+ * and no connection was refused; each loop's figures add up to them. */
 static void expect_all_delivered(struct sup *t, unsigned n, uint64_t frames)
 {
 	const struct json *sum = sup_server_json(t), *all = json_get(sum, "sources");
@@ -75,6 +107,7 @@ static void expect_all_delivered(struct sup *t, unsigned n, uint64_t frames)
 	sup_expect_u64(sum, "crc_errors", 0);
 	sup_expect_u64(sum, "refused", 0);
 	sup_expect_u64(sum, "status.complete", n);
+	expect_loops(t, t->v->loops, 1);
 }
 
 /* ---- 1: bulk ------------------------------------------------------------ */
@@ -226,20 +259,20 @@ static void scenario_silent_source(void **state)
 	struct sup *t = sup_begin(state);
 	uint64_t worst = silent_run(t);
 
-	if (is_backend(t, "blocking")) {
+	if (backend_has(t->be, BE_ROUND)) {
 		if (worst < 800 * MS)
-			fail_msg("blocking: sources 1-3 waited at most %.1f ms; stuck behind the "
-				 "silent source 0, they should wait about 1 s", (double)worst / 1e6);
+			fail_msg("%s: sources 1-3 waited at most %.1f ms; stuck behind the "
+				 "silent source 0, they should wait about 1 s", t->v->name, (double)worst / 1e6);
 		sup_passed(t);
 		return;
 	}
 	for (int run = 2; worst >= 100 * MS; run++) {
 		if (run > SILENT_RUNS)
 			fail_msg("%s: sources 1-3 waited up to %.1f ms while source 0 was silent, "
-				 "in each of %d runs; expected under 100 ms", t->be->name,
+				 "in each of %d runs; expected under 100 ms", t->v->name,
 				 (double)worst / 1e6, SILENT_RUNS);
 		print_message("%s: sources 1-3 waited up to %.1f ms while source 0 was silent; "
-			      "a busy machine? run %d of %d\n", t->be->name, (double)worst / 1e6,
+			      "a busy machine? run %d of %d\n", t->v->name, (double)worst / 1e6,
 			      run, SILENT_RUNS);
 		sup_reset(t);
 		worst = silent_run(t);
@@ -301,10 +334,10 @@ static void scenario_scale(void **state)
 	struct sup *t = sup_begin(state);
 	char n[16];
 
-	if (is_backend(t, "select"))
-		sup_skip(t, "select cannot watch descriptors beyond FD_SETSIZE (%d); "
-			 "%d sources need more (by design, see the poll and epoll backends)",
-			 FD_SETSIZE, SCALE_SOURCES);
+	if (t->be->fd_limit && t->be->fd_limit <= SCALE_SOURCES)
+		sup_skip(t, "%s cannot watch descriptors beyond %d; %d sources need more "
+			 "(by design, see the poll and epoll backends)", t->be->name,
+			 t->be->fd_limit, SCALE_SOURCES);
 	/* The client and the server are separate processes, each with one
 	 * descriptor per source plus its own few, each under the limit it
 	 * inherits from us; ask for twice the sources, with room to spare. */
@@ -317,6 +350,68 @@ static void scenario_scale(void **state)
 	assert_int_equal(sup_server_wait(t), 0);
 
 	expect_all_delivered(t, SCALE_SOURCES, 20);
+	sup_passed(t);
+}
+
+/* ---- 8: several loops: the other spread, pinned; or refused ---------------- */
+
+/* The first CPU this process may run on (what --cpus may name). */
+static long first_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (long c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set))
+				return c;
+	return 0;
+}
+
+/*
+ * A BE_LOOPS backend with 3 loops on one SO_REUSEPORT port, all pinned to
+ * one CPU: every frame delivered, the loops' figures adding up (the
+ * kernel's hash decides the split, so it is not asserted). Runs in the
+ * backend's own group only: its variants would repeat it. A backend
+ * without BE_LOOPS refuses --loops: exit 2, naming the option.
+ */
+static void scenario_loops(void **state)
+{
+	struct sup *t = sup_begin(state);
+	char cpus[24];
+
+	if (!backend_has(t->be, BE_LOOPS)) {
+		const char *argv[] = {
+			DAQMUX_BIN, "server", "--backend", t->be->name, "--listen", "127.0.0.1:0",
+			"--loops", "2", NULL,
+		};
+		struct proc_opts o;
+		char why[256];
+
+		sup_child_opts(&o, t->dir);
+		if (proc_spawn(&t->server, "server", (char *const *)argv, &o, why, sizeof(why)) < 0)
+			fail_msg("%s: cannot start the server: %s", t->v->name, why);
+		assert_int_equal(proc_wait(&t->server, now_ns() + 10 * 1000 * MS), 1);
+		assert_int_equal(proc_exit_code(&t->server), 2);
+		char *err = sup_read_file(t->server.err, NULL);
+		assert_non_null(err);
+		if (!strstr(err, "--loops"))
+			fail_msg("%s: refused --loops without naming it: %s", t->v->name, err);
+		free(err);
+		sup_passed(t);
+		return;
+	}
+	snprintf(cpus, sizeof(cpus), "%ld", first_cpu());
+	sup_server_start(t, "--sources", "8", "--loops", "3", "--spread", "reuseport",
+			 "--cpus", cpus, NULL);
+	int client = sup_client_run(t, "--sources", "8", "--rate", "2000", "--count", "500", NULL);
+	assert_int_equal(client, 0);
+	assert_int_equal(sup_server_wait(t), 0);
+	for (unsigned id = 0; id < 8; id++) {
+		sup_expect_complete(t, id, 500);
+		expect_as_sent(t, id);
+	}
+	sup_expect_str(sup_server_json(t), "spread", "reuseport");
+	expect_loops(t, 3, 0);
 	sup_passed(t);
 }
 
@@ -333,7 +428,19 @@ static const struct sup_case scenarios[] = {
 	{ "scenario 7: 2000 concurrent sources x 20 frames", scenario_scale },
 };
 
+/* Each backend once: its variants would only repeat these. */
+static const struct sup_case once[] = {
+	{ "scenario 8: --loops 3 --spread reuseport --cpus, or --loops refused", scenario_loops },
+};
+
 int main(int argc, char **argv)
 {
-	return sup_main("test_conformance", argc, argv, scenarios, ARRAY_SIZE(scenarios), NULL);
+	int rc = sup_main("test_conformance", argc, argv, SUP_VARIANTS, scenarios,
+			  ARRAY_SIZE(scenarios), NULL);
+
+	if (rc == 2)
+		return rc;
+	if (sup_run_variants(argc, argv, 0, once, ARRAY_SIZE(once), NULL))
+		rc = 1;
+	return rc;
 }

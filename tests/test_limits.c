@@ -109,10 +109,6 @@ static struct {
 	int lent_to;             /* descriptors FD_SETSIZE..lent_to-1 lent to a server */
 } lim = { .orig_ns = -1 };
 
-static int is_backend(const struct sup *t, const char *name)
-{
-	return strcmp(t->be->name, name) == 0;
-}
 
 static void nap_ms(unsigned ms)
 {
@@ -443,6 +439,7 @@ static void lim_server_start_nofile(struct sup *t, unsigned nofile, ...)
 	argv[n++] = (char *)"127.0.0.1:0";
 	argv[n++] = (char *)"--json";
 	argv[n++] = t->json_path;
+	sup_variant_args(t, argv, &n, ARRAY_SIZE(argv));
 	va_start(ap, nofile);
 	while ((a = va_arg(ap, const char *)) != NULL && n + 1 < ARRAY_SIZE(argv))
 		argv[n++] = (char *)a;
@@ -711,10 +708,10 @@ static void limits_idle_timeout(void **state)
 	if (after < 0.5 || after > 1.0)
 		fail_msg("%s: source 0 ended %.3f s after its last frame; --idle-timeout 0.5 "
 			 "should end it within 0.5-1.0 s", t->be->name, after);
-	if (is_backend(t, "blocking") && worst < 400 * MS)
-		fail_msg("blocking: sources 1-3 waited at most %.1f ms; stuck behind the silent "
+	if (backend_has(t->be, BE_ROUND) && worst < 400 * MS)
+		fail_msg("%s: sources 1-3 waited at most %.1f ms; stuck behind the silent "
 			 "source 0 until its idle timeout, they should wait about 0.5 s",
-			 (double)worst / 1e6);
+			 t->v->name, (double)worst / 1e6);
 	sup_passed(t);
 }
 
@@ -803,7 +800,10 @@ static void limits_keepalive(void **state)
  */
 static void fd_setsize_run(struct sup *t, int first_beyond)
 {
-	int select_be = is_backend(t, "select"), blocking = is_backend(t, "blocking");
+	/* A backend with a descriptor limit refuses beyond it; one that
+	 * accepts its sources first takes no more connections at all. */
+	int select_be = t->be->fd_limit == FD_SETSIZE,
+	    blocking = backend_has(t->be, BE_ACCEPTS_ALL_FIRST);
 	char needle[96];
 
 	/* The descriptors the server shall find taken: ours, inherited. */
@@ -845,8 +845,8 @@ static void fd_setsize_run(struct sup *t, int first_beyond)
 	const struct json *sum = sup_server_json(t);
 	sup_expect_u64(sum, "status.complete", 4);
 
-	snprintf(needle, sizeof(needle), "descriptor %d is beyond the select backend's limit of %d",
-		 first_beyond, FD_SETSIZE - 1);
+	snprintf(needle, sizeof(needle), "descriptor %d is beyond the %s backend's limit of %d",
+		 first_beyond, t->be->name, FD_SETSIZE - 1);
 	if (select_be) {
 		sup_expect_u64(sum, "refused", LIM_BEYOND);
 		sup_expect_u64(sum, "idle_connections", room);
@@ -985,18 +985,18 @@ static void limits_emfile(void **state)
 	sup_client_start(t, "--sources", "4", "--rate", "100", "--duration", "60", NULL);
 	lim_wait_sockets(t, 1 + 4, 10.0);
 	emfile_flood(t, &offered);
-	if (!is_backend(t, "blocking"))
+	if (!backend_has(t->be, BE_ACCEPTS_ALL_FIRST))
 		emfile_wait_dealt(t, 4, offered);
 	assert_int_equal(proc_signal(&t->client, SIGINT), 0);
 	assert_int_equal(sup_client_wait(t), 0);
 	assert_int_equal(sup_server_wait(t), 0);
 	for (unsigned id = 0; id < 4; id++)
 		lim_expect_as_sent(t, id);
-	if (is_backend(t, "blocking")) {
+	if (backend_has(t->be, BE_ACCEPTS_ALL_FIRST)) {
 		sup_expect_u64(sup_server_json(t), "refused", 0);
 		sup_expect_u64(sup_server_json(t), "idle_connections", 0);
-		print_message("  blocking: accepted its 4 sources, then none of the %u others "
-			      "(left in the backlog): 0 refused\n", offered);
+		print_message("  %s: accepted its 4 sources, then none of the %u others "
+			      "(left in the backlog): 0 refused\n", t->be->name, offered);
 	} else {
 		emfile_expect_refused(t, offered);
 	}
@@ -1065,10 +1065,10 @@ static void limits_many(void **state)
 
 	sup_set_limit(t, 120);
 #ifdef LIM_TSAN
-	if (is_backend(t, "threads")) {
+	if (backend_has(t->be, BE_THREAD_PER_CONN)) {
 		many = LIM_MANY_TSAN_THREADS;
-		print_message("  threads: %u sources, not %u: a ThreadSanitizer build (see "
-			      "LIM_MANY_TSAN_THREADS)\n", many, LIM_MANY);
+		print_message("  %s: %u sources, not %u: a thread each, under ThreadSanitizer "
+			      "(see LIM_MANY_TSAN_THREADS)\n", t->be->name, many, LIM_MANY);
 	}
 #endif
 	/* RLIMIT_NOFILE is per process: the server and the client each need
@@ -1079,7 +1079,8 @@ static void limits_many(void **state)
 	sup_server_start(t, "--sources", n, NULL);
 	uint64_t start = now_ns();
 	int client = sup_client_run(t, "--sources", n, "--rate", "10", "--count", "10", NULL);
-	if (is_backend(t, "select")) {
+	if (t->be->fd_limit && t->be->fd_limit < (int)many) {
+		char needle[96];
 		assert_int_equal(client, 1);
 		assert_int_equal(proc_poll(&t->server), 0);   /* still up */
 		sup_server_signal(t, SIGINT);
@@ -1087,13 +1088,15 @@ static void limits_many(void **state)
 		const struct json *sum = sup_server_json(t);
 		uint64_t refused = sup_u64(sum, "refused"), held = sup_u64(sum, "idle_connections");
 		if (refused == 0)
-			fail_msg("select: no connection refused out of %u", many);
-		assert_true(held < FD_SETSIZE);
+			fail_msg("%s: no connection refused out of %u", t->be->name, many);
+		assert_true(held < (uint64_t)t->be->fd_limit);
 		sup_expect_u64(sum, "frames", 0);
-		assert_true(lim_count_lines(t->server.err, "beyond the select backend's limit of 1023") ==
-			    refused);
-		print_message("  select: %llu connections held below FD_SETSIZE, %llu refused; the "
-			      "client gave up\n", (unsigned long long)held, (unsigned long long)refused);
+		snprintf(needle, sizeof(needle), "beyond the %s backend's limit of %d", t->be->name,
+			 t->be->fd_limit - 1);
+		assert_true(lim_count_lines(t->server.err, needle) == refused);
+		print_message("  %s: %llu connections held below its descriptor limit, %llu "
+			      "refused; the client gave up\n", t->be->name, (unsigned long long)held,
+			      (unsigned long long)refused);
 		sup_passed(t);
 		return;
 	}
@@ -1163,5 +1166,5 @@ static const struct sup_case limits[] = {
 
 int main(int argc, char **argv)
 {
-	return sup_main("test_limits", argc, argv, limits, ARRAY_SIZE(limits), lim_teardown);
+	return sup_main("test_limits", argc, argv, 0, limits, ARRAY_SIZE(limits), lim_teardown);
 }

@@ -33,7 +33,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +87,14 @@ struct threads_reader {
 
 struct threads_pool {
 	struct server *s;
+	struct loop *l;
 	pthread_attr_t attr;          /* the readers' small stacks */
 	sigset_t stopsigs;            /* SIGINT, SIGTERM: the acceptor's to see */
 	int efd;                      /* eventfd: "a reader has finished" */
 	unsigned running;             /* started, not yet joined (acceptor only) */
 	int stopping;                 /* set once, before the sockets are shut */
-	pthread_mutex_t lock;         /* guards done */
+	pthread_mutex_t lock;         /* guards done; paused readers wait on it */
+	pthread_cond_t resumed;       /* a paused connection was resumed, or stop */
 	struct threads_reader *done;  /* finished, waiting to be joined */
 };
 
@@ -105,25 +106,6 @@ static void threads_check(int err, const char *what)
 		msg("%s: %s", what, strerror(err));
 		abort();
 	}
-}
-
-/* End this connection's source with an error of ours (not the peer's):
- * one line naming the source, the peer and the reason, as the core does. */
-static void threads_fail(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void threads_fail(struct conn *c, const char *fmt, ...)
-{
-	char why[sizeof(c->src->error)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	source_fail(c->src, "%s", why);
-	if (c->src->have_id)
-		msg("source %u (%s): %s; connection closed", c->src->id, c->src->peer, why);
-	else
-		msg("source ? (%s): %s; connection closed", c->src->peer, why);
 }
 
 /* SO_RCVTIMEO: a blocking read() gives EAGAIN after ns of silence. A
@@ -148,10 +130,10 @@ static int threads_idle(struct server *s, struct conn *c)
 {
 	uint64_t now = now_ns(), limit = (uint64_t)(s->opt.idle_timeout * 1e9);
 
-	if (conn_idle_expired(s, c, now))
+	if (conn_idle_expired(c, now))
 		return 1;
 	if (threads_rcvtimeo(c->fd, limit - (now - c->last_rx_ns)) < 0) {
-		threads_fail(c, "setsockopt(SO_RCVTIMEO): %s", strerror(errno));
+		conn_fail(c, "setsockopt(SO_RCVTIMEO): %s", strerror(errno));
 		return 1;
 	}
 	return 0;
@@ -173,6 +155,34 @@ static void threads_notify(struct threads_pool *p)
 }
 
 /*
+ * Paused (conn_pause, from any thread): sleep until conn_resume or the
+ * end of the run. The flag is read without the lock on every read, so
+ * the lock is taken only by a reader that is paused: nothing per frame.
+ */
+static void threads_wait_resumed(struct threads_pool *p, struct conn *c)
+{
+	threads_check(pthread_mutex_lock(&p->lock), "pthread_mutex_lock");
+	while (__atomic_load_n(&c->paused, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&p->stopping, __ATOMIC_RELAXED))
+		threads_check(pthread_cond_wait(&p->resumed, &p->lock), "pthread_cond_wait");
+	threads_check(pthread_mutex_unlock(&p->lock), "pthread_mutex_unlock");
+	/* Silent because we did not read it: the idle clock starts again. */
+	c->last_rx_ns = now_ns();
+}
+
+/* conn_resume has cleared c->paused; wake the readers that wait, under
+ * the lock so that none is between its look at the flag and its wait. */
+static void threads_resume(struct loop *l, struct conn *c)
+{
+	struct threads_pool *p = l->priv;
+
+	(void)c;
+	threads_check(pthread_mutex_lock(&p->lock), "pthread_mutex_lock");
+	threads_check(pthread_cond_broadcast(&p->resumed), "pthread_cond_broadcast");
+	threads_check(pthread_mutex_unlock(&p->lock), "pthread_mutex_unlock");
+}
+
+/*
  * The reader's whole job: one blocking read() per wakeup, the bytes to
  * the core, until the connection ends. Returns when it must be closed.
  */
@@ -181,7 +191,11 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 	struct conn *c = r->c;
 
 	for (;;) {
-		ssize_t n = read(c->fd, r->buf, THREADS_BUF);
+		ssize_t n;
+
+		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED))
+			threads_wait_resumed(r->pool, c);
+		n = read(c->fd, r->buf, THREADS_BUF);
 		r->sc.reads++;
 		if (n > 0) {
 			/* The run is over: count nothing more, as an event
@@ -191,10 +205,10 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 			 * (Linux TCP still takes data after SHUT_RD). */
 			if (__atomic_load_n(&r->pool->stopping, __ATOMIC_RELAXED))
 				return;
-			if (conn_input(s, c, r->buf, (size_t)n, now_ns()) == CONN_END)
+			if (conn_input(c, r->buf, (size_t)n, now_ns()) == CONN_END)
 				return;
 		} else if (n == 0) {
-			conn_eof(s, c);    /* ignored when we shut it down */
+			conn_eof(c);    /* ignored when we shut it down */
 			return;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			/* The socket blocks, so this is SO_RCVTIMEO, which is
@@ -203,7 +217,7 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 			if (threads_idle(s, c))
 				return;
 		} else if (errno != EINTR) {
-			conn_error(s, c, errno);
+			conn_error(c, errno);
 			return;
 		}
 	}
@@ -222,9 +236,9 @@ static void *threads_reader_main(void *arg)
 	 * on the registry lock at once (measured: 10,000 readers stop in
 	 * 0.4 s instead of 0.65 s). */
 	if (!__atomic_load_n(&p->stopping, __ATOMIC_RELAXED))
-		server_close(p->s, r->c);
+		server_close(r->c);
 	else
-		r->c->sc = &p->s->sc;   /* it outlives r->sc, freed at the join */
+		r->c->sc = &p->l->sc;   /* it outlives r->sc, freed at the join */
 	r->c = NULL;
 
 	threads_check(pthread_mutex_lock(&p->lock), "pthread_mutex_lock");
@@ -246,21 +260,21 @@ static void threads_start(struct threads_pool *p, struct conn *c)
 
 	if (s->opt.idle_timeout > 0 &&
 	    threads_rcvtimeo(c->fd, (uint64_t)(s->opt.idle_timeout * 1e9)) < 0) {
-		threads_fail(c, "setsockopt(SO_RCVTIMEO): %s", strerror(errno));
-		server_close(s, c);
+		conn_fail(c, "setsockopt(SO_RCVTIMEO): %s", strerror(errno));
+		server_close(c);
 		return;
 	}
 	/* malloc, not calloc: only the header is cleared, so the buffer's
 	 * pages stay untouched until reads fill them. */
 	r = malloc(sizeof(*r) + THREADS_BUF);
 	if (!r) {
-		threads_fail(c, "no memory for a reader (%zu bytes)", sizeof(*r) + THREADS_BUF);
-		server_close(s, c);
+		conn_fail(c, "no memory for a reader (%zu bytes)", sizeof(*r) + THREADS_BUF);
+		server_close(c);
 		return;
 	}
 	*r = (struct threads_reader){ .pool = p, .c = c };
 	/* From here on the reader counts its own reads; the first REQUEST of
-	 * pull mode, sent by server_accept, went to the acceptor's s->sc. */
+	 * pull mode, sent by server_accept, went to the acceptor's l->sc. */
 	c->sc = &r->sc;
 
 	/* The new thread inherits the acceptor's mask with SIGINT and SIGTERM
@@ -270,11 +284,11 @@ static void threads_start(struct threads_pool *p, struct conn *c)
 	err = pthread_create(&r->tid, &p->attr, threads_reader_main, r);
 	threads_check(pthread_sigmask(SIG_SETMASK, &old, NULL), "pthread_sigmask");
 	if (err) {
-		c->sc = &s->sc;
+		c->sc = &p->l->sc;
 		free(r);
-		threads_fail(c, "cannot start its thread: %s (%u running; see `ulimit -u`, "
+		conn_fail(c, "cannot start its thread: %s (%u running; see `ulimit -u`, "
 			     "kernel.threads-max, pids.max)", strerror(err), p->running);
-		server_close(s, c);
+		server_close(c);
 		return;
 	}
 	p->running++;   /* c is the reader's now: not touched here again */
@@ -304,18 +318,19 @@ static void threads_join_done(struct threads_pool *p)
 	for (; r; r = next) {
 		next = r->next;
 		threads_check(pthread_join(r->tid, NULL), "pthread_join");
-		syscounts_add(&p->s->sc, &r->sc);
+		syscounts_add(&p->l->sc, &r->sc);
 		free(r);
 		p->running--;
 	}
 }
 
-static int threads_pool_init(struct threads_pool *p, struct server *s)
+static int threads_pool_init(struct threads_pool *p, struct loop *l)
 {
 	size_t stack = THREADS_STACK;
 	int err;
 
-	*p = (struct threads_pool){ .s = s, .lock = PTHREAD_MUTEX_INITIALIZER };
+	*p = (struct threads_pool){ .s = l->s, .l = l, .lock = PTHREAD_MUTEX_INITIALIZER,
+				    .resumed = PTHREAD_COND_INITIALIZER };
 	/* PTHREAD_STACK_MIN is a run-time value in glibc >= 2.34. */
 	if (stack < (size_t)PTHREAD_STACK_MIN)
 		stack = (size_t)PTHREAD_STACK_MIN;
@@ -346,23 +361,24 @@ fail:
 	return -1;
 }
 
-static int threads_run(struct server *s)
+static int threads_run(struct loop *l)
 {
-	struct threads_pool p;
+	struct server *s = l->s;
+	struct threads_pool *p = l->priv;
 	int rc = 0;
 
-	if (threads_pool_init(&p, s) < 0)
+	if (threads_pool_init(p, l) < 0)
 		return -1;
 
 	while (!server_should_stop(s)) {
 		struct pollfd pfd[2] = {
-			{ .fd = s->lfd, .events = POLLIN },
-			{ .fd = p.efd, .events = POLLIN },
+			{ .fd = l->accept_fd, .events = POLLIN },
+			{ .fd = p->efd, .events = POLLIN },
 		};
 		struct conn *c;
 		int n = poll(pfd, 2, server_wait_ms(s));
 
-		s->sc.waits++;
+		l->sc.waits++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;       /* a signal: server_should_stop() */
@@ -373,49 +389,52 @@ static int threads_run(struct server *s)
 		/* A reader finished, or a tick passed (in case its eventfd
 		 * write failed). */
 		if (pfd[1].revents || n == 0)
-			threads_join_done(&p);
+			threads_join_done(p);
 		/* One accept per wakeup: the listener blocks (so accepted
 		 * sockets do too), and only this thread accepts, so a listener
 		 * that poll() called readable has a connection waiting. */
 		if (pfd[0].revents) {
-			int got = server_accept(s, &s->sc, 0, &c);
+			int got = server_accept(l, &c);
 			if (got < 0) {
 				rc = -1;
 				break;
 			}
 			if (got)
-				threads_start(&p, c);
+				threads_start(p, c);
 		}
 		/* Readers let go of their connection at server_close, so
 		 * whatever is on the dead list is no thread's any more. */
-		server_reap(s);
+		server_reap(l);
 	}
 
 	/* Stop every reader at once - relaxed is enough, as any byte read
 	 * after this passed through the kernel after this store - then wake
 	 * those blocked in read(): shutdown makes it return 0, which the
-	 * core does not count as the peer's EOF. Wait for all of them; the
-	 * tick only guards a lost eventfd write. */
-	__atomic_store_n(&p.stopping, 1, __ATOMIC_RELAXED);
+	 * core does not count as the peer's EOF - and those paused. Wait for
+	 * all of them; the tick only guards a lost eventfd write. */
+	__atomic_store_n(&p->stopping, 1, __ATOMIC_RELAXED);
 	server_shutdown_all(s);
-	while (p.running) {
-		struct pollfd pfd = { .fd = p.efd, .events = POLLIN };
+	threads_resume(l, NULL);
+	while (p->running) {
+		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
 		if (poll(&pfd, 1, SERVER_TICK_MS) < 0 && errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			rc = -1;
 		}
-		threads_join_done(&p);
+		threads_join_done(p);
 	}
-	server_reap(s);
-	(void)close(p.efd);   /* nothing to retry: see server_close */
-	(void)pthread_attr_destroy(&p.attr);   /* fails only on a bad attr */
+	server_reap(l);
+	(void)close(p->efd);   /* nothing to retry: see server_close */
+	(void)pthread_attr_destroy(&p->attr);   /* fails only on a bad attr */
 	return rc;
 }
 
 const struct backend backend_threads = {
 	.name = "threads",
 	.summary = "a thread per source in a blocking read(); the scheduler multiplexes",
+	.pref = 30,
+	.features = BE_BLOCKING_LISTEN | BE_THREAD_PER_CONN,
+	.loop_size = sizeof(struct threads_pool),
 	.run = threads_run,
-	.blocking_listen = 1,
-	.threaded = 1,
+	.resume = threads_resume,
 };

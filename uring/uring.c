@@ -29,6 +29,9 @@
 #include "server.h"
 #include "util.h"
 
+/* The backend's own counters, named in backend_uring.counters. */
+enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERFLOWS };
+
 #ifdef HAVE_URING
 #include <liburing.h>
 #include <poll.h>
@@ -38,15 +41,15 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#ifndef URING_TINY              /* -DURING_TINY: force CQ overflow, ENOBUFS */
+/* The rings' sizes, and DAQMUX_URING_TINY's: rings of 8 submissions, 16
+ * completions and 4 buffers, so that CQ overflows and -ENOBUFS happen on
+ * every run (the test suites run the backend that way too). */
 #define URING_SQ_ENTRIES 1024
 #define URING_CQ_ENTRIES 16384  /* room for a burst from many sources */
 #define URING_NBUFS      256    /* provided buffers, a power of two */
-#else
-#define URING_SQ_ENTRIES 8
-#define URING_CQ_ENTRIES 16
-#define URING_NBUFS      4
-#endif
+#define URING_TINY_SQ    8
+#define URING_TINY_CQ    16
+#define URING_TINY_NBUFS 4
 #define URING_BUFSZ    (64u << 10)        /* many frames per receive */
 #define URING_RINGSZ   4096               /* the buffer ring: one page */
 #define URING_BGID     0
@@ -73,6 +76,8 @@ enum { URING_RECV, URING_ACCEPT, URING_CANCEL, URING_TEST };
  * pending) a one-shot poll that says when a connection is waiting. */
 #define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
 #define URING_UD_LPOLL   URING_UD(URING_ACCEPT, 1, 0)
+/* --spread handoff: a multishot poll on the loop's hand-off eventfd. */
+#define URING_UD_HANDOFF URING_UD(URING_ACCEPT, 2, 0)
 
 enum uring_state {
 	URING_FREE,      /* on the free list */
@@ -85,6 +90,7 @@ struct uring_slot {
 	struct conn *c;      /* NULL once the connection is closed */
 	uint32_t gen, next;  /* next: free list or starved queue */
 	enum uring_state state;
+	uint16_t held_head, held_tail;   /* buffers held while paused */
 };
 
 struct uring_loop {
@@ -94,12 +100,32 @@ struct uring_loop {
 	uint8_t *mem;                /* the buffer ring's page, then the buffers */
 	struct io_uring_buf_ring *br;
 	uint64_t inflight;           /* requests whose last completion is due */
-	struct uring_slot *slots;    /* a conn's slot index is c->bflags */
+	struct uring_slot *slots;    /* a conn's slot index is in its uring_conn */
 	uint32_t nslots, cap, free_head, starved_head, starved_tail;
+	unsigned sq_entries, cq_entries, nbufs;
+	/* Paused connections keep the buffers the kernel filled for them
+	 * before the cancel landed, in order: held_next links a slot's
+	 * buffers (held_head/tail in the slot), held_len their bytes. */
+	uint16_t held_next[URING_NBUFS];
+	uint32_t held_len[URING_NBUFS];
+	struct loop *lp;             /* the core's loop */
 };
 
+#define URING_SC(l) ((l)->lp->sc)
+
+struct uring_conn {
+	uint32_t slot;
+	int attached;        /* has the slot (uring_attach) */
+};
+
+static struct uring_conn *uring_conn(struct conn *c)
+{
+	return conn_data(c);
+}
+
+#define URING_HELD_NONE UINT16_MAX
 #define URING_BUF(l, bid) ((l)->mem + URING_RINGSZ + (size_t)(bid) * URING_BUFSZ)
-#define URING_MEMSZ (URING_RINGSZ + (size_t)URING_NBUFS * URING_BUFSZ)
+#define URING_MEMSZ(l) (URING_RINGSZ + (size_t)(l)->nbufs * URING_BUFSZ)
 
 /* Turn a set-up failure into a reason a user can act on. */
 static void uring_explain(int err, const char *what, char *why, size_t len)
@@ -134,7 +160,7 @@ static void uring_close(struct uring_loop *l)
 		msg("io_uring_unregister_buf_ring: %s", strerror(-ret));
 	if (l->have_ring)
 		io_uring_queue_exit(&l->ring);
-	if (l->mem && munmap(l->mem, URING_MEMSZ) < 0)
+	if (l->mem && munmap(l->mem, URING_MEMSZ(l)) < 0)
 		msg("munmap: %s", strerror(errno));
 	free(l->slots);
 }
@@ -148,10 +174,10 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 	 * completions. */
 	struct io_uring_params p = {
 		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
-		.cq_entries = URING_CQ_ENTRIES,
+		.cq_entries = l->cq_entries,
 	};
-	struct io_uring_buf_reg reg = { .ring_entries = URING_NBUFS, .bgid = URING_BGID };
-	int ret = io_uring_queue_init_params(URING_SQ_ENTRIES, &l->ring, &p);
+	struct io_uring_buf_reg reg = { .ring_entries = l->nbufs, .bgid = URING_BGID };
+	int ret = io_uring_queue_init_params(l->sq_entries, &l->ring, &p);
 
 	_Static_assert(URING_NBUFS * sizeof(struct io_uring_buf) <= URING_RINGSZ, "ring page");
 	l->free_head = l->starved_head = l->starved_tail = URING_NONE;
@@ -168,7 +194,7 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 	}
 	/* Page-aligned as the buffer ring must be; pages the kernel never
 	 * fills cost nothing. */
-	l->mem = mmap(NULL, URING_MEMSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	l->mem = mmap(NULL, URING_MEMSZ(l), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (l->mem == MAP_FAILED) {
 		l->mem = NULL;
 		snprintf(why, len, "mmap of the receive buffers: %s", strerror(errno));
@@ -182,10 +208,10 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 	}
 	l->have_bufs = 1;
 	io_uring_buf_ring_init(l->br);
-	for (unsigned i = 0; i < URING_NBUFS; i++)
+	for (unsigned i = 0; i < l->nbufs; i++)
 		io_uring_buf_ring_add(l->br, URING_BUF(l, i), URING_BUFSZ, i,
-				      io_uring_buf_ring_mask(URING_NBUFS), i);
-	io_uring_buf_ring_advance(l->br, URING_NBUFS);
+				      io_uring_buf_ring_mask(l->nbufs), i);
+	io_uring_buf_ring_advance(l->br, l->nbufs);
 	return 0;
 }
 
@@ -196,7 +222,7 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 static void uring_recycle(struct uring_loop *l, unsigned bid)
 {
 	io_uring_buf_ring_add(l->br, URING_BUF(l, bid), URING_BUFSZ, bid,
-			      io_uring_buf_ring_mask(URING_NBUFS), 0);
+			      io_uring_buf_ring_mask(l->nbufs), 0);
 	io_uring_buf_ring_advance(l->br, 1);
 }
 
@@ -206,19 +232,19 @@ static void uring_recycle(struct uring_loop *l, unsigned bid)
  * call that may enter; a timed submit-and-wait may enter twice (submit,
  * then wait) - strace -c agreed with our count to within the start-up test.
  */
-static struct io_uring_sqe *uring_sqe(struct server *s, struct uring_loop *l)
+static struct io_uring_sqe *uring_sqe(struct uring_loop *l)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
 	int ret;
 
 	if (!sqe) {              /* the SQ is full: hand it in to make room */
-		s->sc.enters++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
 		if ((ret = io_uring_submit(&l->ring)) < 0)
 			msg("io_uring_submit: %s", strerror(-ret));
 		sqe = io_uring_get_sqe(&l->ring);
 	}
 	if (sqe) {
-		s->sc.sqes++;
+		URING_SC(l).extra[URING_C_SQES]++;
 		l->inflight++;
 	}
 	return sqe;
@@ -228,6 +254,7 @@ static void uring_slot_put(struct uring_loop *l, uint32_t i)
 {
 	l->slots[i] = (struct uring_slot){
 		.gen = l->slots[i].gen + 1, .next = l->free_head, .state = URING_FREE,
+		.held_head = URING_HELD_NONE, .held_tail = URING_HELD_NONE,
 	};
 	l->free_head = i;
 }
@@ -243,10 +270,10 @@ static void uring_starve(struct uring_loop *l, uint32_t i)
 	l->starved_tail = i;
 }
 
-static void uring_arm_recv(struct server *s, struct uring_loop *l, uint32_t i)
+static void uring_arm_recv(struct uring_loop *l, uint32_t i)
 {
 	struct uring_slot *sl = &l->slots[i];
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe) {
 		uring_starve(l, i);      /* the SQ stayed full: next round */
@@ -266,9 +293,9 @@ static void uring_arm_recv(struct server *s, struct uring_loop *l, uint32_t i)
 
 /* By user_data the kernel finds the request by hash; IORING_ASYNC_CANCEL_ANY
  * rescans every request per match - quadratic in connections at teardown. */
-static int uring_cancel(struct server *s, struct uring_loop *l, uint64_t ud)
+static int uring_cancel(struct uring_loop *l, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return -1;
@@ -277,59 +304,134 @@ static int uring_cancel(struct server *s, struct uring_loop *l, uint64_t ud)
 	return 0;
 }
 
+/* A paused connection's buffer, filled before its cancel landed: kept,
+ * in order, for its resume. */
+static void uring_hold(struct uring_loop *l, uint32_t i, unsigned bid, uint32_t len)
+{
+	struct uring_slot *sl = &l->slots[i];
+
+	l->held_next[bid] = URING_HELD_NONE;
+	l->held_len[bid] = len;
+	if (sl->held_tail == URING_HELD_NONE)
+		sl->held_head = (uint16_t)bid;
+	else
+		l->held_next[sl->held_tail] = (uint16_t)bid;
+	sl->held_tail = (uint16_t)bid;
+}
+
+/* The oldest held buffer of slot i, or URING_HELD_NONE; unlinked. */
+static unsigned uring_unhold(struct uring_loop *l, uint32_t i)
+{
+	struct uring_slot *sl = &l->slots[i];
+	unsigned bid = sl->held_head;
+
+	if (bid != URING_HELD_NONE) {
+		sl->held_head = l->held_next[bid];
+		if (sl->held_head == URING_HELD_NONE)
+			sl->held_tail = URING_HELD_NONE;
+	}
+	return bid;
+}
+
 /* Every end of a connection, and --idle-timeout's: the core closes the
  * descriptor right after, but an armed receive holds its own reference to
  * the socket, so it is cancelled; the slot stays until its last
  * completion says the kernel has let go. */
-static void uring_forget(struct server *s, struct conn *c)
+static void uring_forget(struct loop *lp, struct conn *c)
 {
-	struct uring_loop *l = c->priv;
-	uint32_t i = c->bflags;
-	struct uring_slot *sl = &l->slots[i];
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+	struct uring_slot *sl;
+	unsigned bid;
 
+	if (!uring_conn(c)->attached)
+		return;          /* closed before it had a slot */
+	sl = &l->slots[i];
 	sl->c = NULL;
+	while ((bid = uring_unhold(l, i)) != URING_HELD_NONE)
+		uring_recycle(l, bid);
 	if (sl->state == URING_IDLE)
 		uring_slot_put(l, i);
-	else if (sl->state == URING_ARMED && uring_cancel(s, l, URING_UD(URING_RECV, i, sl->gen)) < 0)
+	else if (sl->state == URING_ARMED &&
+		 uring_cancel(l, URING_UD(URING_RECV, i, sl->gen)) < 0)
 		(void)shutdown(c->fd, SHUT_RDWR);  /* no SQE: this ends it too */
 	/* STARVED: freed when the starved queue comes round to it. */
 }
 
-static void uring_end(struct server *s, struct conn *c)
+/* Paused: cancel the receive, so the kernel stops taking its bytes; what
+ * completes before the cancel lands is held (uring_on_recv), and the
+ * receive is not re-armed until the resume. STARVED or IDLE: nothing is
+ * in the kernel, and nothing will be armed while paused. */
+static void uring_pause(struct loop *lp, struct conn *c)
 {
-	uring_forget(s, c);
-	server_close(s, c);
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+
+	/* No SQE for the cancel: the receive stays armed and what it takes
+	 * is held - a paused source may then pin buffers until its resume. */
+	if (l->slots[i].state == URING_ARMED)
+		(void)uring_cancel(l, URING_UD(URING_RECV, i, l->slots[i].gen));
+}
+
+/* Resumed: first what was held, then a new receive - unless the old one
+ * is still in the kernel (its cancel not yet complete), whose last
+ * completion re-arms it. */
+static void uring_resume(struct loop *lp, struct conn *c)
+{
+	struct uring_loop *l = lp->priv;
+	uint32_t i = uring_conn(c)->slot;
+	uint64_t now = now_ns();
+	unsigned bid;
+
+	while (!c->paused && (bid = uring_unhold(l, i)) != URING_HELD_NONE) {
+		enum conn_state st = conn_input(c, URING_BUF(l, bid), l->held_len[bid], now);
+		uring_recycle(l, bid);
+		if (st == CONN_END) {
+			server_close(c);   /* uring_forget returns the rest */
+			return;
+		}
+	}
+	if (!c->paused && l->slots[i].state == URING_IDLE)
+		uring_arm_recv(l, i);
 }
 
 /* Re-arm the receives that found the buffer ring empty, oldest first and
  * at most as many as there are buffers, so that ten thousand starved
- * sources take turns instead of all failing again at once. */
-static void uring_feed_starved(struct server *s, struct uring_loop *l)
+ * sources take turns instead of all failing again at once. A paused one
+ * stays idle: its resume arms it. */
+static void uring_feed_starved(struct uring_loop *l)
 {
-	for (unsigned n = 0; n < URING_NBUFS && l->starved_head != URING_NONE; n++) {
+	for (unsigned n = 0; n < l->nbufs && l->starved_head != URING_NONE; n++) {
 		uint32_t i = l->starved_head;
 		l->starved_head = l->slots[i].next;
 		if (l->starved_head == URING_NONE)
 			l->starved_tail = URING_NONE;
 		l->slots[i].state = URING_IDLE;
-		if (l->slots[i].c)
-			uring_arm_recv(s, l, i);
-		else
+		if (!l->slots[i].c)
 			uring_slot_put(l, i);
+		else if (!l->slots[i].c->paused)
+			uring_arm_recv(l, i);
 	}
 }
 
-static void uring_arm_accept(struct server *s, struct uring_loop *l)
+static void uring_arm_accept(struct uring_loop *l)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return;                  /* SQ full: next round */
-	/* Blocking sockets are fine: io_uring never blocks in a receive. */
-	io_uring_prep_multishot_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, URING_UD_ACCEPT);
+	if (l->lp->handoff) {
+		/* Connections come from the acceptor, announced on an eventfd. */
+		io_uring_prep_poll_multishot(sqe, l->lp->accept_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, URING_UD_HANDOFF);
+		l->listen_ud = URING_UD_HANDOFF;
+	} else {
+		/* Blocking sockets are fine: io_uring never blocks in a receive. */
+		io_uring_prep_multishot_accept(sqe, l->lp->accept_fd, NULL, NULL, SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, URING_UD_ACCEPT);
+		l->listen_ud = URING_UD_ACCEPT;
+	}
 	l->accept_armed = 1;
-	l->listen_ud = URING_UD_ACCEPT;
 }
 
 /*
@@ -339,25 +441,23 @@ static void uring_arm_accept(struct server *s, struct uring_loop *l)
  * a connection to be pending; the accept re-armed then takes it, or sheds
  * it if the table is still full. SQ full: the accept is re-armed next round.
  */
-static void uring_park_accept(struct server *s, struct uring_loop *l)
+static void uring_park_accept(struct uring_loop *l)
 {
-	struct io_uring_sqe *sqe = uring_sqe(s, l);
+	struct io_uring_sqe *sqe = uring_sqe(l);
 
 	if (!sqe)
 		return;
-	io_uring_prep_poll_add(sqe, s->lfd, POLLIN);
+	io_uring_prep_poll_add(sqe, l->lp->accept_fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, URING_UD_LPOLL);
 	l->accept_armed = 1;
 	l->listen_ud = URING_UD_LPOLL;
 }
 
-static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
+/* A slot and a receive for a registered connection. */
+static void uring_attach(struct uring_loop *l, struct conn *c)
 {
-	struct conn *c = server_adopt(s, fd, &s->sc);
 	uint32_t i = l->free_head;
 
-	if (!c)
-		return;                  /* refused and reported by the core */
 	if (i != URING_NONE) {
 		l->free_head = l->slots[i].next;
 	} else {
@@ -365,8 +465,8 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 			uint32_t cap = l->cap ? 2 * l->cap : 256;
 			struct uring_slot *v = cap < (1u << 30) ? realloc(l->slots, cap * sizeof(*v)) : NULL;
 			if (!v) {
-				conn_error(s, c, ENOMEM);
-				server_close(s, c);
+				conn_error(c, ENOMEM);
+				server_close(c);
 				return;
 			}
 			l->slots = v;
@@ -376,44 +476,53 @@ static void uring_adopt(struct server *s, struct uring_loop *l, int fd)
 		l->slots[i].gen = 0;
 	}
 	l->slots[i].c = c;
-	c->priv = l;
-	c->bflags = i;
-	uring_arm_recv(s, l, i);
+	l->slots[i].held_head = l->slots[i].held_tail = URING_HELD_NONE;
+	uring_conn(c)->slot = i;
+	uring_conn(c)->attached = 1;
+	uring_arm_recv(l, i);
 }
 
-static void uring_on_accept(struct server *s, struct uring_loop *l, const struct io_uring_cqe *cqe)
+static void uring_on_accept(struct uring_loop *l, const struct io_uring_cqe *cqe)
 {
+	struct conn *c;
+
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->accept_armed = 0;     /* re-armed at the top of the loop */
 	if (cqe->user_data == URING_UD_LPOLL)
 		return;                  /* a connection is pending: accept again */
-	s->sc.accepts++;
-	if (cqe->res >= 0) {
-		uring_adopt(s, l, cqe->res);
+	if (cqe->user_data == URING_UD_HANDOFF) {
+		while (server_accept(l->lp, &c) == 1)
+			uring_attach(l, c);
 		return;
+	}
+	URING_SC(l).accepts++;
+	if (cqe->res >= 0) {
+		if ((c = server_adopt(l->lp, cqe->res)) != NULL)
+			uring_attach(l, c);
+		return;                  /* or refused and reported by the core */
 	}
 	switch (-cqe->res) {
 	case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
-		if (!server_shed(s, -cqe->res) && !l->accept_armed)
-			uring_park_accept(s, l);
+		if (!server_shed(l->lp, -cqe->res) && !l->accept_armed)
+			uring_park_accept(l);
 		break;
 	/* accept(2): errors of the pending connection, not ours. */
 	case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
 	case ENONET: case EHOSTUNREACH: case ENETUNREACH: case EINTR: case EAGAIN:
 		break;
 	default:
-		msg("accept on %s: %s", s->listen_name, strerror(-cqe->res));
+		msg("accept on %s: %s", l->lp->s->listen_name, strerror(-cqe->res));
 		l->failed = 1;
 	}
 }
 
-static void uring_on_recv(struct server *s, struct uring_loop *l, const struct io_uring_cqe *cqe,
+static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 			  uint64_t now)
 {
 	uint32_t i = URING_IDX(cqe->user_data);
 	int res = cqe->res, last = !(cqe->flags & IORING_CQE_F_MORE);
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) && bid < URING_NBUFS;
+	int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) && bid < l->nbufs;
 	struct uring_slot *sl;
 	struct conn *c;
 
@@ -426,20 +535,27 @@ static void uring_on_recv(struct server *s, struct uring_loop *l, const struct i
 	c = sl->c;
 	if (last)
 		sl->state = URING_IDLE;
-	s->sc.nobufs += res == -ENOBUFS;
-	s->sc.reads += res > 0;
+	URING_SC(l).extra[URING_C_NOBUFS] += res == -ENOBUFS;
+	URING_SC(l).reads += res > 0;
 	if (!c) {
 		/* Ended earlier (in this batch, maybe): bytes after a BYE or an
 		 * error, or the -ECANCELED we asked for. Only the buffer counts. */
+	} else if (res > 0 && has_buf && c->paused) {
+		uring_hold(l, i, bid, (uint32_t)res);
+		has_buf = 0;             /* the resume gives it back */
 	} else if (res > 0 && has_buf) {
-		if (conn_input(s, c, URING_BUF(l, bid), (size_t)res, now) == CONN_END)
-			uring_end(s, c);
+		if (conn_input(c, URING_BUF(l, bid), (size_t)res, now) == CONN_END)
+			server_close(c);
+	} else if (res == -ECANCELED) {
+		/* The pause's cancel (only a pause cancels a live connection's
+		 * receive): idle until the resume, or re-armed below if that
+		 * came first. */
 	} else if (res != -ENOBUFS) {
 		if (res == 0)
-			conn_eof(s, c);
+			conn_eof(c);
 		else
-			conn_error(s, c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
-		uring_end(s, c);
+			conn_error(c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
+		server_close(c);
 	}
 	if (has_buf)
 		uring_recycle(l, bid);
@@ -447,16 +563,19 @@ static void uring_on_recv(struct server *s, struct uring_loop *l, const struct i
 		return;                  /* still armed, or ended and freed */
 	if (!sl->c)
 		uring_slot_put(l, i);    /* the last word on an ended connection */
+	else if (sl->c->paused)
+		return;                  /* idle until the resume */
 	else if (res == -ENOBUFS)
 		uring_starve(l, i);      /* back-pressure: the bytes wait in the socket */
 	else
-		uring_arm_recv(s, l, i); /* single-shot, or a multishot the kernel ended
-					    (CQ overflow): nothing is lost */
+		uring_arm_recv(l, i); /* single-shot, or a multishot the kernel ended
+					    (CQ overflow), or a resume before the
+					    pause's cancel landed: nothing is lost */
 }
 
 /* One batch: the completions there now (more may land while we work),
  * released to the kernel with one cq_advance at the end. */
-static void uring_complete(struct server *s, struct uring_loop *l)
+static void uring_complete(struct uring_loop *l)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0, batch = io_uring_cq_ready(&l->ring);
@@ -466,7 +585,7 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 	/* Overflow: the kernel parks the completions it had no room for (NODROP)
 	 * and ends multishot requests; their last completions re-arm them.
 	 * Counted once per episode. */
-	s->sc.overflows += over && !l->overflowed;
+	URING_SC(l).extra[URING_C_OVERFLOWS] += over && !l->overflowed;
 	l->overflowed = over;
 	if (batch > URING_BATCH)
 		batch = URING_BATCH;
@@ -481,9 +600,9 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 			if (cqe->user_data == URING_UD_ACCEPT && cqe->res >= 0)
 				close(cqe->res);   /* arrived during teardown */
 		} else if (kind == URING_RECV) {
-			uring_on_recv(s, l, cqe, now);
+			uring_on_recv(l, cqe, now);
 		} else if (kind == URING_ACCEPT) {
-			uring_on_accept(s, l, cqe);
+			uring_on_accept(l, cqe);
 		} else if (kind == URING_CANCEL && cqe->res < 0 && cqe->res != -ENOENT &&
 			   cqe->res != -EALREADY) {
 			/* ENOENT: the receive had just ended by itself. */
@@ -491,12 +610,12 @@ static void uring_complete(struct server *s, struct uring_loop *l)
 		}
 	}
 	io_uring_cq_advance(&l->ring, n);
-	s->sc.cqes += n;
+	URING_SC(l).extra[URING_C_CQES] += n;
 }
 
 /* Hand in what is queued; if nothing is waiting, sleep until a completion
  * arrives or ms pass. */
-static int uring_wait(struct server *s, struct uring_loop *l, int ms)
+static int uring_wait(struct uring_loop *l, int ms)
 {
 	struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	struct io_uring_cqe *cqe;
@@ -505,11 +624,11 @@ static int uring_wait(struct server *s, struct uring_loop *l, int ms)
 	if (io_uring_cq_ready(&l->ring)) {
 		if (!io_uring_sq_ready(&l->ring))
 			return 0;
-		s->sc.enters++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
 		ret = io_uring_submit(&l->ring);
 	} else {
-		s->sc.enters++;
-		s->sc.waits++;
+		URING_SC(l).extra[URING_C_ENTERS]++;
+		URING_SC(l).waits++;
 		ret = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
 	}
 	/* ETIME: the tick; EINTR: a signal, the loop looks at it; EBUSY and
@@ -529,7 +648,7 @@ static int uring_wait(struct server *s, struct uring_loop *l, int ms)
  * kernels. So ask the real question once: one byte and an EOF on a
  * socketpair. Multishot answers res == 1 with IORING_CQE_F_MORE, then the
  * EOF; an older kernel answers -EINVAL (flag unknown) or one completion
- * without F_MORE (flag ignored). Start-up cost, not counted in s->sc.
+ * without F_MORE (flag ignored). Start-up cost, not counted.
  */
 static int uring_multishot_works(struct uring_loop *l)
 {
@@ -572,70 +691,102 @@ static int uring_multishot_works(struct uring_loop *l)
 
 /* Stopping: cancel everything and wait (bounded) until the kernel has let
  * go of every request, so that no receive writes into unmapped memory. */
-static void uring_drain(struct server *s, struct uring_loop *l)
+static void uring_drain(struct uring_loop *l)
 {
 	uint64_t until = now_ns() + URING_DRAIN_NS;
 
 	l->stopping = 1;
 	if (l->accept_armed)
-		(void)uring_cancel(s, l, l->listen_ud);
+		(void)uring_cancel(l, l->listen_ud);
 	for (uint32_t i = 0; i < l->nslots; i++)
 		if (l->slots[i].state == URING_ARMED &&
-		    uring_cancel(s, l, URING_UD(URING_RECV, i, l->slots[i].gen)) < 0)
+		    uring_cancel(l, URING_UD(URING_RECV, i, l->slots[i].gen)) < 0)
 			break;
 	while (l->inflight && now_ns() < until) {
-		if (uring_wait(s, l, SERVER_TICK_MS) < 0)
+		if (uring_wait(l, SERVER_TICK_MS) < 0)
 			break;
-		uring_complete(s, l);
+		uring_complete(l);
 	}
 	if (l->inflight)
 		msg("io_uring: %lu requests still in the kernel at exit", (unsigned long)l->inflight);
 }
 
-static int uring_run(struct server *s)
+/* The rings' sizes: DAQMUX_URING_TINY (set and not "0") shrinks them. */
+static int uring_env(const char *name)
 {
-	struct uring_loop l = { 0 };
-	const char *env = getenv("DAQMUX_URING_SINGLESHOT");
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+static void uring_sizes(struct uring_loop *l)
+{
+	int tiny = uring_env("DAQMUX_URING_TINY");
+
+	l->sq_entries = tiny ? URING_TINY_SQ : URING_SQ_ENTRIES;
+	l->cq_entries = tiny ? URING_TINY_CQ : URING_CQ_ENTRIES;
+	l->nbufs = tiny ? URING_TINY_NBUFS : URING_NBUFS;
+}
+
+static int uring_run(struct loop *lp)
+{
+	struct server *s = lp->s;
+	struct uring_loop *l = lp->priv;
 	char why[256];
 	int rc = -1;
 
-	if (uring_open(&l, why, sizeof(why)) < 0) {
+	l->lp = lp;
+	uring_sizes(l);
+	if (uring_open(l, why, sizeof(why)) < 0) {
 		msg("%s", why);
 		goto out;
 	}
-	if (env && *env && strcmp(env, "0") != 0)
-		msg("uring: DAQMUX_URING_SINGLESHOT is set: single-shot receives");
-	else if ((l.multishot = uring_multishot_works(&l)) < 0)
+	if (l->nbufs != URING_NBUFS && lp->id == 0)
+		msg("uring: DAQMUX_URING_TINY is set: %u SQ, %u CQ entries, %u buffers",
+		    l->sq_entries, l->cq_entries, l->nbufs);
+	if (uring_env("DAQMUX_URING_SINGLESHOT")) {
+		if (lp->id == 0)
+			msg("uring: DAQMUX_URING_SINGLESHOT is set: single-shot receives");
+	} else if ((l->multishot = uring_multishot_works(l)) < 0) {
 		goto out;
-	else if (!l.multishot)
+	} else if (!l->multishot && lp->id == 0) {
 		msg("uring: this kernel has no multishot receive: single-shot receives");
-
-	while (!server_should_stop(s) && !l.failed) {
-		if (!l.accept_armed)
-			uring_arm_accept(s, &l);
-		uring_feed_starved(s, &l);
-		if (uring_wait(s, &l, server_wait_ms(s)) < 0)
-			goto out;
-		uring_complete(s, &l);
-		server_sweep(s, uring_forget);
-		server_reap(s);          /* conns closed in this batch; slots stay */
 	}
-	rc = l.failed ? -1 : 0;
+
+	while (!server_should_stop(s) && !l->failed) {
+		if (!l->accept_armed)
+			uring_arm_accept(l);
+		uring_feed_starved(l);
+		if (uring_wait(l, server_wait_ms(s)) < 0)
+			goto out;
+		uring_complete(l);
+		server_sweep(lp);
+		server_reap(lp);         /* conns closed in this batch; slots stay */
+	}
+	rc = l->failed ? -1 : 0;
 out:
-	if (l.have_ring)
-		uring_drain(s, &l);
-	uring_close(&l);
+	if (l->have_ring)
+		uring_drain(l);
+	uring_close(l);
 	return rc;
 }
 
 static int uring_probe(char *why, size_t len)
 {
 	struct uring_loop l = { 0 };
-	int rc = uring_open(&l, why, len);
+	int rc;
 
+	uring_sizes(&l);
+	rc = uring_open(&l, why, len);
 	uring_close(&l);
 	return rc;
 }
+
+#define URING_LOOP_SIZE sizeof(struct uring_loop)
+#define URING_CONN_SIZE sizeof(struct uring_conn)
+#define URING_FORGET uring_forget
+#define URING_PAUSE  uring_pause
+#define URING_RESUME uring_resume
 
 #else  /* !HAVE_URING */
 
@@ -646,17 +797,49 @@ static int uring_probe(char *why, size_t len)
 	return -1;
 }
 
-static int uring_run(struct server *s)
+static int uring_run(struct loop *l)
 {
-	(void)s;
+	(void)l;
 	return -1;                       /* never called: the probe refuses */
 }
 
+#define URING_LOOP_SIZE 0
+#define URING_CONN_SIZE 0
+#define URING_FORGET NULL
+#define URING_PAUSE  NULL
+#define URING_RESUME NULL
+
 #endif
+
+static const struct backend_counter uring_counters[] = {
+	[URING_C_ENTERS]    = { "io_uring_enter", "io_uring_enter", BC_CALLS_WITH_WAITS },
+	[URING_C_SQES]      = { "sqes", "sqes", BC_INFO },
+	[URING_C_CQES]      = { "cqes", "cqes", BC_INFO },
+	[URING_C_NOBUFS]    = { "nobufs", "ENOBUFS", BC_INFO },
+	[URING_C_OVERFLOWS] = { "cq_overflows", "CQ overflows", BC_INFO },
+};
+
+/* The paths the default sizes and a new kernel never take, for the tests. */
+static const struct backend_variant uring_variants[] = {
+	{ "tiny", "DAQMUX_URING_TINY=1" },
+	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1" },
+};
+
 
 const struct backend backend_uring = {
 	.name = "uring",
 	.summary = "io_uring: multishot accept + multishot recv into a shared provided-buffer ring",
+	.pref = 35,
+	.features = BE_LOOPS | BE_PEER_UNKNOWN_EARLY,
+	.loop_size = URING_LOOP_SIZE,
+	.conn_size = URING_CONN_SIZE,
+	.counters = uring_counters,
+	.ncounters = sizeof(uring_counters) / sizeof(uring_counters[0]),
+	.variants = uring_variants,
+	.nvariants = sizeof(uring_variants) / sizeof(uring_variants[0]),
 	.probe = uring_probe,
 	.run = uring_run,
+	.forget = URING_FORGET,
+	.pause = URING_PAUSE,
+	.resume = URING_RESUME,
 };
