@@ -31,16 +31,23 @@
 #define CLIENT_CRC_CACHE   (4u << 20)
 #define CLIENT_CKPT_SHIFT  12
 
+/* The cache is shared by the --loops threads: a CRC is stored before its
+ * bit is set (release) and read after the bit is seen (acquire). Two
+ * threads may both compute and store one length's CRC, the same value
+ * either way; on x86 these atomics are plain moves plus one locked OR per
+ * length ever used. */
 static uint32_t client_crc(struct client_gen *g, uint32_t len)
 {
-	if (len < CLIENT_CRC_CACHE && (g->crc_have[len >> 3] & (1u << (len & 7))))
-		return g->crc[len];
+	if (len < CLIENT_CRC_CACHE &&
+	    (__atomic_load_n(&g->crc_have[len >> 3], __ATOMIC_ACQUIRE) & (1u << (len & 7))))
+		return __atomic_load_n(&g->crc[len], __ATOMIC_RELAXED);
 	uint32_t k = len >> CLIENT_CKPT_SHIFT;
 	size_t from = (size_t)k << CLIENT_CKPT_SHIFT;
 	uint32_t c = crc32c(g->crc_ckpt[k], g->pattern + from, len - from);
 	if (len < CLIENT_CRC_CACHE) {
-		g->crc[len] = c;
-		g->crc_have[len >> 3] |= (uint8_t)(1u << (len & 7));
+		__atomic_store_n(&g->crc[len], c, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&g->crc_have[len >> 3], (uint8_t)(1u << (len & 7)),
+				  __ATOMIC_RELEASE);
 	}
 	return c;
 }

@@ -39,8 +39,8 @@ static void client_usage(FILE *f)
 "usage: daqmux client [options]\n"
 "\n"
 "Streams DAQ frames (wire protocol v1) from N sources to a daqmux server,\n"
-"one TCP connection per source, all driven by one epoll loop, and prints\n"
-"what each source sent and how well it kept its schedule.\n"
+"one TCP connection per source, driven by one epoll loop (or --loops K), and\n"
+"prints what each source sent and how well it kept its schedule.\n"
 "\n"
 "  --connect HOST:PORT    server address (default 127.0.0.1:5555)\n"
 "  --sources N            number of sources, one connection each (default 1)\n"
@@ -64,11 +64,15 @@ static void client_usage(FILE *f)
 "  --name PREFIX          HELLO names are PREFIX-i (default src)\n"
 "  --idle N               also hold N connections open that never send anything,\n"
 "                         until the sources finish (descriptor scaling)\n"
+"  --loops K              K sending threads, each with its own epoll loop and every\n"
+"                         K-th source (default 1; at most one per source): one\n"
+"                         client process can then outrun a server with N loops\n"
 "  --reconnect            on a refused or lost connection retry (100 ms doubling to\n"
 "                         2 s, give up after 30 s) and resume the sequence\n"
 "  --fault ID:KIND[@N]    inject KIND into source ID after N DATA frames (default\n"
 "                         0: before the first); repeatable, kinds below\n"
-"  --json FILE            write the run summary as JSON to FILE ('-': stdout)\n"
+"  --json FILE            write the run summary as JSON to FILE ('-': stdout, and\n"
+"                         the table goes to stderr)\n"
 "  --quiet                no table at the end\n"
 "  --help                 this text\n"
 "\n"
@@ -93,6 +97,7 @@ static void client_usage(FILE *f)
 "  daqmux client --sources 3 --fault 1:crc@10 --fault 2:truncate@50\n"
 "  daqmux client --sources 8 --mode pull --duration 2\n"
 "  daqmux client --sources 16 --idle 5000 --rate 100 --duration 10\n"
+"  daqmux client --sources 64 --rate max --duration 5 --loops 4\n"
 "\n"
 "A failed source (refused, lost connection) stops the run unless --reconnect;\n"
 "the others end with a BYE. SIGINT or SIGTERM does the same (a second one\n"
@@ -106,7 +111,7 @@ enum {
 	OPT_CONNECT = 256, OPT_SOURCES, OPT_RATE, OPT_SIZE, OPT_BIG, OPT_COUNT,
 	OPT_DURATION, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON,
-	OPT_QUIET, OPT_HELP, OPT_BURST,
+	OPT_QUIET, OPT_HELP, OPT_BURST, OPT_LOOPS,
 };
 
 static const struct option client_longopts[] = {
@@ -126,6 +131,7 @@ static const struct option client_longopts[] = {
 	{ "first-id",  required_argument, NULL, OPT_FIRST_ID },
 	{ "name",      required_argument, NULL, OPT_NAME },
 	{ "idle",      required_argument, NULL, OPT_IDLE },
+	{ "loops",     required_argument, NULL, OPT_LOOPS },
 	{ "reconnect", no_argument,       NULL, OPT_RECONNECT },
 	{ "fault",     required_argument, NULL, OPT_FAULT },
 	{ "json",      required_argument, NULL, OPT_JSON },
@@ -307,6 +313,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	o->count = 1000;
 	o->seed = 1;
 	o->name_prefix = "src";
+	o->loops = 1;
 	/* Repeatable options cannot occur more often than there are words. */
 	o->silent = calloc((size_t)argc, sizeof(*o->silent));
 	o->slow = calloc((size_t)argc, sizeof(*o->slow));
@@ -424,6 +431,11 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			if (parse_u64("--idle", arg, 0, 1000000, &v) < 0)
 				return 2;
 			o->idle = (uint32_t)v;
+			break;
+		case OPT_LOOPS:
+			if (parse_u64("--loops", arg, 1, CLIENT_MAX_LOOPS, &v) < 0)
+				return 2;
+			o->loops = (uint32_t)v;
 			break;
 		case OPT_RECONNECT:
 			o->reconnect = 1;
