@@ -49,6 +49,7 @@
 struct client_shared {
 	uint32_t nloops;
 	uint32_t window;            /* connects in flight per loop */
+	uint32_t sources_up;        /* loops whose sources are all connected */
 	uint32_t ready;             /* loops whose connections are all up */
 	uint64_t t0;                /* the common start, set by the last ready loop */
 	int      stop;              /* 0; 1 being written; 2 stop_why is set */
@@ -78,6 +79,7 @@ struct client_ev {
 	unsigned notes;             /* reconnect messages printed */
 	sigset_t waitmask;          /* the mask during the wait: signals open */
 	char     peer[80];          /* --connect, for messages */
+	int      sources_up;        /* counted in sh->sources_up */
 	int      ready;             /* counted in sh->ready */
 	int      failed;            /* a source failed or the loop did */
 	int      signalled;
@@ -937,8 +939,18 @@ static void client_turn(struct client_ev *ev, uint64_t now)
 	if (ev->stopping && now >= ev->stop_deadline)
 		client_force(ev, now);
 	/* Sources first (they come first in own[]), then the idle
-	 * connections; those that go on after the start are idle. */
-	while (ev->inflight < sh->window && ev->next_connect < ev->nown && !ev->stopping) {
+	 * connections, and with several loops only once every loop's sources
+	 * are connected: a server that accepts --sources N connections and
+	 * no more (blocking) must get the sources. */
+	if (!ev->sources_up && ev->active_pending == 0 && ev->next_connect >= ev->nown_src) {
+		ev->sources_up = 1;
+		if (__atomic_add_fetch(&sh->sources_up, 1, __ATOMIC_ACQ_REL) == sh->nloops)
+			client_wake_all(ev);
+	}
+	uint32_t upto = sh->nloops == 1 ||
+			__atomic_load_n(&sh->sources_up, __ATOMIC_ACQUIRE) == sh->nloops
+			? ev->nown : ev->nown_src;
+	while (ev->inflight < sh->window && ev->next_connect < upto && !ev->stopping) {
 		struct client_src *s = ev->own[ev->next_connect++];
 		s->windowed = 1;
 		ev->inflight++;
