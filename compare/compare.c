@@ -110,17 +110,25 @@ static void cmp_usage(FILE *f)
 "  --quick              a reduced run in under a minute: one repetition,\n"
 "                       shorter runs, idle counts 0, 1000 and 10000\n"
 "  --out DIR            where the report goes (default report)\n"
+"  --client-exec PREFIX start every client as `PREFIX daqmux client ...`, e.g.\n"
+"                       'ssh daq2' or 'ip netns exec lab': its JSON comes back\n"
+"                       on its stdout (--json -)\n"
+"  --listen HOST        the server listens on HOST (default 127.0.0.1)\n"
+"  --connect-host HOST  the clients connect to HOST (default: the --listen host)\n"
+"  --client-bin PATH    daqmux as PREFIX finds it (default: this binary's path)\n"
 "  -h, --help           this text\n"
 "\n"
 "Progress and the time estimate go to stderr. A run that fails (server exit 2,\n"
 "a crash, a timeout) is reported with its reason; the rest of the report still\n"
-"comes out. Only 127.0.0.1 is used.\n"
+"comes out. Only 127.0.0.1 is used, unless --listen says otherwise.\n"
 "Exit status: 0 the report was written; 1 it was written but some runs\n"
 "failed; 2 bad usage or no report.\n"
 "\n"
 "examples:\n"
 "  daqmux compare --quick\n"
-"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n");
+"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n"
+"  ip netns exec lab-a daqmux compare --listen 10.77.0.1 \\\n"
+"      --client-exec 'ip netns exec lab-b' --scenarios throughput\n");
 }
 
 static void cmp_plan_default(struct cmp_plan *p, int quick)
@@ -187,7 +195,8 @@ static int cmp_one_backend(void *ctx, const char *w)
 
 static int cmp_parse(struct cmp *c, int argc, char **argv)
 {
-	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_QUICK, O_OUT };
+	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_QUICK, O_OUT,
+	       O_CLIENT_EXEC, O_LISTEN, O_CONNECT_HOST, O_CLIENT_BIN };
 	static const struct option longs[] = {
 		{ "backends", required_argument, NULL, O_BACKENDS },
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
@@ -195,6 +204,10 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 		{ "seconds", required_argument, NULL, O_SECONDS },
 		{ "quick", no_argument, NULL, O_QUICK },
 		{ "out", required_argument, NULL, O_OUT },
+		{ "client-exec", required_argument, NULL, O_CLIENT_EXEC },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "connect-host", required_argument, NULL, O_CONNECT_HOST },
+		{ "client-bin", required_argument, NULL, O_CLIENT_BIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -226,6 +239,10 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 			break;
 		case O_QUICK: o->quick = 1; break;
 		case O_OUT: o->out = optarg; break;
+		case O_CLIENT_EXEC: o->client_exec = optarg; break;
+		case O_LISTEN: o->listen_host = optarg; break;
+		case O_CONNECT_HOST: o->connect_host = optarg; break;
+		case O_CLIENT_BIN: o->client_bin = optarg; break;
 		case 'h': cmp_usage(stdout); exit(0);
 		default:
 			fprintf(stderr, "try 'daqmux compare --help'\n");
@@ -234,6 +251,14 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 	}
 	if (optind < argc) {
 		msg("unexpected argument '%s'; try 'daqmux compare --help'", argv[optind]);
+		return -1;
+	}
+	if (o->client_exec && !o->client_exec[strspn(o->client_exec, " \t")]) {
+		msg("--client-exec: an empty command");
+		return -1;
+	}
+	if (o->listen_host && strchr(o->listen_host, ':') && o->listen_host[0] != '[') {
+		msg("--listen: write an IPv6 address in brackets, e.g. [::1]");
 		return -1;
 	}
 	if (!o->scen_mask)

@@ -67,6 +67,12 @@ struct cmp_opts {
 	unsigned repeat;                /* 0 = the plan's default */
 	double seconds;                 /* 0 = the plan's default per-run time */
 	int quick;
+	/* Where the clients run (--client-exec, --listen, --connect-host,
+	 * --client-bin): NULL = here, on 127.0.0.1. */
+	const char *client_exec;        /* "ssh daq2", "ip netns exec lab" */
+	const char *listen_host;        /* the server's --listen host (port 0) */
+	const char *connect_host;       /* the clients' --connect host */
+	const char *client_bin;         /* daqmux as the prefix finds it */
 };
 
 /* ---- results ------------------------------------------------------------ */

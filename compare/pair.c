@@ -12,6 +12,12 @@
  * address. While they run the server's whole-process CPU clock
  * (clock_getcpuclockid) is sampled, so that a steady-state window can be
  * cut out of the run afterwards (see scenarios.c, idle).
+ *
+ * With --client-exec PREFIX the client runs as `PREFIX daqmux client ...`
+ * (ssh to another host, ip netns exec into another namespace): the
+ * server listens on --listen, the client connects to --connect-host
+ * with the port the server announced, and writes its JSON to stdout
+ * (--json -), which is kept as the run's client JSON here.
  */
 #include "compare_int.h"
 
@@ -288,7 +294,7 @@ static void cmp_pair_server_argv(const struct cmp *c, const struct cmp_pair *p,
 	cmp_argv_add(a, "%s", c->exe);
 	cmp_argv_add(a, "server");
 	cmp_argv_add(a, "--backend=%s", p->backend);
-	cmp_argv_add(a, "--listen=127.0.0.1:0");
+	cmp_argv_add(a, "--listen=%s:0", c->o.listen_host ? c->o.listen_host : "127.0.0.1");
 	cmp_argv_add(a, "--quiet");
 	cmp_argv_add(a, "--json=%s", p->sjson);
 	cmp_argv_add(a, "--duration=%.3f", cmp_pair_bound_s(p));
@@ -300,14 +306,41 @@ static void cmp_pair_server_argv(const struct cmp *c, const struct cmp_pair *p,
 		cmp_argv_add(a, "%s", p->sargs.v[i]);
 }
 
+/* The clients' --connect: the server's address, or --connect-host with
+ * the port it announced. */
+static void cmp_pair_connect(const struct cmp *c, const char *addr, char *buf, size_t len)
+{
+	const char *port = strrchr(addr, ':'), *h = c->o.connect_host;
+
+	if (!h || !port) {
+		cmp_sfmt(buf, len, "%s", addr);
+		return;
+	}
+	/* An IPv6 literal needs its brackets before the port. */
+	cmp_sfmt(buf, len, strchr(h, ':') && h[0] != '[' ? "[%s]%s" : "%s%s", h, port);
+}
+
 static void cmp_pair_client_argv(const struct cmp *c, const struct cmp_pair *p,
 				 const char *addr, struct cmp_argv *a)
 {
-	cmp_argv_add(a, "%s", c->exe);
+	char connect[300];
+
+	if (c->o.client_exec) {
+		char words[512];
+		cmp_sfmt(words, sizeof(words), "%s", c->o.client_exec);
+		for (char *save = NULL, *w = strtok_r(words, " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			cmp_argv_add(a, "%s", w);
+	}
+	cmp_pair_connect(c, addr, connect, sizeof(connect));
+	cmp_argv_add(a, "%s", c->o.client_bin ? c->o.client_bin : c->exe);
 	cmp_argv_add(a, "client");
-	cmp_argv_add(a, "--connect=%s", addr);
+	cmp_argv_add(a, "--connect=%s", connect);
 	cmp_argv_add(a, "--quiet");
-	cmp_argv_add(a, "--json=%s", p->cjson);
+	if (c->o.client_exec)
+		cmp_argv_add(a, "--json=-");   /* its files are on the other side */
+	else
+		cmp_argv_add(a, "--json=%s", p->cjson);
 	for (int i = 0; i < p->cargs.n; i++)
 		cmp_argv_add(a, "%s", p->cargs.v[i]);
 }
@@ -350,6 +383,10 @@ static int cmp_pair_start(const struct cmp *c, struct cmp_pair *p, struct cmp_ru
 
 	cmp_pair_client_argv(c, p, addr, &ca);
 	cmp_proc_opts(&o, c->cpu_client, -1, p->clog);
+	if (c->o.client_exec) {
+		o.out = p->cjson;       /* its JSON, from its stdout */
+		o.err = p->clog;
+	}
 	if (proc_spawn(&r->cli, "client", ca.v, &o, why, sizeof(why)) < 0) {
 		cmp_sfmt(p->why, sizeof(p->why), "client: %s", why);
 		goto out;
