@@ -86,7 +86,7 @@ static void cmp_usage(FILE *f)
 	fprintf(f,
 "usage: daqmux compare [options]\n"
 "\n"
-"Runs every available backend through the same four scenarios, the server\n"
+"Runs every available backend through the same six scenarios, the server\n"
 "pinned to one CPU and the client to another, each run repeated, and writes\n"
 "a report that opens with which backend to pick and why: report.md (medians\n"
 "with min-max, ties where the ranges overlap), results.json, per scenario a\n"
@@ -101,9 +101,14 @@ static void cmp_usage(FILE *f)
 "               MB/s, server CPU and system calls per frame\n"
 "  idle         8 sources at 1 kHz plus 0, 100, 1000, 10000 idle connections:\n"
 "               server CPU per frame, p99 latency, peak memory\n"
+"  scaling      64 sources at --rate max, 64 B and 4 KiB, the server with\n"
+"               --loops N = 1, 2, 4, ... up to half the CPUs (threads as the\n"
+"               reference): frames/s, CPU per frame, per-loop balance\n"
+"  scaling-conns  10,000 connections, 64 of them at 1 kHz, over N loops\n"
+"               (epoll, uring) against threads: p99 latency, peak memory\n"
 "\n"
 "  --backends a,b,c     only these backends (default: all available)\n"
-"  --scenarios a,b,c    only these scenarios (default: all four)\n"
+"  --scenarios a,b,c    only these scenarios (default: all six)\n"
 "  --repeat N           repetitions of each run (default 3; --quick 1)\n"
 "  --seconds S          length of each latency, throughput and idle run\n"
 "                       (default 1; --quick 0.4, idle 0.6)\n"
@@ -173,7 +178,8 @@ static int cmp_one_scen(void *ctx, const char *w)
 			*mask |= 1u << i;
 			return 0;
 		}
-	msg("--scenarios: unknown scenario '%s' (blocked, latency, throughput, idle)", w);
+	msg("--scenarios: unknown scenario '%s' (blocked, latency, throughput, idle, scaling, "
+	    "scaling-conns)", w);
 	return -1;
 }
 
@@ -594,6 +600,8 @@ static void cmp_estimate(struct cmp *c)
 				if (!cmp_backend_on(c, b))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c); v++) {
+					if (sc->applies && !sc->applies(c, c->be[b].be, v))
+						continue;
 					c->run_n++;
 					c->est_total_s += sc->estimate_s(c, v);
 				}
@@ -629,6 +637,8 @@ static void cmp_run_all(struct cmp *c)
 				if (!cmp_backend_on(c, b))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c) && !c->interrupted; v++) {
+					if (sc->applies && !sc->applies(c, c->be[b].be, v))
+						continue;
 					struct cmp_case *k = cmp_case_get(c, sc, c->be[b].be->name, v);
 					cmp_progress(c, sc->name, k->backend, k->vlabel, r, sc->estimate_s(c, v));
 					sc->run(c, k, r);
@@ -696,6 +706,7 @@ int compare_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	cmp_cpus(c);
+	cmp_scaling_plan(c);
 	cmp_nofile(c);
 	cmp_machine(c);
 	cmp_plot_probe(c);

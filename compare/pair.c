@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -300,7 +301,7 @@ static void cmp_pair_server_argv(const struct cmp *c, const struct cmp_pair *p,
 	cmp_argv_add(a, "--duration=%.3f", cmp_pair_bound_s(p));
 	if (p->trace)
 		cmp_argv_add(a, "--trace=%s", p->trace_path);
-	if (c->cpu_server >= 0)
+	if (c->cpu_server >= 0 && !p->own_cpus)
 		cmp_argv_add(a, "--cpu=%d", c->cpu_server);
 	for (int i = 0; i < p->sargs.n; i++)
 		cmp_argv_add(a, "%s", p->sargs.v[i]);
@@ -345,6 +346,27 @@ static void cmp_pair_client_argv(const struct cmp *c, const struct cmp_pair *p,
 		cmp_argv_add(a, "%s", p->cargs.v[i]);
 }
 
+/* Start a child on a set of CPUs: proc_spawn pins to one CPU only, so
+ * compare itself moves to the set for the fork (the child inherits it)
+ * and back. A failure to pin is not fatal: the run is just not pinned. */
+static int cmp_spawn_on(const int *cpus, unsigned ncpus, struct proc *ch, const char *label,
+			char *const argv[], const struct proc_opts *o, char *why, size_t len)
+{
+	cpu_set_t old, set;
+	int moved = 0;
+
+	if (ncpus && sched_getaffinity(0, sizeof(old), &old) == 0) {
+		CPU_ZERO(&set);
+		for (unsigned i = 0; i < ncpus; i++)
+			CPU_SET(cpus[i], &set);
+		moved = sched_setaffinity(0, sizeof(set), &set) == 0;
+	}
+	int rc = proc_spawn(ch, label, argv, o, why, len);
+	if (moved && sched_setaffinity(0, sizeof(old), &old) < 0)
+		msg("compare: cannot restore my CPU affinity: %s", strerror(errno));
+	return rc;
+}
+
 /* What one pair runs: the two children and the server's stdout. */
 struct cmp_run {
 	struct proc srv, cli;
@@ -367,7 +389,8 @@ static int cmp_pair_start(const struct cmp *c, struct cmp_pair *p, struct cmp_ru
 		goto out;
 	}
 	cmp_proc_opts(&o, -1, r->pfd[1], p->slog);
-	if (proc_spawn(&r->srv, "server", sa.v, &o, why, sizeof(why)) < 0) {
+	if (cmp_spawn_on(p->server_cpus, p->nserver_cpus, &r->srv, "server", sa.v, &o, why,
+			 sizeof(why)) < 0) {
 		cmp_sfmt(p->why, sizeof(p->why), "server: %s", why);
 		goto out;
 	}
@@ -382,12 +405,13 @@ static int cmp_pair_start(const struct cmp *c, struct cmp_pair *p, struct cmp_ru
 	(void)fcntl(r->pfd[0], F_SETFL, O_NONBLOCK);
 
 	cmp_pair_client_argv(c, p, addr, &ca);
-	cmp_proc_opts(&o, c->cpu_client, -1, p->clog);
+	cmp_proc_opts(&o, p->own_cpus ? -1 : c->cpu_client, -1, p->clog);
 	if (c->o.client_exec) {
 		o.out = p->cjson;       /* its JSON, from its stdout */
 		o.err = p->clog;
 	}
-	if (proc_spawn(&r->cli, "client", ca.v, &o, why, sizeof(why)) < 0) {
+	if (cmp_spawn_on(p->client_cpus, p->nclient_cpus, &r->cli, "client", ca.v, &o, why,
+			 sizeof(why)) < 0) {
 		cmp_sfmt(p->why, sizeof(p->why), "client: %s", why);
 		goto out;
 	}

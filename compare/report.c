@@ -526,6 +526,28 @@ const struct cmp_view cmp_views[CMP_NSCENS] = {
 			{ "max_rss_mib", "peak memory of the server (max RSS)", "MiB", 1, CMP_TICS_125, 1 },
 		},
 	},
+	[CMP_SCALING] = {
+		.intro = cmp_intro_scaling,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "payload, loops",
+			.cols = { "frames_per_s", "mb_per_s", "cpu_ns_per_frame", "server_cpu_pct",
+				  "loop_balance", "loop_conns_min", "loop_conns_max", "client_cpu_pct",
+				  "lost" } } },
+		.reading = cmp_read_scaling,
+		.png = "scaling.png", .alt = "frames/s against the number of event loops, per backend",
+		.plot = CMP_P_SCALING,
+		.plot_title = "scaling: 64 sources at --rate max, N event loops",
+		.xlabel = "event loops N (server --loops)",
+		.panels = {
+			{ "frames_per_s", "frames received per second", "million frames/s", 1e-6, NULL, 0 },
+		},
+	},
+	[CMP_SCALING_CONNS] = {
+		.intro = cmp_intro_conns,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "loops",
+			.cols = { "p99_ns", "max_ns", "max_rss_mib", "cpu_ns_per_frame", "connections",
+				  "loop_balance", "client_behind_p99_ns", "lost" } } },
+		.reading = cmp_read_conns,
+	},
 };
 
 /* ---- which backend for you -------------------------------------------------- */

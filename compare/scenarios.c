@@ -734,4 +734,20 @@ const struct cmp_scen cmp_scens[CMP_NSCENS] = {
 		.nvariants = cmp_idle_nvar, .variant = cmp_idle_variant,
 		.estimate_s = cmp_idle_est, .run = cmp_idle_run,
 	},
+	[CMP_SCALING] = {
+		.id = CMP_SCALING, .name = "scaling",
+		.title = "Scaling: N event loops, 64 sources as fast as they can",
+		.nmetrics = CMP_SCALING_NMETRICS, .metrics = cmp_scaling_metrics,
+		.nvariants = cmp_scaling_nvar, .variant = cmp_scaling_variant,
+		.estimate_s = cmp_scaling_est, .run = cmp_scaling_run,
+		.applies = cmp_scaling_applies,
+	},
+	[CMP_SCALING_CONNS] = {
+		.id = CMP_SCALING_CONNS, .name = "scaling-conns",
+		.title = "Scaling: 10,000 connections, 64 of them busy, over N loops",
+		.nmetrics = CMP_CONNS_NMETRICS, .metrics = cmp_conns_metrics,
+		.nvariants = cmp_conns_nvar, .variant = cmp_conns_variant,
+		.estimate_s = cmp_conns_est, .run = cmp_conns_run,
+		.applies = cmp_conns_applies,
+	},
 };
