@@ -744,7 +744,7 @@ const struct cmp_scen cmp_scens[CMP_NSCENS] = {
 	},
 	[CMP_SCALING_CONNS] = {
 		.id = CMP_SCALING_CONNS, .name = "scaling-conns",
-		.title = "Scaling: 10,000 connections, 64 of them busy, over N loops",
+		.title = "Scaling: many connections, 64 of them busy, over N loops",
 		.nmetrics = CMP_CONNS_NMETRICS, .metrics = cmp_conns_metrics,
 		.nvariants = cmp_conns_nvar, .variant = cmp_conns_variant,
 		.estimate_s = cmp_conns_est, .run = cmp_conns_run,
