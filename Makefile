@@ -30,6 +30,19 @@ else
   Q := @
   say = @printf '  %-7s %s\n' $(1) $(2);
 endif
+# `make -s` prints nothing on success, progress lines included (deps.sh
+# says what it installs on stdout; what is missing goes to stderr).
+ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+  say :=
+  quiet_out := >/dev/null
+endif
+
+# The version compiled into the binary (daqmux --version): git describe in
+# a git checkout of this tree, the VERSION file otherwise.
+VERSION := $(shell tools/version.sh)
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
 
 # liburing is optional: without it the uring backend is listed as "not
 # compiled in" and everything else builds. Evaluated lazily, after deps.
@@ -64,6 +77,7 @@ inc_harness  := $(inc_common) -Iharness
 inc_compare  := $(inc_server) -Iharness -Icompare
 inc_cli      := $(inc_compare) -Iclient -Icli
 inc_tests    := $(inc_cli) -Itests
+inc_bench    := $(inc_common)
 src_common   := $(wildcard common/*.c)
 src_backends := $(foreach d,$(BACKEND_DIRS),$(wildcard $(d)/*.c))
 src_server   := $(wildcard server/*.c)
@@ -80,7 +94,8 @@ ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
-.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz clean help
+.PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help \
+	install uninstall FORCE
 all: $(BIN)/daqmux
 
 help:
@@ -89,23 +104,26 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram (BENCH_REPS=15)"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
+	@echo "make install    bin/daqmux and daqmux(1) into \$$DESTDIR\$$PREFIX (/usr/local)"
+	@echo "make uninstall  removes them again"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
-	$(Q)tools/deps.sh build
+	$(Q)tools/deps.sh build $(quiet_out)
 test-deps:
-	$(Q)tools/deps.sh build test
+	$(Q)tools/deps.sh build test $(quiet_out)
 compare-deps:
-	$(Q)tools/deps.sh build compare
+	$(Q)tools/deps.sh build compare $(quiet_out)
 fuzz-deps:
-	$(Q)tools/deps.sh fuzz
+	$(Q)tools/deps.sh fuzz $(quiet_out)
 
 $(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(inc_$(call layer_of,$<)) $(URING_CF) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_$(or $(call layer_of,$<),$(firstword $(subst /, ,$<)))) $(URING_CF) $(CFLAGS) -c $< -o $@
 
 $(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(src_$(l):%.c=$(O)/%.o)))
 $(O)/lib/%.a:
@@ -114,6 +132,15 @@ $(O)/lib/%.a:
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 LIBS := $(foreach l,$(LINK_LAYERS),$(call lib,$(l)))
+
+# The stamp is rewritten only when the version changes, and only then is
+# common/version.o (and so the binary) rebuilt.
+$(O)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(O)/common/version.o: $(O)/version.stamp
+$(O)/common/version.o: override CPPFLAGS += -DDAQMUX_VERSION='"$(VERSION)"'
+FORCE:
 
 $(BIN)/daqmux: $(LIBS)
 	@mkdir -p $(@D)
@@ -140,6 +167,15 @@ $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 test: $(BIN)/daqmux $(TEST_BIN)
 	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(wildcard tests/test_*.sh)
 
+# Figures, not assertions: never part of `make test`.
+BENCH_BIN := $(O)/bench/bench
+$(BENCH_BIN): $(O)/bench/bench.o $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(URING_LIBS) $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) $(BENCH_REPS)
+
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
 
@@ -159,6 +195,18 @@ fuzz: | fuzz-deps
 	@grep -E '^(Done|stat::number_of_executed_units)' build/fuzz/log | sed 's/^/  /'
 	@echo "  fuzz: no crash, no sanitizer report in $(FUZZ_SECONDS) s"
 
+# The man page's footer carries the version of the binary beside it.
+install: $(BIN)/daqmux
+	$(call say,INSTALL,'$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1')
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(Q)install -m 755 $(BIN)/daqmux $(DESTDIR)$(BINDIR)/daqmux
+	$(Q)sed '/^\.TH /s/"daqmux"/"daqmux $(VERSION)"/' docs/daqmux.1 >$(DESTDIR)$(MANDIR)/man1/daqmux.1
+	$(Q)chmod 644 $(DESTDIR)$(MANDIR)/man1/daqmux.1
+
+uninstall:
+	$(call say,RM,'$(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1')
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/daqmux $(DESTDIR)$(MANDIR)/man1/daqmux.1
+
 clean:
 	$(call say,CLEAN,build bin)
 	$(Q)rm -rf build bin
@@ -166,4 +214,4 @@ clean:
 # Test objects are intermediate; keep them so a second `make test` relinks nothing.
 .SECONDARY:
 
--include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN).d $(SUPPORT_OBJ:.o=.d)

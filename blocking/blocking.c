@@ -54,24 +54,30 @@ static int blocking_set_timeout(struct loop *l, int fd)
 }
 
 /*
- * Accept until all N sources are connected - to this loop or, with
- * --loops, to any (or the run ends first). Returns the number this loop
+ * Accept until all N sources are connected (or the run ends first).
+ * With several loops each takes its share: handed off in turn, loop i of
+ * L gets exactly the i-th, (i+L)-th, ... connection, so it waits for
+ * those; with SO_REUSEPORT the kernel decides, so it takes what comes
+ * until the loops together have N. Returns the number this loop
  * accepted, or -1 if the listening socket failed.
  */
 static int blocking_accept_all(struct loop *l, struct conn **conns, unsigned n)
 {
 	struct server *s = l->s;
-	unsigned have = 0;
+	unsigned have = 0, nl = s->nloops;
+	unsigned want = l->handoff ? n / nl + (l->id < n % nl) : n;
 
-	while (have < n && !server_should_stop(s)) {
+	while (have < want && !server_should_stop(s)) {
 		struct conn *c;
 		int rc;
 
-		pthread_mutex_lock(&s->lock);
-		rc = s->accepted >= n;
-		pthread_mutex_unlock(&s->lock);
-		if (rc)
-			break;      /* the other loops took the rest */
+		if (!l->handoff) {
+			pthread_mutex_lock(&s->lock);
+			rc = s->accepted >= n;
+			pthread_mutex_unlock(&s->lock);
+			if (rc)
+				break;      /* the other loops took the rest */
+		}
 		rc = server_accept(l, &c);
 		if (rc < 0)
 			return -1;

@@ -9,9 +9,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,39 +40,56 @@ static void client_usage(FILE *f)
 "one TCP connection per source, driven by one epoll loop (or --loops K), and\n"
 "prints what each source sent and how well it kept its schedule.\n"
 "\n"
-"  --connect HOST:PORT    server address (default 127.0.0.1:5555)\n"
-"  --sources N            number of sources, one connection each (default 1)\n"
-"  --rate HZ|max          frames/s per source on a fixed schedule (default 1000);\n"
-"                         max: no schedule, as fast as the socket takes them\n"
-"  --size BYTES|MIN-MAX   payload size, or uniform in [MIN,MAX]; K/M suffixes (default 64)\n"
-"  --big EVERY:BYTES      every EVERY-th frame (seq %% EVERY == EVERY-1) has BYTES instead\n"
-"  --count N              DATA frames per source (default 1000)\n"
-"  --duration SECONDS     send until SECONDS after the start instead of --count\n"
-"  --silent ID:SECONDS    source ID connects, then sends nothing, not even HELLO,\n"
-"                         for SECONDS (repeatable)\n"
-"  --slow ID:HZ           source ID alone sends at HZ (repeatable)\n"
-"  --burst                all sources' frames due at the same instants, like a\n"
-"                         trigger (default: source i is i/N of a period later)\n"
-"  --fragment             write each frame in 1-7 byte pieces 50-300 us apart, so the\n"
-"                         server sees split headers (meant for a few hundred frames)\n"
-"  --seed N               seed of the payload sizes and bytes (default 1)\n"
-"  --mode push|pull       push: send on the schedule; pull: answer each REQUEST\n"
-"                         with one DATA frame, and the one after the last with BYE\n"
-"  --first-id N           source id of the first source; source i is N+i (default 0)\n"
-"  --name PREFIX          HELLO names are PREFIX-i (default src)\n"
-"  --idle N               also hold N connections open that never send anything,\n"
-"                         until the sources finish (descriptor scaling)\n"
-"  --loops K              K sending threads, each with its own epoll loop and every\n"
-"                         K-th source (default 1; at most one per source): one\n"
-"                         client process can then outrun a server with N loops\n"
-"  --reconnect            on a refused or lost connection retry (100 ms doubling to\n"
-"                         2 s, give up after 30 s) and resume the sequence\n"
-"  --fault ID:KIND[@N]    inject KIND into source ID after N DATA frames (default\n"
-"                         0: before the first); repeatable, kinds below\n"
-"  --json FILE            write the run summary as JSON to FILE ('-': stdout, and\n"
-"                         the table goes to stderr)\n"
-"  --quiet                no table at the end\n"
-"  --help                 this text\n"
+"  -c, --connect HOST:PORT  server address (default 127.0.0.1:5555; port 1 to\n"
+"                           65535)\n"
+"  -n, --sources N          number of sources, one connection each (default 1;\n"
+"                           1 to 1000000)\n"
+"  -r, --rate HZ|max        frames/s per source on a fixed schedule (default\n"
+"                           1000; decimal, 0.001 to 1000000000); max: no\n"
+"                           schedule, as fast as the socket takes them\n"
+"  -m, --size BYTES|MIN-MAX payload size, or uniform in [MIN,MAX] (default 64;\n"
+"                           0 to 256M)\n"
+"      --big EVERY:BYTES    every EVERY-th frame (seq %% EVERY == EVERY-1) has\n"
+"                           BYTES instead\n"
+"      --count N            DATA frames per source (default 1000)\n"
+"  -t, --duration SECONDS   send until SECONDS after the start instead of --count\n"
+"      --silent ID:SECONDS  source ID connects, then sends nothing, not even\n"
+"                           HELLO, for SECONDS (repeatable)\n"
+"      --slow ID:HZ         source ID alone sends at HZ (repeatable)\n"
+"      --burst              all sources' frames due at the same instants, like a\n"
+"                           trigger (default: source i is i/N of a period later)\n"
+"      --fragment           write each frame in 1-7 byte pieces 50-300 us apart,\n"
+"                           so the server sees split headers (meant for a few\n"
+"                           hundred frames)\n"
+"      --seed N             seed of the payload sizes and bytes (default 1)\n"
+"      --mode push|pull     push: send on the schedule; pull: answer each REQUEST\n"
+"                           with one DATA frame, and the one after the last\n"
+"                           with BYE\n"
+"      --first-id N         source id of the first source; source i is N+i\n"
+"                           (default 0)\n"
+"      --name PREFIX        HELLO names are PREFIX-i (default src)\n"
+"      --idle N             also hold N connections open that never send\n"
+"                           anything, until the sources finish (descriptor\n"
+"                           scaling; at most 1000000)\n"
+"      --loops K            K sending threads, each with its own epoll loop and\n"
+"                           every K-th source (default 1, at most 256; at most\n"
+"                           one per source): one client can then outrun a\n"
+"                           server with N loops\n"
+"      --reconnect          on a refused or lost connection retry (100 ms\n"
+"                           doubling to 2 s, give up after 30 s) and resume the\n"
+"                           sequence\n"
+"      --fault ID:KIND[@N]  inject KIND into source ID after N DATA frames\n"
+"                           (default 0: before the first); repeatable, kinds\n"
+"                           below\n"
+"      --json FILE          write the run summary as JSON to FILE ('-': stdout,\n"
+"                           and the table goes to stderr)\n"
+"  -q, --quiet              no table at the end\n"
+"  -h, --help               this text\n"
+"\n"
+"SECONDS are decimal, with an optional unit (2, 0.5, 2s, 250ms; at most\n"
+"10000000); BYTES are whole, with an optional K, M or G (64, 4K, 1M); every\n"
+"other number is a whole decimal number. A value out of its range, or a\n"
+"--json file that cannot be written, is refused at once with exit status 2.\n"
 "\n"
 "ID is a source id (--first-id + i). Fault kinds; the first group ends the\n"
 "source and closes its connection, the second continues normally:\n"
@@ -107,11 +122,14 @@ static void client_usage(FILE *f)
 "fired); 2 bad usage.\n");
 }
 
+/* Options with a short form (sockperf's and iperf3's letters where they
+ * have one) are their own letter; the others count from 256. */
 enum {
-	OPT_CONNECT = 256, OPT_SOURCES, OPT_RATE, OPT_SIZE, OPT_BIG, OPT_COUNT,
-	OPT_DURATION, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
-	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON,
-	OPT_QUIET, OPT_HELP, OPT_BURST, OPT_LOOPS,
+	OPT_CONNECT = 'c', OPT_SOURCES = 'n', OPT_RATE = 'r', OPT_SIZE = 'm',
+	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h',
+	OPT_BIG = 256, OPT_COUNT, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
+	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST,
+	OPT_LOOPS,
 };
 
 static const struct option client_longopts[] = {
@@ -140,19 +158,19 @@ static const struct option client_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* A frequency: positive, finite, at most 1e9 (one frame per ns). */
+/* A frequency, frames per second: at most one frame per nanosecond, at
+ * least one per 1000 s, so that the period (1e9 / HZ ns) and every due
+ * time of a run fit in 64 bits. */
+#define CLIENT_MIN_HZ 0.001
+#define CLIENT_MAX_HZ 1e9
+
 static int client_parse_hz(const char *opt, const char *s, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9) {
-		msg("%s: '%s' is not a rate (frames per second, e.g. 1000 or 0.5)", opt, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return parse_decimal(opt, s, CLIENT_MIN_HZ, CLIENT_MAX_HZ, out);
 }
+
+#define CLIENT_MAX_SECONDS 1e7     /* --duration, --silent: 115 days */
+#define CLIENT_MAX_SOURCES 1000000
 
 /* The payload limit is the protocol's length field, but the client keeps
  * two of the largest frames per source in memory, so stay sane. */
@@ -161,12 +179,8 @@ static int client_parse_hz(const char *opt, const char *s, double *out)
 static int client_parse_payload(const char *opt, const char *s, uint32_t *out)
 {
 	uint64_t v;
-	if (parse_size(opt, s, &v) < 0)
+	if (parse_size(opt, s, 0, CLIENT_PAYLOAD_LIMIT, &v) < 0)
 		return -1;
-	if (v > CLIENT_PAYLOAD_LIMIT) {
-		msg("%s: %s is more than the client's limit of 256M per payload", opt, s);
-		return -1;
-	}
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -320,24 +334,25 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	o->faults = calloc((size_t)argc, sizeof(*o->faults));
 	if (!o->silent || !o->slow || !o->faults) {
 		msg("out of memory parsing the command line");
-		return 2;
+		return OPTS_BAD;
 	}
 
 	int count_given = 0;
-	opterr = 0;
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	for (;;) {
-		int c = getopt_long(argc, argv, "", client_longopts, NULL);
+		int c = getopt_long(argc, argv, ":c:n:r:m:t:qh", client_longopts, NULL);
 		if (c == -1)
 			break;
 		char *arg = optarg;
 		switch (c) {
 		case OPT_CONNECT:
+			if (parse_hostport("--connect", arg, 1) < 0)
+				return OPTS_BAD;
 			o->connect = arg;
 			break;
 		case OPT_SOURCES:
-			if (parse_u64("--sources", arg, 1, 1000000, &v) < 0)
-				return 2;
+			if (parse_u64("--sources", arg, 1, CLIENT_MAX_SOURCES, &v) < 0)
+				return OPTS_BAD;
 			o->sources = (uint32_t)v;
 			break;
 		case OPT_RATE:
@@ -345,7 +360,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			if (strcmp(arg, "max") == 0)
 				o->rate = 0;
 			else if (client_parse_hz("--rate", arg, &o->rate) < 0)
-				return 2;
+				return OPTS_BAD;
 			break;
 		case OPT_SIZE: {
 			char *dash = strchr(arg, '-');
@@ -355,10 +370,10 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 					  client_parse_payload("--size", dash + 1, &o->size_max) < 0;
 				*dash = '-';
 				if (bad)
-					return 2;
+					return OPTS_BAD;
 			} else {
 				if (client_parse_payload("--size", arg, &o->size_min) < 0)
-					return 2;
+					return OPTS_BAD;
 				o->size_max = o->size_min;
 			}
 			break;
@@ -367,24 +382,24 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			char *colon = strchr(arg, ':');
 			if (!colon) {
 				msg("--big: '%s' is not EVERY:BYTES (e.g. --big 100:1M)", arg);
-				return 2;
+				return OPTS_BAD;
 			}
 			*colon = '\0';
 			int bad = parse_u64("--big (EVERY)", arg, 1, UINT64_MAX, &o->big_every) < 0 ||
 				  client_parse_payload("--big (BYTES)", colon + 1, &o->big_bytes) < 0;
 			*colon = ':';
 			if (bad)
-				return 2;
+				return OPTS_BAD;
 			break;
 		}
 		case OPT_COUNT:
 			if (parse_u64("--count", arg, 0, UINT64_MAX - 1, &o->count) < 0)
-				return 2;
+				return OPTS_BAD;
 			count_given = 1;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds("--duration", arg, &o->duration) < 0)
-				return 2;
+			if (parse_seconds("--duration", arg, 0, CLIENT_MAX_SECONDS, &o->duration) < 0)
+				return OPTS_BAD;
 			o->use_duration = 1;
 			break;
 		case OPT_SILENT:
@@ -393,10 +408,10 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			struct client_idval *iv = c == OPT_SILENT ? &o->silent[o->nsilent++]
 								  : &o->slow[o->nslow++];
 			if (client_parse_id(opt, arg, &iv->id, &rest) < 0)
-				return 2;
-			if (c == OPT_SILENT ? parse_seconds(opt, rest, &iv->v) < 0
+				return OPTS_BAD;
+			if (c == OPT_SILENT ? parse_seconds(opt, rest, 0, CLIENT_MAX_SECONDS, &iv->v) < 0
 					    : client_parse_hz(opt, rest, &iv->v) < 0)
-				return 2;
+				return OPTS_BAD;
 			break;
 		}
 		case OPT_FRAGMENT:
@@ -407,7 +422,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_SEED:
 			if (parse_u64("--seed", arg, 0, UINT64_MAX, &o->seed) < 0)
-				return 2;
+				return OPTS_BAD;
 			break;
 		case OPT_MODE:
 			if (strcmp(arg, "push") == 0) {
@@ -416,12 +431,12 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 				o->pull = 1;
 			} else {
 				msg("--mode: '%s' is neither push nor pull", arg);
-				return 2;
+				return OPTS_BAD;
 			}
 			break;
 		case OPT_FIRST_ID:
 			if (parse_u64("--first-id", arg, 0, UINT32_MAX, &v) < 0)
-				return 2;
+				return OPTS_BAD;
 			o->first_id = (uint32_t)v;
 			break;
 		case OPT_NAME:
@@ -429,7 +444,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_IDLE:
 			if (parse_u64("--idle", arg, 0, 1000000, &v) < 0)
-				return 2;
+				return OPTS_BAD;
 			o->idle = (uint32_t)v;
 			break;
 		case OPT_LOOPS:
@@ -442,7 +457,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_FAULT:
 			if (client_parse_fault(arg, &o->faults[o->nfaults++]) < 0)
-				return 2;
+				return OPTS_BAD;
 			break;
 		case OPT_JSON:
 			o->json = arg;
@@ -452,34 +467,24 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 			break;
 		case OPT_HELP:
 			client_usage(stdout);
-			return 1;
-		case ':':
-			msg("option '%s' needs a value (see daqmux client --help)", argv[optind - 1]);
-			return 2;
+			return OPTS_HELP;
 		default:
-			if (optopt && optopt < 256)
-				msg("unknown option '-%c' (see daqmux client --help)", optopt);
-			else if (optopt)
-				msg("option '%s' needs a value (see daqmux client --help)", argv[optind - 1]);
-			else
-				msg("unknown option '%s' (see daqmux client --help)", argv[optind - 1]);
-			return 2;
+			return opts_getopt_error("client", c, argv, client_longopts);
 		}
 	}
-	if (optind < argc) {
-		msg("unexpected argument '%s': every value follows its option "
-		    "(see daqmux client --help)", argv[optind]);
-		return 2;
-	}
+	if (opts_no_operands("client", argc, argv) != OPTS_RUN)
+		return OPTS_BAD;
 	if (count_given && o->use_duration) {
 		msg("--count and --duration both given: choose one");
-		return 2;
+		return OPTS_BAD;
 	}
 	if (client_opts_check(o) < 0)
-		return 2;
+		return OPTS_BAD;
+	if (o->json && strcmp(o->json, "-") != 0 && check_output_file("--json", o->json) < 0)
+		return OPTS_BAD;
 	if (net_resolve(o->connect, 0, &o->addr) < 0)
-		return 2;
-	return 0;
+		return OPTS_BAD;
+	return OPTS_RUN;
 }
 
 void client_opts_free(struct client_opts *o)

@@ -12,6 +12,7 @@
 #endif
 
 #include "util.h"
+#include "version.h"
 
 static int64_t meta_clock_ns(clockid_t id)
 {

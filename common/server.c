@@ -398,6 +398,19 @@ static int server_setup(struct server *s)
 		    "backends that do (`daqmux backends`)", s->be->name);
 		return -1;
 	}
+	if (loops > 1 && s->opt.ncpus) {
+		cpu_set_t mine;
+		if (sched_getaffinity(0, sizeof(mine), &mine) < 0) {
+			msg("sched_getaffinity: %s", strerror(errno));
+			return -1;
+		}
+		for (unsigned i = 0; i < s->opt.ncpus && i < loops; i++) {
+			if (!CPU_ISSET(s->opt.cpus[i], &mine)) {
+				msg("--cpus: this process may not run on CPU %ld", s->opt.cpus[i]);
+				return -1;
+			}
+		}
+	}
 	if (s->opt.cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);

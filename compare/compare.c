@@ -107,21 +107,23 @@ static void cmp_usage(FILE *f)
 "  scaling-conns  10,000 connections (--quick 2,000), 64 of them at 1 kHz,\n"
 "               over N loops (epoll, uring) against threads: p99, peak memory\n"
 "\n"
-"  --backends a,b,c     only these backends (default: all available)\n"
-"  --scenarios a,b,c    only these scenarios (default: all six)\n"
-"  --repeat N           repetitions of each run (default 3; --quick 1)\n"
-"  --seconds S          length of each latency, throughput, idle and scaling run\n"
-"                       (default 1; --quick 0.4, idle 0.6)\n"
-"  --quick              a reduced run of about a minute: one repetition,\n"
-"                       shorter runs, idle counts 0, 1000 and 10000\n"
-"  --out DIR            where the report goes (default report)\n"
-"  --client-exec PREFIX start every client as `PREFIX daqmux client ...`, e.g.\n"
-"                       'ssh daq2' or 'ip netns exec lab': its JSON comes back\n"
-"                       on its stdout (--json -)\n"
-"  --listen HOST        the server listens on HOST (default 127.0.0.1)\n"
-"  --connect-host HOST  the clients connect to HOST (default: the --listen host)\n"
-"  --client-bin PATH    daqmux as PREFIX finds it (default: this binary's path)\n"
-"  -h, --help           this text\n"
+"      --backends a,b,c   only these backends (default: all available)\n"
+"      --scenarios a,b,c  only these scenarios (default: all six)\n"
+"      --repeat N         repetitions of each run (default 3, --quick 1; 1 to %d)\n"
+"      --seconds S        length of each latency, throughput, idle and scaling\n"
+"                         run (default 1, --quick 0.4 and idle 0.6; decimal,\n"
+"                         0.2 to 600, e.g. 0.5 or 500ms)\n"
+"  -q, --quick            a reduced run of about a minute: one repetition,\n"
+"                         shorter runs, idle counts 0, 1000 and 10000\n"
+"  -o, --out DIR          where the report goes (default report)\n"
+"      --client-exec PREFIX  start every client as `PREFIX daqmux client ...`,\n"
+"                         e.g. 'ssh daq2' or 'ip netns exec lab': its JSON\n"
+"                         comes back on its stdout (--json -)\n"
+"      --listen HOST      the server listens on HOST (default 127.0.0.1)\n"
+"      --connect-host HOST  the clients connect to HOST (default: the --listen\n"
+"                         host)\n"
+"      --client-bin PATH  daqmux as PREFIX finds it (default: this binary)\n"
+"  -h, --help             this text\n"
 "\n"
 "Progress and the time estimate go to stderr. A run that fails (server exit 2,\n"
 "a crash, a timeout) is reported with its reason; the rest of the report still\n"
@@ -133,7 +135,8 @@ static void cmp_usage(FILE *f)
 "  daqmux compare --quick\n"
 "  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n"
 "  ip netns exec lab-a daqmux compare --listen 10.77.0.1 \\\n"
-"      --client-exec 'ip netns exec lab-b' --scenarios throughput\n");
+"      --client-exec 'ip netns exec lab-b' --scenarios throughput\n",
+		CMP_MAX_REPEAT);
 }
 
 static void cmp_plan_default(struct cmp_plan *p, int quick)
@@ -201,15 +204,15 @@ static int cmp_one_backend(void *ctx, const char *w)
 
 static int cmp_parse(struct cmp *c, int argc, char **argv)
 {
-	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_QUICK, O_OUT,
-	       O_CLIENT_EXEC, O_LISTEN, O_CONNECT_HOST, O_CLIENT_BIN };
+	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_CLIENT_EXEC, O_LISTEN,
+	       O_CONNECT_HOST, O_CLIENT_BIN };
 	static const struct option longs[] = {
 		{ "backends", required_argument, NULL, O_BACKENDS },
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "seconds", required_argument, NULL, O_SECONDS },
-		{ "quick", no_argument, NULL, O_QUICK },
-		{ "out", required_argument, NULL, O_OUT },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "out", required_argument, NULL, 'o' },
 		{ "client-exec", required_argument, NULL, O_CLIENT_EXEC },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect-host", required_argument, NULL, O_CONNECT_HOST },
@@ -222,50 +225,42 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 	int ch;
 
 	*o = (struct cmp_opts){ .out = "report" };
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	optind = 0;     /* glibc: start afresh, whoever parsed before us */
+	while ((ch = getopt_long(argc, argv, ":qo:h", longs, NULL)) != -1) {
 		switch (ch) {
 		case O_BACKENDS: o->backends = optarg; break;
 		case O_SCENARIOS:
 			if (cmp_parse_list(optarg, cmp_one_scen, &o->scen_mask) < 0)
-				return -1;
+				return OPTS_BAD;
 			break;
 		case O_REPEAT:
 			if (parse_u64("--repeat", optarg, 1, CMP_MAX_REPEAT, &v) < 0)
-				return -1;
+				return OPTS_BAD;
 			o->repeat = (unsigned)v;
 			break;
 		case O_SECONDS:
-			if (parse_seconds("--seconds", optarg, &o->seconds) < 0)
-				return -1;
-			if (o->seconds < 0.2 || o->seconds > 600) {
-				msg("--seconds: from 0.2 to 600");
-				return -1;
-			}
+			if (parse_seconds("--seconds", optarg, 0.2, 600, &o->seconds) < 0)
+				return OPTS_BAD;
 			break;
-		case O_QUICK: o->quick = 1; break;
-		case O_OUT: o->out = optarg; break;
+		case 'q': o->quick = 1; break;
+		case 'o': o->out = optarg; break;
 		case O_CLIENT_EXEC: o->client_exec = optarg; break;
 		case O_LISTEN: o->listen_host = optarg; break;
 		case O_CONNECT_HOST: o->connect_host = optarg; break;
 		case O_CLIENT_BIN: o->client_bin = optarg; break;
-		case 'h': cmp_usage(stdout); exit(0);
-		default:
-			fprintf(stderr, "try 'daqmux compare --help'\n");
-			return -1;
+		case 'h': cmp_usage(stdout); return OPTS_HELP;
+		default: return opts_getopt_error("compare", ch, argv, longs);
 		}
 	}
-	if (optind < argc) {
-		msg("unexpected argument '%s'; try 'daqmux compare --help'", argv[optind]);
-		return -1;
-	}
+	if (opts_no_operands("compare", argc, argv) != OPTS_RUN)
+		return OPTS_BAD;
 	if (o->client_exec && !o->client_exec[strspn(o->client_exec, " \t")]) {
 		msg("--client-exec: an empty command");
-		return -1;
+		return OPTS_BAD;
 	}
 	if (o->listen_host && strchr(o->listen_host, ':') && o->listen_host[0] != '[') {
 		msg("--listen: write an IPv6 address in brackets, e.g. [::1]");
-		return -1;
+		return OPTS_BAD;
 	}
 	if (!o->scen_mask)
 		o->scen_mask = (1u << CMP_NSCENS) - 1;
@@ -277,7 +272,7 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 	/* sockperf measures -t minus ~0.45 s of warm-up: as long as ours. */
 	if (c->p.sockperf_s < ceil(c->p.latency_s + 0.45))
 		c->p.sockperf_s = ceil(c->p.latency_s + 0.45);
-	return 0;
+	return OPTS_RUN;
 }
 
 /* ---- the machine ---------------------------------------------------------- */
@@ -313,8 +308,6 @@ static void cmp_governor(int cpu, char *buf, size_t len)
 static void cmp_machine(struct cmp *c)
 {
 	struct cmp_machine *m = &c->mach;
-	char line[512];
-	FILE *f;
 
 	meta_kernel(m->kernel, sizeof(m->kernel));
 	meta_cpu_model(m->cpu_model, sizeof(m->cpu_model));
@@ -329,26 +322,6 @@ static void cmp_machine(struct cmp *c)
 	m->busy = m->cores > 0 && m->load_before[0] > 0.5 * (double)m->cores;
 	cmp_governor(c->cpu_server, m->gov_server, sizeof(m->gov_server));
 	cmp_governor(c->cpu_client, m->gov_client, sizeof(m->gov_client));
-
-	/* The revision of the tree the binary was built from: bin/.. */
-	char dir[CMP_PATH], out[CMP_PATH + 32], why[160];
-	cmp_sfmt(dir, sizeof(dir), "%s", c->exe);
-	for (int up = 0; up < 2; up++) {
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	cmp_sfmt(out, sizeof(out), "%s/git-describe.log", c->raw);
-	char *argv[] = { "git", "-C", dir, "describe", "--always", "--dirty", NULL };
-	if (cmp_exec(argv, out, NULL, 10, why, sizeof(why)) == 0 &&
-	    (f = fopen(out, "r")) != NULL) {
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			cmp_sfmt(m->revision, sizeof(m->revision), "%s", line);
-		}
-		fclose(f);
-	}
-	unlink(out);
 }
 
 /* Server on one CPU, client on another, when we may use two. */
@@ -681,8 +654,9 @@ int compare_main(int argc, char **argv)
 		b->be = backends[i];
 		b->available = !b->be->probe || b->be->probe(b->why, sizeof(b->why)) == 0;
 	}
-	if (cmp_parse(c, argc, argv) < 0)
-		return 2;
+	int r = cmp_parse(c, argc, argv);
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 	if (c->o.backends) {
 		if (cmp_parse_list(c->o.backends, cmp_one_backend, c) < 0)
 			return 2;

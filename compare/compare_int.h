@@ -214,7 +214,6 @@ struct cmp_machine {
 	char cpu_model[128];
 	long cores;                     /* online */
 	char date[40];                  /* ISO 8601 UTC */
-	char revision[64];              /* git describe, or "" */
 	char hostname[64];
 	struct meta_start start;        /* both clocks at the start */
 	/* the reproducibility record */

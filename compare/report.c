@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "version.h"
 
 /* ---- numbers ------------------------------------------------------------- */
 
@@ -702,8 +703,8 @@ static void cmp_md_machine(FILE *f, const struct cmp *c)
 	fprintf(f, "| date | %s |\n", m->date);
 	fprintf(f, "| machine | %s, %ld CPUs online |\n", m->cpu_model[0] ? m->cpu_model : "?", m->cores);
 	fprintf(f, "| kernel | %s |\n", m->kernel);
-	fprintf(f, "| daqmux | %s (revision %s); liburing %s; %s |\n", daqmux_version(),
-		m->revision[0] ? m->revision : "unknown", meta_liburing(), meta_compiler());
+	fprintf(f, "| daqmux | %s; liburing %s; %s |\n", daqmux_version(),
+		meta_liburing(), meta_compiler());
 	if (c->cpu_server >= 0)
 		fprintf(f, "| pinning | server on CPU %d (`--cpu`), client on CPU %d (sched_setaffinity) |\n",
 			c->cpu_server, c->cpu_client);

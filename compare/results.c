@@ -207,7 +207,6 @@ int cmp_write_json(const struct cmp *c)
 	jw_i64(&w, "client_cpu", c->cpu_client);
 	jw_i64(&w, "nofile", c->nofile);
 	jw_i64(&w, "nofile_hard", c->nofile_hard);
-	jw_str(&w, "daqmux_revision", c->mach.revision[0] ? c->mach.revision : NULL);
 	jw_obj_end(&w);
 	jw_obj_begin(&w, "reproducibility");
 	jw_arr_begin(&w, "load_before");

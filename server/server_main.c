@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "backends.h"
@@ -25,12 +24,15 @@ static void server_usage(FILE *f)
 "  -b, --backend NAME      blocking, select, poll, epoll, threads or uring\n"
 "                          (default: the preferred one that can run here,\n"
 "                          marked in `daqmux backends`)\n"
-"  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 = any\n"
-"                          free port). The first line on stdout is\n"
-"                          \"listening on HOST:PORT\".\n"
-"  -n, --sources N         end when N sources have ended (default 1; 0 = never)\n"
-"  -d, --duration SECONDS  end after this long at the latest\n"
-"      --max-frame BYTES   largest payload accepted (default 1M); larger is a\n"
+"  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 to\n"
+"                          65535, 0 = any free port). The first line on stdout\n"
+"                          is \"listening on HOST:PORT\".\n"
+"  -n, --sources N         end when N sources have ended (default 1; 0 = never;\n"
+"                          at most 1000000)\n"
+"  -t, --duration SECONDS  end after this long at the latest (0 = no limit;\n"
+"                          -d is the same)\n"
+"      --max-frame BYTES   largest payload accepted (default 1M; from 255, the\n"
+"                          longest HELLO name, to 4294967294); larger is a\n"
 "                          protocol error for that source\n"
 "      --mode push|pull    push: sources stream (default); pull: the server\n"
 "                          sends a REQUEST and waits for each DATA\n"
@@ -43,16 +45,24 @@ static void server_usage(FILE *f)
 "      --cpus LIST         with --loops: loop i runs on the i-th CPU of LIST\n"
 "                          (e.g. 2,3 or 0-3)\n"
 "      --budget BYTES      bytes read from one source per wakeup before\n"
-"                          serving the others (default 256K)\n"
-"      --idle-timeout S    a source silent this long is closed (\"idle timeout\")\n"
+"                          serving the others (default 256K; 1 to 1G)\n"
+"      --idle-timeout S    a source silent this long is closed (\"idle timeout\";\n"
+"                          default 0 = never)\n"
 "      --keepalive S       TCP keepalive + TCP_USER_TIMEOUT: a dead peer is\n"
-"                          detected within about S seconds\n"
+"                          detected within about S seconds (whole seconds, 1 to\n"
+"                          32767, the kernel's limit; default 0 = off)\n"
 "      --json FILE         write the summary as JSON\n"
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
-"      --trace-max N       at most N frames in the trace (default 1000000)\n"
-"      --cpu N             pin the server to CPU N\n"
+"      --trace-max N       at most N frames in the trace (default 1000000;\n"
+"                          1 to 100000000)\n"
+"      --cpu N             pin the server to CPU N (0 to %d)\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
+"\n"
+"SECONDS are decimal, with an optional unit: 2, 0.5, 2s, 250ms. BYTES are\n"
+"whole, with an optional K, M or G (binary): 64, 4K, 1M. A value out of its\n"
+"range, or a --json or --trace file that cannot be written, is refused at\n"
+"once with exit status 2.\n"
 "\n"
 "Ends when N sources have said BYE or closed, at --duration, or on SIGINT or\n"
 "SIGTERM; it always prints the summary and writes the JSON.\n"
@@ -60,52 +70,63 @@ static void server_usage(FILE *f)
 "frames, was truncated or had an error; 2 bad usage or failure to start.\n"
 "\n"
 "example:\n"
-"  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n");
+"  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
+		CPU_SETSIZE - 1);
 }
 
-#define SERVER_MAX_LOOPS 1024
-
 /* --cpus 0,2,4-7: the CPUs in order, kept for the run (the options live
- * as long as the process). */
+ * as long as the process). Each number goes through the strict parser. */
 static int server_parse_cpus(const char *arg, struct server_opts *o)
 {
 	static long cpus[CPU_SETSIZE];
+	char word[32];
 	unsigned n = 0;
 	const char *p = arg;
 
-	while (*p) {
-		char *end;
-		long lo = strtol(p, &end, 10), hi = lo;
-		if (end == p || lo < 0 || lo >= CPU_SETSIZE)
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char *dash;
+		uint64_t lo, hi;
+
+		if (len == 0 || len >= sizeof(word))
 			goto bad;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtol(p, &end, 10);
-			if (end == p || hi < lo || hi >= CPU_SETSIZE)
-				goto bad;
-		}
-		for (long c = lo; c <= hi; c++) {
+		memcpy(word, p, len);
+		word[len] = '\0';
+		dash = strchr(word, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_u64("--cpus", word, 0, CPU_SETSIZE - 1, &lo) ||
+		    parse_u64("--cpus", dash ? dash + 1 : word, lo, CPU_SETSIZE - 1, &hi))
+			return -1;
+		for (uint64_t c = lo; c <= hi; c++) {
 			if (n == CPU_SETSIZE)
 				goto bad;
-			cpus[n++] = c;
+			cpus[n++] = (long)c;
 		}
-		if (*end == ',')
-			end++;
-		else if (*end)
-			goto bad;
-		p = end;
+		if (!p[len])
+			break;
+		p += len + 1;
 	}
-	if (!n)
-		goto bad;
 	o->cpus = cpus;
 	o->ncpus = n;
 	return 0;
 bad:
-	msg("--cpus: '%s' is not a list of CPUs 0-%d such as 2,3 or 0-3", arg, CPU_SETSIZE - 1);
+	msg("--cpus: '%s' is not a list of CPUs 0 to %d such as 2,3 or 0-3 (at most %d)", arg,
+	    CPU_SETSIZE - 1, CPU_SETSIZE);
 	return -1;
 }
 
-static int server_parse(struct server_opts *o, int argc, char **argv)
+#define SERVER_MAX_SOURCES   1000000
+#define SERVER_MAX_SECONDS   1e7          /* 115 days: a deadline in ns fits easily */
+#define SERVER_MAX_BUDGET    (1u << 30)
+/* The kernel takes TCP_KEEPIDLE and TCP_KEEPINTVL up to 32767 s;
+ * net_set_keepalive() sets them to a third and a sixth of the bound, so
+ * every bound up to that is accepted (100000 used to fail on every
+ * connection and fall back to the kernel's two hours). */
+#define SERVER_MAX_KEEPALIVE 32767
+#define SERVER_MAX_LOOPS     1024
+
+int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
 	       O_TRACE, O_TRACEMAX, O_CPU, O_LOOPS, O_SPREAD, O_CPUS };
@@ -113,7 +134,7 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "sources", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' },
+		{ "duration", required_argument, NULL, 't' },
 		{ "max-frame", required_argument, NULL, O_MAXFRAME },
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "edge", no_argument, NULL, O_EDGE },
@@ -140,24 +161,27 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
 		.trace_max = 1000000, .cpu = -1,
 	};
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "b:l:n:d:qh", longs, NULL)) != -1) {
+	optind = 0;     /* glibc: start afresh, whoever parsed before us */
+	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:qh", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'b': o->backend = optarg; break;
-		case 'l': o->listen = optarg; break;
+		case 'l':
+			if (parse_hostport("--listen", optarg, 0)) return OPTS_BAD;
+			o->listen = optarg;
+			break;
 		case 'n':
-			if (parse_u64("--sources", optarg, 0, 1000000, &v)) return -1;
+			if (parse_u64("--sources", optarg, 0, SERVER_MAX_SOURCES, &v))
+				return OPTS_BAD;
 			o->sources = (unsigned)v;
 			break;
+		case 't':
 		case 'd':
-			if (parse_seconds("--duration", optarg, &o->duration)) return -1;
+			if (parse_seconds("--duration", optarg, 0, SERVER_MAX_SECONDS, &o->duration))
+				return OPTS_BAD;
 			break;
 		case O_MAXFRAME:
-			if (parse_size("--max-frame", optarg, &v)) return -1;
-			if (v > UINT32_MAX - 1) {
-				msg("--max-frame: at most %u bytes", UINT32_MAX - 1);
-				return -1;
-			}
+			if (parse_size("--max-frame", optarg, PROTO_NAME_MAX, UINT32_MAX - 1, &v))
+				return OPTS_BAD;
 			o->max_frame = (uint32_t)v;
 			break;
 		case O_MODE:
@@ -167,36 +191,41 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 				o->mode = MODE_PULL;
 			else {
 				msg("--mode: '%s' is neither push nor pull", optarg);
-				return -1;
+				return OPTS_BAD;
 			}
 			break;
 		case O_EDGE: o->edge = 1; break;
 		case O_BUDGET:
-			if (parse_size("--budget", optarg, &v)) return -1;
-			if (v < 1) {
-				msg("--budget: at least 1 byte");
-				return -1;
-			}
+			if (parse_size("--budget", optarg, 1, SERVER_MAX_BUDGET, &v)) return OPTS_BAD;
 			o->budget = (size_t)v;
 			break;
 		case O_IDLE:
-			if (parse_seconds("--idle-timeout", optarg, &o->idle_timeout)) return -1;
+			if (parse_seconds("--idle-timeout", optarg, 0, SERVER_MAX_SECONDS,
+					  &o->idle_timeout))
+				return OPTS_BAD;
 			break;
 		case O_KEEP:
-			if (parse_seconds("--keepalive", optarg, &d)) return -1;
-			o->keepalive = d < 1 ? 1 : (unsigned)d;
+			if (parse_seconds("--keepalive", optarg, 0, SERVER_MAX_KEEPALIVE, &d))
+				return OPTS_BAD;
+			if (d != (unsigned)d) {
+				msg("--keepalive: '%s' is not whole seconds (0 = off, 1 to %u)",
+				    optarg, SERVER_MAX_KEEPALIVE);
+				return OPTS_BAD;
+			}
+			o->keepalive = (unsigned)d;
 			break;
 		case O_JSON: o->json = optarg; break;
 		case O_TRACE: o->trace = optarg; break;
 		case O_TRACEMAX:
-			if (parse_u64("--trace-max", optarg, 1, 100000000, &o->trace_max)) return -1;
+			if (parse_u64("--trace-max", optarg, 1, 100000000, &o->trace_max))
+				return OPTS_BAD;
 			break;
 		case O_CPU:
-			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return -1;
+			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return OPTS_BAD;
 			o->cpu = (long)v;
 			break;
 		case O_LOOPS:
-			if (parse_u64("--loops", optarg, 1, SERVER_MAX_LOOPS, &v)) return -1;
+			if (parse_u64("--loops", optarg, 1, SERVER_MAX_LOOPS, &v)) return OPTS_BAD;
 			o->loops = (unsigned)v;
 			break;
 		case O_SPREAD:
@@ -206,33 +235,35 @@ static int server_parse(struct server_opts *o, int argc, char **argv)
 				o->spread = SPREAD_REUSEPORT;
 			else {
 				msg("--spread: '%s' is neither handoff nor reuseport", optarg);
-				return -1;
+				return OPTS_BAD;
 			}
 			break;
 		case O_CPUS:
-			if (server_parse_cpus(optarg, o) < 0) return -1;
+			if (server_parse_cpus(optarg, o) < 0) return OPTS_BAD;
 			break;
 		case 'q': o->quiet = 1; break;
-		case 'h': server_usage(stdout); exit(0);
-		default:
-			fprintf(stderr, "try 'daqmux server --help'\n");
-			return -1;
+		case 'h': server_usage(stdout); return OPTS_HELP;
+		default: return opts_getopt_error("server", ch, argv, longs);
 		}
 	}
-	if (optind < argc) {
-		msg("unexpected argument '%s'; try 'daqmux server --help'", argv[optind]);
-		return -1;
-	}
-	return 0;
+	if (opts_no_operands("server", argc, argv) != OPTS_RUN)
+		return OPTS_BAD;
+	/* Now, not after the run: a run whose summary cannot be written is
+	 * a run wasted. */
+	if ((o->json && check_output_file("--json", o->json) < 0) ||
+	    (o->trace && check_output_file("--trace", o->trace) < 0))
+		return OPTS_BAD;
+	return OPTS_RUN;
 }
 
 int server_main(int argc, char **argv)
 {
 	struct server_opts opt;
 	const struct backend *be;
+	int r = server_opts_parse(&opt, argc, argv);
 
-	if (server_parse(&opt, argc, argv) < 0)
-		return 2;
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 	be = opt.backend ? backend_find(opt.backend) : backend_default();
 	if (!be) {
 		if (opt.backend)
@@ -256,12 +287,46 @@ int server_main(int argc, char **argv)
 	return server_run(&opt, be, NULL);
 }
 
+static void backends_usage(FILE *f)
+{
+	fprintf(f,
+"usage: daqmux backends [-h]\n"
+"\n"
+"Lists every backend compiled into this build, whether it can run on this\n"
+"machine and, if not, why and how to fix it (e.g. io_uring disabled by\n"
+"sysctl, liburing missing at build time).\n"
+"\n"
+"  -h, --help   this text\n"
+"\n"
+"Exit status: 0 the list was printed (whatever it says); 2 bad usage.\n");
+}
+
+int backends_opts_parse(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+		if (ch != 'h')
+			return opts_getopt_error("backends", ch, argv, longs);
+		backends_usage(stdout);
+		return OPTS_HELP;
+	}
+	return opts_no_operands("backends", argc, argv);
+}
+
 int backends_main(int argc, char **argv)
 {
-	const struct backend *def = backend_default();
+	const struct backend *def;
+	int r = backends_opts_parse(argc, argv);
 
-	(void)argc;
-	(void)argv;
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
+	def = backend_default();
 	printf("Available backends:\n");
 	for (size_t i = 0; i < backend_count; i++) {
 		const struct backend *b = backends[i];

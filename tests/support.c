@@ -131,9 +131,7 @@ static void sup_dump(const struct proc *p, unsigned lines)
 	sup_dump_file(p->label, "err", p->err, lines);
 }
 
-/* The first sanitizer report line in its stderr, copied into buf; 1 if
- * there is one, 0 if not, -1 if the file could not be read. */
-static int sup_sanitizer_report(const struct proc *p, char *buf, size_t len)
+int sup_sanitizer_report(const struct proc *p, char *buf, size_t len)
 {
 	static const char *const marks[] = {
 		"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "MemorySanitizer",

@@ -83,6 +83,10 @@ int sup_rmdir(const char *dir);
  * errno set on failure). */
 char *sup_read_file(const char *path, size_t *len);
 
+/* The first sanitizer report line in p's stderr, copied into buf; 1 if
+ * there is one, 0 if not, -1 if the file could not be read. */
+int sup_sanitizer_report(const struct proc *p, char *buf, size_t len);
+
 /* ---- one test's world ----------------------------------------------------- */
 
 /*

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sched.h>
 #include <sys/select.h>
 
@@ -385,7 +386,7 @@ static void scenario_loops(void **state)
 			"--loops", "2", NULL,
 		};
 		struct proc_opts o;
-		char why[256];
+		char why[PATH_MAX + 64];
 
 		sup_child_opts(&o, t->dir);
 		if (proc_spawn(&t->server, "server", (char *const *)argv, &o, why, sizeof(why)) < 0)

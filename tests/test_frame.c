@@ -11,7 +11,8 @@
  * sized allocation, so under ASan a read past the end of a piece fails.
  *
  * Also: frame_partial()/frame_want() at header and payload boundaries,
- * protocol errors (whole or byte by byte) and the payload size limit.
+ * protocol errors (whole or byte by byte) and the payload size limit; the
+ * whole-frame fast path refusing exactly what proto_check refuses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -568,6 +569,63 @@ static void test_bad_lengths_for_type(void **state)
 		       PROTO_DEFAULT_MAX_FRAME, "REQUEST");
 }
 
+/*
+ * A whole frame in one buffer takes the assembler's fast path, which
+ * checks a DATA header itself; a split one goes through proto_check. Both
+ * must refuse exactly the same headers: every combination of edge values
+ * of magic, version, type and length, whole and split after the header.
+ */
+static void test_whole_and_split_agree_with_proto_check(void **state)
+{
+	(void)state;
+	enum { MAX = 300 };
+	static const uint16_t magics[] = { PROTO_MAGIC, PROTO_MAGIC ^ 1, 0 };
+	static const uint8_t versions[] = { PROTO_VERSION, 0, PROTO_VERSION + 1 };
+	static const uint8_t types[] = { 0, PROTO_HELLO, PROTO_DATA, PROTO_REQUEST, PROTO_BYE, 5 };
+	static const uint32_t lengths[] = { 0, 1, PROTO_NAME_MAX, PROTO_NAME_MAX + 1, MAX, MAX + 1 };
+	uint8_t buf[PROTO_HEADER_SIZE + MAX + 8];
+	char why[128];
+
+	memset(buf, 'x', sizeof(buf));
+	for (size_t m = 0; m < sizeof(magics) / sizeof(magics[0]); m++)
+	for (size_t v = 0; v < sizeof(versions); v++)
+	for (size_t t = 0; t < sizeof(types); t++)
+	for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
+		struct proto_header h = proto_make(types[t], 9, 3, 0, lengths[l], 0);
+		h.magic = magics[m];
+		h.version = versions[v];
+		h.crc = h.length <= MAX ? crc32c(0, buf + PROTO_HEADER_SIZE, h.length) : 0;
+		proto_encode(&h, buf);
+		int refused = proto_check(&h, MAX, why, sizeof(why)) != NULL;
+		size_t whole = PROTO_HEADER_SIZE + (h.length <= MAX ? h.length : 0);
+
+		for (int split = 0; split < 2; split++) {
+			struct frame_parser p;
+			struct frame f;
+			size_t used = 0, n = split ? PROTO_HEADER_SIZE : whole;
+			frame_parser_init(&p, MAX);
+			enum frame_result r = frame_parse(&p, buf, n, &used, &f, why, sizeof(why));
+			if (r == FRAME_MORE && !refused) {
+				size_t more;
+				r = frame_parse(&p, buf + used, whole - used, &more, &f, why, sizeof(why));
+				used += more;
+			}
+			if (refused != (r == FRAME_BAD))
+				fail_msg("magic 0x%04x version %u type %u length %u, %s: "
+					 "proto_check %s, frame_parse %d", h.magic, h.version,
+					 h.type, h.length, split ? "split" : "whole",
+					 refused ? "refuses" : "accepts", (int)r);
+			if (refused)
+				continue;
+			assert_int_equal(r, FRAME_DONE);
+			assert_int_equal(used, whole);
+			assert_int_equal(f.h.type, h.type);
+			assert_int_equal(f.h.length, h.length);
+			assert_true(f.crc_ok);
+		}
+	}
+}
+
 static void test_payload_limit_exact_max_accepted(void **state)
 {
 	(void)state;
@@ -637,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_bad_type),
 		cmocka_unit_test(test_oversize_length),
 		cmocka_unit_test(test_bad_lengths_for_type),
+		cmocka_unit_test(test_whole_and_split_agree_with_proto_check),
 		cmocka_unit_test(test_payload_limit_exact_max_accepted),
 		cmocka_unit_test(test_default_max_frame_accepted),
 	};

@@ -1,12 +1,10 @@
 /*
- * test_proto.c - wire protocol v1 header encoding, validation and CRC-32C.
+ * test_proto.c - wire protocol v1 header encoding and validation.
  *
  * Covers: proto_encode/proto_decode round trips (including extreme field
  * values) and the exact big-endian byte layout; proto_check accepting
  * every valid type and rejecting each kind of bad header with a reason
- * that names the offending value; crc32c against published check values,
- * its incremental form, and the table implementation against whatever
- * crc32c() dispatches to, at every alignment.
+ * that names the offending value. CRC-32C is tested in test_crc32c.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +16,6 @@
 
 #include <cmocka.h>
 
-#include "crc32c.h"
 #include "proto.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -30,13 +27,6 @@ static uint64_t rng_next(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
-}
-
-static void fill_random(uint8_t *buf, size_t len, uint64_t seed)
-{
-	uint64_t st = seed;
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)rng_next(&st);
 }
 
 static void assert_header_equal(const struct proto_header *a,
@@ -340,103 +330,6 @@ static void test_type_names(void **state)
 	assert_non_null(proto_type_name(255));
 }
 
-/* ---- CRC-32C ---------------------------------------------------------- */
-
-static void test_crc_check_values(void **state)
-{
-	(void)state;
-	uint8_t buf[32];
-
-	assert_int_equal(crc32c(0, "123456789", 9), 0xE3069283u);
-	assert_int_equal(crc32c_sw(0, "123456789", 9), 0xE3069283u);
-
-	/* RFC 3720 (iSCSI) appendix B.4 vectors. */
-	memset(buf, 0, sizeof(buf));
-	assert_int_equal(crc32c(0, buf, 32), 0x8A9136AAu);
-	assert_int_equal(crc32c_sw(0, buf, 32), 0x8A9136AAu);
-	memset(buf, 0xFF, sizeof(buf));
-	assert_int_equal(crc32c(0, buf, 32), 0x62A8AB43u);
-	assert_int_equal(crc32c_sw(0, buf, 32), 0x62A8AB43u);
-	for (int i = 0; i < 32; i++)
-		buf[i] = (uint8_t)i;
-	assert_int_equal(crc32c(0, buf, 32), 0x46DD794Eu);
-	assert_int_equal(crc32c_sw(0, buf, 32), 0x46DD794Eu);
-	for (int i = 0; i < 32; i++)
-		buf[i] = (uint8_t)(31 - i);
-	assert_int_equal(crc32c(0, buf, 32), 0x113FDB5Cu);
-	assert_int_equal(crc32c_sw(0, buf, 32), 0x113FDB5Cu);
-}
-
-static void test_crc_empty_is_zero(void **state)
-{
-	(void)state;
-	uint8_t b = 0x5A;
-
-	assert_int_equal(crc32c(0, "", 0), 0);
-	assert_int_equal(crc32c_sw(0, "", 0), 0);
-	assert_int_equal(crc32c(0, &b, 0), 0);
-	/* An empty piece leaves a running CRC unchanged. */
-	assert_int_equal(crc32c(0xE3069283u, &b, 0), 0xE3069283u);
-	assert_int_equal(crc32c_sw(0xE3069283u, &b, 0), 0xE3069283u);
-}
-
-static void test_crc_incremental_equals_one_shot(void **state)
-{
-	(void)state;
-	enum { N = 1000 };
-	uint8_t *buf = malloc(N);
-
-	assert_non_null(buf);
-	fill_random(buf, N, 1234);
-	uint32_t whole = crc32c(0, buf, N);
-	assert_int_equal(crc32c_sw(0, buf, N), whole);
-	for (size_t k = 0; k <= N; k++) {
-		assert_int_equal(crc32c(crc32c(0, buf, k), buf + k, N - k), whole);
-		assert_int_equal(crc32c_sw(crc32c_sw(0, buf, k), buf + k, N - k), whole);
-	}
-	/* Three pieces too, each split point in its own stride. */
-	for (size_t a = 0; a <= N; a += 37)
-		for (size_t b = a; b <= N; b += 41)
-			assert_int_equal(crc32c(crc32c(crc32c(0, buf, a), buf + a, b - a),
-						buf + b, N - b), whole);
-	/* Byte at a time. */
-	uint32_t c = 0;
-	for (size_t i = 0; i < N; i++)
-		c = crc32c(c, buf + i, 1);
-	assert_int_equal(c, whole);
-	free(buf);
-}
-
-static void test_crc_sw_matches_dispatch_at_every_alignment(void **state)
-{
-	(void)state;
-	enum { MAXLEN = 300 };
-	uint8_t src[MAXLEN + 8];
-
-	fill_random(src, sizeof(src), 99);
-	for (size_t off = 0; off < 8; off++) {
-		for (size_t len = 0; len <= MAXLEN; len++) {
-			/* malloc is 8-aligned, so mem + off sits at alignment off;
-			 * sized exactly so ASan sees any read past the end. */
-			uint8_t *mem = malloc(off + len + (off + len == 0));
-			assert_non_null(mem);
-			assert_int_equal((uintptr_t)mem % 8, 0);
-			memcpy(mem + off, src + off, len);
-			uint32_t sw = crc32c_sw(0, mem + off, len);
-			uint32_t any = crc32c(0, mem + off, len);
-			if (sw != any)
-				fail_msg("len %zu off %zu: sw 0x%08x, crc32c 0x%08x",
-					 len, off, sw, any);
-			/* And continuing from a non-zero running CRC. */
-			assert_int_equal(crc32c_sw(0xDEADBEEFu, mem + off, len),
-					 crc32c(0xDEADBEEFu, mem + off, len));
-			free(mem);
-		}
-	}
-	const char *impl = crc32c_impl();
-	assert_true(strcmp(impl, "sse4.2") == 0 || strcmp(impl, "table") == 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,10 +346,6 @@ int main(void)
 		cmocka_unit_test(test_check_rejects_long_hello),
 		cmocka_unit_test(test_check_rejects_request_and_bye_with_payload),
 		cmocka_unit_test(test_type_names),
-		cmocka_unit_test(test_crc_check_values),
-		cmocka_unit_test(test_crc_empty_is_zero),
-		cmocka_unit_test(test_crc_incremental_equals_one_shot),
-		cmocka_unit_test(test_crc_sw_matches_dispatch_at_every_alignment),
 	};
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }
