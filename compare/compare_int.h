@@ -334,6 +334,8 @@ void cmp_pair_free(struct cmp_pair *p);                 /* also removes the trac
 
 /* The N, the payloads and the CPU halves for this machine and plan. */
 void cmp_scaling_plan(struct cmp *c);
+/* Its members of results.json's "plan", and where the clients ran. */
+void cmp_scaling_plan_json(struct jw *w, const struct cmp *c);
 unsigned cmp_scaling_nvar(const struct cmp *c);
 void cmp_scaling_variant(const struct cmp *c, unsigned v, char *l, size_t len, double *x);
 double cmp_scaling_est(const struct cmp *c, unsigned v);

@@ -710,6 +710,12 @@ static void cmp_md_machine(FILE *f, const struct cmp *c)
 			c->cpu_server, c->cpu_client);
 	else
 		fprintf(f, "| pinning | **not pinned**: only one CPU, server and client share it |\n");
+	if (c->o.client_exec)
+		fprintf(f, "| clients | started as `%s daqmux client`, connecting to %s (the server "
+			"listens on %s) |\n", c->o.client_exec,
+			c->o.connect_host ? c->o.connect_host : c->o.listen_host ? c->o.listen_host
+									: "127.0.0.1",
+			c->o.listen_host ? c->o.listen_host : "127.0.0.1");
 	fprintf(f, "| CPU frequency governor | %s |\n", m->gov_server[0] || m->gov_client[0] ?
 		m->gov_server : "not readable here (no cpufreq in /sys: a virtual machine?)");
 	fprintf(f, "| load average (1, 5, 15 min) | before %.2f %.2f %.2f, after %.2f %.2f %.2f%s |\n",

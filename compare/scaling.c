@@ -105,6 +105,34 @@ void cmp_scaling_plan(struct cmp *c)
 		p->conn_loops[p->nconn_loops++] = top;
 }
 
+void cmp_scaling_plan_json(struct jw *w, const struct cmp *c)
+{
+	const struct cmp_plan *p = &c->p;
+
+	jw_num(w, "scaling_s", p->scaling_s);
+	jw_arr_begin(w, "scaling_loops");
+	for (unsigned i = 0; i < p->nloops; i++)
+		jw_u64(w, NULL, p->loops[i]);
+	jw_arr_end(w);
+	jw_arr_begin(w, "scaling_sizes");
+	for (unsigned i = 0; i < p->nscaling_sizes; i++)
+		jw_u64(w, NULL, p->scaling_sizes[i]);
+	jw_arr_end(w);
+	jw_u64(w, "scaling_connections", p->conns);
+	jw_arr_begin(w, "server_cpus");
+	for (unsigned i = 0; i < p->nserver_cpus; i++)
+		jw_u64(w, NULL, (uint64_t)p->server_cpus[i]);
+	jw_arr_end(w);
+	jw_arr_begin(w, "client_cpus");
+	for (unsigned i = 0; i < p->nclient_cpus; i++)
+		jw_u64(w, NULL, (uint64_t)p->client_cpus[i]);
+	jw_arr_end(w);
+	jw_u64(w, "client_loops", p->client_loops);
+	jw_str(w, "client_exec", c->o.client_exec);
+	jw_str(w, "listen", c->o.listen_host ? c->o.listen_host : "127.0.0.1");
+	jw_str(w, "connect_host", c->o.connect_host);
+}
+
 /* "0,1,2": the server's CPUs, for --cpus. */
 static void cmp_cpu_list(const struct cmp_plan *p, char *buf, size_t len)
 {
