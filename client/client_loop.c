@@ -950,6 +950,10 @@ static void client_turn(struct client_ev *ev, uint64_t now)
 	uint32_t upto = sh->nloops == 1 ||
 			__atomic_load_n(&sh->sources_up, __ATOMIC_ACQUIRE) == sh->nloops
 			? ev->nown : ev->nown_src;
+	/* The idle connections' stall is counted from their first connect,
+	 * not from the wait for the other loops. */
+	if (sh->nloops > 1 && upto > ev->nown_src && ev->next_connect == ev->nown_src)
+		ev->last_progress = now;
 	while (ev->inflight < sh->window && ev->next_connect < upto && !ev->stopping) {
 		struct client_src *s = ev->own[ev->next_connect++];
 		s->windowed = 1;
