@@ -11,17 +11,29 @@
  * so it does not work around it.
  *
  * Each socket has SO_RCVTIMEO set to one tick (SERVER_TICK_MS) only so
- * that a blocked accept or read comes back now and then to look at
+ * that a blocked read comes back now and then to look at
  * SIGINT, --duration and --idle-timeout. A read that times out retries
  * the SAME source: the round does not move on. --idle-timeout is what
  * unblocks it - a source silent that long is closed and skipped.
  *
  * In pull mode the round is "ask source 0, wait for its answer; ask
- * source 1, ...": one REQUEST outstanding overall.
+ * source 1, ...": one REQUEST outstanding overall. A pull source becomes
+ * a source by its HELLO (daqmux client always sends one): one that says
+ * nothing until asked is never asked, as it is not a source yet.
  *
- * The set of sources is fixed once all N have connected: a source that
- * ends leaves its place in the round empty, and later connections
- * (including a --reconnect) are never accepted.
+ * The set of sources is fixed once N have delivered their first frame: a
+ * connection is not a source until then (an idle connection, a port
+ * scanner, junk or a refused source id must not take a place in the
+ * round). While it gathers its N, and only then, the server waits with
+ * poll() for either a new connection or the first bytes of one it holds,
+ * which it reads nonblocking; once it has N it never waits on more than
+ * one socket. A source that ends leaves its place in the round empty, and
+ * later connections (including a --reconnect) are never accepted.
+ *
+ * With --loops N, N threads each run such a round over their share of
+ * the sources, so a stall stays inside one group: connections reach the
+ * loops through the kernel (reuseport) or the acceptor (handoff), and
+ * every loop gathers until the loops together hold N sources.
  *
  * Needs: nothing beyond POSIX sockets. --sources N (N >= 1) says how many
  * to accept before the first read. Try it (source 0 silent for a second
@@ -30,6 +42,7 @@
  *   bin/daqmux client --sources 4 --rate 1000 --count 3000 --silent 0:1s
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +50,11 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "net.h"
 #include "server.h"
 #include "util.h"
 
-/* Let a blocked accept() or read() return EAGAIN after one tick. */
+/* Let a blocked read() return EAGAIN after one tick. */
 static int blocking_set_timeout(struct loop *l, int fd)
 {
 	struct timeval tv = {
@@ -54,45 +68,114 @@ static int blocking_set_timeout(struct loop *l, int fd)
 }
 
 /*
- * Accept until all N sources are connected (or the run ends first).
- * With several loops each takes its share: handed off in turn, loop i of
- * L gets exactly the i-th, (i+L)-th, ... connection, so it waits for
- * those; with SO_REUSEPORT the kernel decides, so it takes what comes
- * until the loops together have N. Returns the number this loop
- * accepted, or -1 if the listening socket failed.
+ * A candidate's first frame: read what is there without blocking (one
+ * frame at most). 1 when the frame made it a source, 0 not yet, -1 when
+ * the connection ended (refused, junk, closed: recorded by the core).
  */
-static int blocking_accept_all(struct loop *l, struct conn **conns, unsigned n)
+static int blocking_first_frame(struct loop *l, struct conn *c)
+{
+	int got = 0;
+
+	if (net_set_nonblock(c->fd, 1) < 0 || conn_read_frame(c, &got) == CONN_END)
+		return -1;
+	if (!got)
+		return 0;
+	if (net_set_nonblock(c->fd, 0) < 0 || blocking_set_timeout(l, c->fd) < 0) {
+		/* Without the timeout a silent source could block us
+		 * past SIGINT and --duration: refuse it. */
+		conn_error(c, errno);
+		return -1;
+	}
+	return 1;
+}
+
+/* Have the loops together gathered their N sources? */
+static int blocking_all_gathered(struct server *s, unsigned n)
+{
+	return __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) >= n;
+}
+
+/*
+ * Gather sources until the loops together hold N (or the run ends):
+ * accept, and promote a connection once its first frame has arrived.
+ * Returns the number of sources this loop holds, or -1 if the listening
+ * socket (or hand-off queue) or the wait failed. Candidates still
+ * waiting for their first frame stay open, counted as idle. pfd[0] is
+ * the loop's accept descriptor and pfd[i + 1] is cand[i], kept in step,
+ * so a wakeup costs the wait and the connections that are ready, not a
+ * rebuild of the whole set.
+ */
+static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 {
 	struct server *s = l->s;
-	unsigned have = 0, nl = s->nloops;
-	unsigned want = l->handoff ? n / nl + (l->id < n % nl) : n;
+	unsigned have = 0, ncand = 0, cap = 64;
+	struct conn **cand = malloc(cap * sizeof(*cand));
+	struct pollfd *pfd = malloc((cap + 1) * sizeof(*pfd));
+	int rc = -1;
 
-	while (have < want && !server_should_stop(s)) {
-		struct conn *c;
-		int rc;
-
-		if (!l->handoff) {
-			pthread_mutex_lock(&s->lock);
-			rc = s->accepted >= n;
-			pthread_mutex_unlock(&s->lock);
-			if (rc)
-				break;      /* the other loops took the rest */
-		}
-		rc = server_accept(l, &c);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			continue;   /* a tick passed, a signal, or a refused peer */
-		if (blocking_set_timeout(l, c->fd) < 0) {
-			/* Without the timeout a silent source could block us
-			 * past SIGINT and --duration: refuse it. */
-			conn_error(c, errno);
-			server_close(c);
-			continue;
-		}
-		conns[have++] = c;
+	if (!cand || !pfd) {
+		msg("out of memory for the connections that are not sources yet");
+		goto out;
 	}
-	return (int)have;
+	pfd[0] = (struct pollfd){ .fd = l->accept_fd, .events = POLLIN };
+	while (!blocking_all_gathered(s, n) && !server_should_stop(s)) {
+		l->sc.waits++;
+		int ready = poll(pfd, ncand + 1, server_wait_ms(s));
+		if (ready < 0 && errno != EINTR) {
+			msg("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (ready <= 0)
+			continue;
+		/* Downwards: a removed candidate's place takes the last one,
+		 * which has been looked at already. */
+		for (unsigned i = ncand; i-- > 0 && !blocking_all_gathered(s, n);) {
+			if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int r = blocking_first_frame(l, cand[i]);
+			if (r == 0)
+				continue;
+			if (r > 0) {
+				conns[have++] = cand[i];
+				__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE);
+			} else {
+				server_close(cand[i]);
+			}
+			cand[i] = cand[--ncand];
+			pfd[i + 1] = pfd[ncand + 1];
+		}
+		server_reap(l);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		for (;;) {
+			struct conn *c;
+			int a = blocking_all_gathered(s, n) ? 0 : server_accept(l, &c);
+			if (a < 0)
+				goto out;
+			if (a == 0)
+				break;      /* nothing pending (or one refused): poll again */
+			if (ncand == cap) {
+				struct conn **gc = realloc(cand, 2 * cap * sizeof(*cand));
+				struct pollfd *gp = gc ? realloc(pfd, (2 * cap + 1) * sizeof(*pfd)) : NULL;
+				if (gc)
+					cand = gc;
+				if (!gp) {
+					conn_error(c, ENOMEM);
+					server_close(c);
+					continue;
+				}
+				pfd = gp;
+				cap *= 2;
+			}
+			pfd[ncand + 1] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+			cand[ncand++] = c;
+		}
+	}
+	rc = (int)have;
+out:
+	free(cand);
+	free(pfd);
+	return rc;
 }
 
 /*
@@ -144,16 +227,12 @@ static int blocking_run(struct loop *l)
 		    "reads: give --sources N with N >= 1");
 		return -1;
 	}
-	if (!l->handoff && blocking_set_timeout(l, l->accept_fd) < 0) {
-		msg("setsockopt(SO_RCVTIMEO) on %s: %s", s->listen_name, strerror(errno));
-		return -1;
-	}
 	conns = calloc(n, sizeof(*conns));
 	if (!conns) {
 		msg("out of memory for %u sources", n);
 		return -1;
 	}
-	have = blocking_accept_all(l, conns, n);
+	have = blocking_gather(l, conns, n);
 	if (have < 0) {
 		free(conns);
 		return -1;
@@ -187,7 +266,8 @@ const struct backend backend_blocking = {
 	.name = "blocking",
 	.summary = "blocking reads, one frame per source in a fixed round (shows the stall)",
 	.pref = 0,
-	.features = BE_BLOCKING_LISTEN | BE_PULL_IN_TURN | BE_ACCEPTS_ALL_FIRST | BE_ROUND |
-		    BE_LOOPS,
+	/* No BE_BLOCKING_LISTEN: it gathers its sources with poll() over
+	 * the listener and the candidates, then never accepts again. */
+	.features = BE_PULL_IN_TURN | BE_ACCEPTS_ALL_FIRST | BE_ROUND | BE_LOOPS,
 	.run = blocking_run,
 };

@@ -65,7 +65,7 @@ struct client_totals {
 static int client_totals(const struct client_run *r, struct client_totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	if (hist_init_sub(&t->lag, CLIENT_LAG_SUB_BITS) < 0)
+	if (hist_init(&t->lag) < 0)
 		return -1;
 	for (uint32_t i = 0; i < r->nsrc; i++) {
 		const struct client_src *s = &r->src[i];

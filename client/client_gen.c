@@ -2,10 +2,13 @@
  * client_gen.c - what the client writes: frames, faults, and the
  * accounting of what actually left.
  *
- * Nothing here allocates per frame. Every payload is a prefix of one
- * pseudo-random pattern, so a frame is a 32-byte header plus a memcpy,
- * and its CRC-32C depends on the length alone: each length's CRC is
- * computed once, on first use. Frames are encoded into the source's
+ * Nothing here allocates per frame. Every payload is a window of one
+ * pseudo-random pattern, at an offset drawn from (source, sequence), with
+ * the source id and the sequence number XORed into its first 12 bytes:
+ * no two frames carry the same bytes, so a server that handed over stale
+ * bytes of another frame of the same length would fail the CRC. A frame
+ * is a 32-byte header, a memcpy and a CRC-32C of the payload (with
+ * SSE4.2 about as fast as the copy). Frames are encoded into the source's
  * output buffer; the event loop (client_loop.c) writes the buffer and
  * client_account() walks the headers that went out whole, which is where
  * frames are counted and how far behind schedule they were is measured.
@@ -22,34 +25,27 @@
 #include "client_int.h"
 #include "crc32c.h"
 
-/* ---- payload sizes, the pattern and its CRCs ---- */
+/* ---- payload sizes and bytes ---- */
 
-/* CRCs are cached for lengths below this; a longer payload costs at
- * least a 4 MiB memcpy anyway, next to which 4 KiB of CRC from the
- * nearest checkpoint is noise. Bounds the cache at 16.5 MiB of address
- * space, of which only the pages of lengths in use are ever touched. */
-#define CLIENT_CRC_CACHE   (4u << 20)
-#define CLIENT_CKPT_SHIFT  12
+/* Offsets a payload window may start at: the pattern is this much longer
+ * than the largest payload. */
+#define CLIENT_PAYLOAD_SHIFTS 4096u
 
-/* The cache is shared by the --loops threads: a CRC is stored before its
- * bit is set (release) and read after the bit is seen (acquire). Two
- * threads may both compute and store one length's CRC, the same value
- * either way; on x86 these atomics are plain moves plus one locked OR per
- * length ever used. */
-static uint32_t client_crc(struct client_gen *g, uint32_t len)
+/* The payload of frame seq of source s, written to dst; returns its CRC. */
+static uint32_t client_payload(const struct client_gen *g, const struct client_src *s,
+			       uint64_t seq, uint8_t *dst, uint32_t len)
 {
-	if (len < CLIENT_CRC_CACHE &&
-	    (__atomic_load_n(&g->crc_have[len >> 3], __ATOMIC_ACQUIRE) & (1u << (len & 7))))
-		return __atomic_load_n(&g->crc[len], __ATOMIC_RELAXED);
-	uint32_t k = len >> CLIENT_CKPT_SHIFT;
-	size_t from = (size_t)k << CLIENT_CKPT_SHIFT;
-	uint32_t c = crc32c(g->crc_ckpt[k], g->pattern + from, len - from);
-	if (len < CLIENT_CRC_CACHE) {
-		__atomic_store_n(&g->crc[len], c, __ATOMIC_RELAXED);
-		__atomic_fetch_or(&g->crc_have[len >> 3], (uint8_t)(1u << (len & 7)),
-				  __ATOMIC_RELEASE);
-	}
-	return c;
+	uint64_t mix = client_mix(s->key ^ (seq * CLIENT_GOLDEN + 0x632BE59BD9B4E019ull));
+	uint8_t stamp[12];
+
+	memcpy(dst, g->pattern + mix % CLIENT_PAYLOAD_SHIFTS, len);
+	for (unsigned i = 0; i < 4; i++)
+		stamp[i] = (uint8_t)(s->id >> (24 - 8 * i));
+	for (unsigned i = 0; i < 8; i++)
+		stamp[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+	for (uint32_t i = 0; i < len && i < sizeof(stamp); i++)
+		dst[i] ^= stamp[i];
+	return crc32c(0, dst, len);
 }
 
 static inline uint32_t client_size(const struct client_gen *g, const struct client_src *s,
@@ -70,16 +66,10 @@ int client_gen_init(struct client_gen *g, const struct client_opts *o)
 	memset(g, 0, sizeof(*g));
 	g->o = o;
 	g->max_payload = o->size_max > o->big_bytes ? o->size_max : o->big_bytes;
-	size_t plen = (size_t)g->max_payload + 8;
-	size_t nckpt = (g->max_payload >> CLIENT_CKPT_SHIFT) + 1;
-	size_t ncache = g->max_payload < CLIENT_CRC_CACHE ? g->max_payload + 1 : CLIENT_CRC_CACHE;
+	size_t plen = (size_t)g->max_payload + CLIENT_PAYLOAD_SHIFTS + 8;
 
 	g->pattern = malloc(plen);
-	g->crc_ckpt = malloc(nckpt * sizeof(*g->crc_ckpt));
-	g->crc = malloc(ncache * sizeof(*g->crc));
-	g->crc_have = calloc(ncache / 8 + 1, 1);
-	if (!g->pattern || !g->crc_ckpt || !g->crc || !g->crc_have) {
-		client_gen_free(g);
+	if (!g->pattern) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -88,20 +78,12 @@ int client_gen_init(struct client_gen *g, const struct client_opts *o)
 		uint64_t v = client_rand(&st);
 		memcpy(g->pattern + i, &v, 8);
 	}
-	g->crc_ckpt[0] = 0;
-	for (size_t k = 1; k < nckpt; k++)
-		g->crc_ckpt[k] = crc32c(g->crc_ckpt[k - 1],
-					g->pattern + ((k - 1) << CLIENT_CKPT_SHIFT),
-					(size_t)1 << CLIENT_CKPT_SHIFT);
 	return 0;
 }
 
 void client_gen_free(struct client_gen *g)
 {
 	free(g->pattern);
-	free(g->crc_ckpt);
-	free(g->crc);
-	free(g->crc_have);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -169,7 +151,7 @@ int client_src_init(struct client_gen *g, struct client_src *s, uint32_t index, 
 	size_t need = 2 * ((size_t)PROTO_HEADER_SIZE + g->max_payload) + 128;
 	s->cap = base > need ? base : need;
 	s->buf = malloc(s->cap);
-	if (!s->buf || hist_init_sub(&s->lag, CLIENT_LAG_SUB_BITS) < 0) {
+	if (!s->buf || hist_init(&s->lag) < 0) {
 		client_src_free(s);
 		errno = ENOMEM;
 		return -1;
@@ -215,13 +197,24 @@ static void client_put(struct client_src *s, const struct proto_header *h,
 	s->len += PROTO_HEADER_SIZE + len;
 }
 
+/* A frame with its payload: h gives everything but the CRC, which is
+ * computed (and XORed with crc_xor, to make a bad one on purpose). */
+static void client_put_frame(const struct client_gen *g, struct client_src *s,
+			     struct proto_header *h, uint32_t crc_xor)
+{
+	uint8_t *payload = s->buf + s->len + PROTO_HEADER_SIZE;
+
+	h->crc = (h->length ? client_payload(g, s, h->seq, payload, h->length) : 0) ^ crc_xor;
+	proto_encode(h, s->buf + s->len);
+	s->len += PROTO_HEADER_SIZE + h->length;
+}
+
 static void client_put_data(struct client_gen *g, struct client_src *s, uint64_t seq,
 			    uint64_t send_ns)
 {
-	uint32_t len = client_size(g, s, seq);
-	struct proto_header h = proto_make(PROTO_DATA, s->id, seq, send_ns, len,
-					   len ? client_crc(g, len) : 0);
-	client_put(s, &h, g->pattern, len);
+	struct proto_header h = proto_make(PROTO_DATA, s->id, seq, send_ns,
+					   client_size(g, s, seq), 0);
+	client_put_frame(g, s, &h, 0);
 }
 
 static size_t client_worst(const struct client_gen *g)
@@ -254,8 +247,7 @@ static void client_put_fatal(struct client_gen *g, struct client_src *s,
 {
 	uint64_t seq = s->next_seq;
 	uint32_t len = client_size(g, s, seq);
-	struct proto_header h = proto_make(PROTO_DATA, s->id, seq, send_ns, len,
-					   len ? client_crc(g, len) : 0);
+	struct proto_header h = proto_make(PROTO_DATA, s->id, seq, send_ns, len, 0);
 	size_t start = s->len;
 
 	client_fault_note(s, f);
@@ -265,24 +257,24 @@ static void client_put_fatal(struct client_gen *g, struct client_src *s,
 	s->raw = start;
 	switch (f->kind) {
 	case CF_TRUNCATE:
-		client_put(s, &h, g->pattern, len);
+		client_put_frame(g, s, &h, 0);
 		s->len = start + (PROTO_HEADER_SIZE + len) / 2;
 		break;
 	case CF_BAD_MAGIC:
 		h.magic = 0xBAD0;
-		client_put(s, &h, g->pattern, len);
+		client_put_frame(g, s, &h, 0);
 		break;
 	case CF_BAD_VERSION:
 		h.version = PROTO_VERSION + 1;
-		client_put(s, &h, g->pattern, len);
+		client_put_frame(g, s, &h, 0);
 		break;
 	case CF_BAD_TYPE:
 		h.type = 9;
-		client_put(s, &h, g->pattern, len);
+		client_put_frame(g, s, &h, 0);
 		break;
 	case CF_ID_CHANGE:
 		h.source = s->id + 1000;
-		client_put(s, &h, g->pattern, len);
+		client_put_frame(g, s, &h, 0);
 		break;
 	case CF_OVERSIZE:
 	case CF_GARBAGE: {
@@ -370,14 +362,13 @@ static int client_step(struct client_gen *g, struct client_src *s, uint64_t send
 	client_fault_note(s, f);
 	switch (f->kind) {
 	case CF_CRC:
-		h = proto_make(PROTO_DATA, s->id, seq, send_ns, len,
-			       (len ? client_crc(g, len) : 0) ^ 0x5A5A5A5Au);
-		client_put(s, &h, g->pattern, len);
+		h = proto_make(PROTO_DATA, s->id, seq, send_ns, len, 0);
+		client_put_frame(g, s, &h, 0x5A5A5A5Au);
 		s->next_seq++;
 		return STEP_SENT;
 	case CF_ZERO:
 		h = proto_make(PROTO_DATA, s->id, seq, send_ns, 0, 0);
-		client_put(s, &h, g->pattern, 0);
+		client_put_frame(g, s, &h, 0);
 		s->next_seq++;
 		return STEP_SENT;
 	case CF_DUP:

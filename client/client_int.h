@@ -3,7 +3,7 @@
  *
  *   client.c        client_main: set-up, the summary table and JSON
  *   client_opts.c   the command line and --help
- *   client_gen.c    frame generation: sizes, pattern, CRC cache, faults,
+ *   client_gen.c    frame generation: sizes, payload bytes, faults,
  *                   the output buffer and what was written of it
  *   client_loop.c   connections and the epoll event loops (one per --loops)
  *
@@ -128,12 +128,6 @@ struct client_opts {
 int  client_opts_parse(struct client_opts *o, int argc, char **argv);
 void client_opts_free(struct client_opts *o);
 
-/* How far behind schedule frames were written: one histogram per source,
- * 8 buckets per power of two (6 % resolution) instead of common/hist's 64,
- * so that it is 2.4 KiB per source instead of 17.5: there may be a
- * million sources. */
-#define CLIENT_LAG_SUB_BITS 3
-
 enum client_state {
 	CS_IDLE,        /* not connected yet (waiting for a connect slot) */
 	CS_CONNECTING,  /* nonblocking connect in flight */
@@ -205,20 +199,18 @@ struct client_src {
 	int      bye_sent;          /* the BYE went out whole, claiming bye_count */
 	uint64_t bye_count;
 	uint64_t t_end;             /* when the BYE (or the last byte) went out */
-	struct hist lag;            /* CLIENT_LAG_SUB_BITS */
+	struct hist lag;            /* how far behind schedule frames were written;
+				       lazily allocated (about 1 KiB a source) */
 	enum client_status status;
 	char     error[200];
 };
 
-/* The frame generator: one for the run, shared by the --loops threads,
- * read-only after client_gen_init except for the CRC cache (atomic). */
+/* The frame generator: one for the run, read-only after client_gen_init,
+ * so the --loops threads share it. */
 struct client_gen {
 	const struct client_opts *o;
-	uint8_t  *pattern;          /* payload bytes: every payload is a prefix */
+	uint8_t  *pattern;          /* payload bytes: every payload is a window */
 	uint32_t  max_payload;
-	uint32_t *crc;              /* crc[len], valid where crc_have has the bit */
-	uint8_t  *crc_have;
-	uint32_t *crc_ckpt;         /* CRC of the first k * 4 KiB bytes */
 };
 
 int  client_gen_init(struct client_gen *g, const struct client_opts *o);

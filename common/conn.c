@@ -39,46 +39,15 @@ void conn_fail(struct conn *c, const char *fmt, ...)
 	msg("%s: %s; connection closed", conn_label(c, who, sizeof(who)), why);
 }
 
-/*
- * The first frame names the source. If an earlier connection of the same
- * source ended without a BYE, this one resumes its sequence accounting
- * (client --reconnect), so a gap across the reconnect counts as lost.
- * The scan is linear, but runs once per connection under the lock, never
- * per frame.
- */
+/* The first frame names the source (server.h: registry_name). */
 static enum conn_state conn_name(struct conn *c, uint32_t id)
 {
 	struct server *s = c->loop->s;
-	struct source *me = c->src, *prev = NULL;
-	const char *clash = NULL;
+	char why[sizeof(c->src->error)];
 
-	pthread_mutex_lock(&s->lock);
-	for (unsigned i = s->nsrcs; i-- > 0;) {
-		struct source *r = s->srcs[i];
-		if (r == me || !r->have_id || r->id != id)
-			continue;
-		/* Under the lock only `closed` is settled: a record still
-		 * open may be changing in its reader's thread right now. */
-		if (!r->closed || r->status == SRC_ACTIVE)
-			clash = r->peer;
-		else if (!r->resumed && r->status != SRC_COMPLETE)
-			prev = r;
-		break;
-	}
-	me->id = id;
-	me->have_id = 1;
-	if (!clash && prev) {
-		prev->resumed = 1;
-		__atomic_sub_fetch(&s->ended, 1, __ATOMIC_RELAXED);
-		me->next_seq = prev->next_seq;
-		memcpy(me->seen, prev->seen, sizeof(me->seen));
-		me->connections = prev->connections + 1;
-		memcpy(me->name, prev->name, sizeof(me->name));
-	}
-	pthread_mutex_unlock(&s->lock);
 	c->named = 1;
-	if (clash) {
-		conn_fail(c, "source id %u is already connected from %s", id, clash);
+	if (registry_name(s, c, id, why, sizeof(why)) == REG_REFUSED) {
+		conn_fail(c, "%s", why);
 		return CONN_END;
 	}
 	return CONN_OPEN;
@@ -87,16 +56,17 @@ static enum conn_state conn_name(struct conn *c, uint32_t id)
 static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_t now)
 {
 	struct server *s = c->loop->s;
-	struct source *src = c->src;
 	const struct proto_header *h = &f->h;
+	struct source *src;
 
 	if (!c->named) {
 		if (conn_name(c, h->source) == CONN_END)
 			return CONN_END;
-	} else if (h->source != src->id) {
-		conn_fail(c, "source id changed from %u to %u", src->id, h->source);
+	} else if (h->source != c->src->id) {
+		conn_fail(c, "source id changed from %u to %u", c->src->id, h->source);
 		return CONN_END;
 	}
+	src = c->src;   /* naming may have resumed an earlier record */
 
 	switch (h->type) {
 	case PROTO_DATA: {
@@ -127,7 +97,10 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 			conn_fail(c, "HELLO after the first frame");
 			return CONN_END;
 		}
-		snprintf(src->name, sizeof(src->name), "%s", f->name);
+		/* Byte for byte, NULs and all: made safe where it is shown. */
+		memcpy(src->name, f->name, f->name_len);
+		src->name[f->name_len] = '\0';
+		src->name_len = f->name_len;
 		c->nframes++;
 		return CONN_OPEN;
 	case PROTO_BYE:

@@ -16,12 +16,35 @@ static enum frame_result frame_finish(struct frame_parser *p, struct frame *out)
 	out->h = p->h;
 	out->crc_ok = p->crc == p->h.crc;
 	out->name = NULL;
+	out->name_len = 0;
 	if (p->h.type == PROTO_HELLO) {
 		p->name[p->name_len] = '\0';
 		out->name = p->name;
+		out->name_len = p->name_len;
 	}
 	p->have = 0;
 	return FRAME_DONE;
+}
+
+/*
+ * The first four header bytes (magic, version, type) can be judged before
+ * the other 28 arrive: a peer speaking another protocol (an HTTP request,
+ * a TLS hello: often fewer than 32 bytes, then a wait for the answer) is
+ * refused at once instead of sitting until a timeout. The fields not yet
+ * here are given acceptable values, so proto_check says the same words
+ * as it will for a whole header.
+ */
+static const char *frame_check_prefix(const struct frame_parser *p, char *why, size_t whylen)
+{
+	struct proto_header h = proto_make(PROTO_DATA, 0, 0, 0, 0, 0);
+
+	if (p->have >= 2)
+		h.magic = (uint16_t)(p->hdr[0] << 8 | p->hdr[1]);
+	if (p->have >= 3)
+		h.version = p->hdr[2];
+	if (p->have >= 4)
+		h.type = p->hdr[3];
+	return proto_check(&h, p->max_payload, why, whylen);
 }
 
 enum frame_result frame_parse(struct frame_parser *p, const uint8_t *buf,
@@ -62,6 +85,9 @@ enum frame_result frame_parse(struct frame_parser *p, const uint8_t *buf,
 		off = n;
 		if (p->have < PROTO_HEADER_SIZE) {
 			*used = off;
+			if (p->have >= 2 && p->have - n < 4 &&
+			    frame_check_prefix(p, why, whylen))
+				return FRAME_BAD;
 			return FRAME_MORE;
 		}
 		proto_decode(p->hdr, &p->h);

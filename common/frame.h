@@ -38,13 +38,15 @@ struct frame {
 	struct proto_header h;
 	int crc_ok;             /* computed CRC equals h.crc */
 	const char *name;       /* HELLO only: NUL-terminated, inside the parser */
+	uint16_t name_len;      /* its bytes (the name itself may hold a NUL) */
 };
 
 void frame_parser_init(struct frame_parser *p, uint32_t max_payload);
 
 /*
  * Consume bytes from buf until one frame completes, an error is found or
- * buf is exhausted. *used tells how many bytes were taken; call again
+ * buf is exhausted. A bad magic, version or type is found as soon as its
+ * byte arrives, not when the whole header is in. *used tells how many bytes were taken; call again
  * with the remainder after FRAME_DONE.
  */
 enum frame_result frame_parse(struct frame_parser *p, const uint8_t *buf,

@@ -2,84 +2,88 @@
 #include "hist.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int hist_init_sub(struct hist *h, unsigned sub_bits)
-{
-	memset(h, 0, sizeof(*h));
-	if (sub_bits < 1 || sub_bits > HIST_SUB_BITS) {
-		errno = EINVAL;
-		return -1;
-	}
-	h->sub_bits = sub_bits;
-	h->nbuckets = HIST_NBUCKETS(sub_bits);
-	h->counts = calloc(h->nbuckets, sizeof(*h->counts));
-	if (!h->counts) {
-		errno = ENOMEM;
-		return -1;
-	}
-	return 0;
-}
-
 int hist_init(struct hist *h)
 {
-	return hist_init_sub(h, HIST_SUB_BITS);
+	memset(h, 0, sizeof(*h));
+	return 0;
 }
 
 void hist_free(struct hist *h)
 {
-	free(h->counts);
+	if (h->blk)
+		for (unsigned b = 0; b < HIST_BLOCKS; b++)
+			free(h->blk[b]);
+	free(h->blk);
 	memset(h, 0, sizeof(*h));
 }
 
 void hist_reset(struct hist *h)
 {
-	if (h->counts)
-		memset(h->counts, 0, h->nbuckets * sizeof(*h->counts));
+	if (h->blk)
+		for (unsigned b = 0; b < HIST_BLOCKS; b++)
+			if (h->blk[b])
+				memset(h->blk[b], 0, HIST_SUB * sizeof(*h->blk[b]));
 	h->n = h->min = h->max = 0;
 	h->sum = 0;
 }
 
-void hist_merge(struct hist *dst, const struct hist *src)
+int hist_grow(struct hist *h, unsigned i)
 {
-	if (!src->counts || src->n == 0)
-		return;
-	if (src->sub_bits != dst->sub_bits) {
-		fprintf(stderr, "hist_merge: %u and %u sub-bucket bits\n", src->sub_bits,
-			dst->sub_bits);
-		abort();
+	unsigned b = i / HIST_SUB;
+
+	if (!h->blk && !(h->blk = calloc(HIST_BLOCKS, sizeof(*h->blk))))
+		goto nomem;
+	if (!h->blk[b] && !(h->blk[b] = calloc(HIST_SUB, sizeof(*h->blk[b]))))
+		goto nomem;
+	return 0;
+nomem:
+	errno = ENOMEM;
+	return -1;
+}
+
+int hist_merge(struct hist *dst, const struct hist *src)
+{
+	if (!src->blk || src->n == 0)
+		return 0;
+	for (unsigned b = 0; b < HIST_BLOCKS; b++) {
+		if (!src->blk[b])
+			continue;
+		if (hist_grow(dst, b * HIST_SUB) < 0)
+			return -1;
+		for (unsigned k = 0; k < HIST_SUB; k++)
+			dst->blk[b][k] += src->blk[b][k];
 	}
-	for (unsigned i = 0; i < src->nbuckets; i++)
-		dst->counts[i] += src->counts[i];
 	if (dst->n == 0 || src->min < dst->min)
 		dst->min = src->min;
 	if (src->max > dst->max)
 		dst->max = src->max;
 	dst->n += src->n;
 	dst->sum += src->sum;
+	return 0;
 }
 
-uint64_t hist_bucket_low_sub(unsigned i, unsigned sub_bits)
+uint64_t hist_bucket_low(unsigned i)
 {
-	if (i < (2u << sub_bits))
+	if (i < 2 * HIST_SUB)
 		return i;
-	unsigned shift = (i >> sub_bits) - 1;
-	return (uint64_t)(i - (shift << sub_bits)) << shift;
+	unsigned shift = i / HIST_SUB - 1;
+	return (uint64_t)(i - shift * HIST_SUB) << shift;
 }
 
-uint64_t hist_bucket_high_sub(unsigned i, unsigned sub_bits)
+uint64_t hist_bucket_high(unsigned i)
 {
-	if (i < (2u << sub_bits))
+	if (i < 2 * HIST_SUB)
 		return i;
-	unsigned shift = (i >> sub_bits) - 1;
-	return hist_bucket_low_sub(i, sub_bits) + (1ull << shift) - 1;
+	unsigned shift = i / HIST_SUB - 1;
+	return hist_bucket_low(i) + (1ull << shift) - 1;
 }
 
 uint64_t hist_percentile(const struct hist *h, double p)
 {
-	if (!h->counts || h->n == 0)
+	if (!h->blk || h->n == 0)
 		return 0;
 	if (p >= 100.0)
 		return h->max;
@@ -91,11 +95,15 @@ uint64_t hist_percentile(const struct hist *h, double p)
 	if (rank < 1)
 		rank = 1;
 	uint64_t seen = 0;
-	for (unsigned i = 0; i < h->nbuckets; i++) {
-		seen += h->counts[i];
-		if (seen >= rank) {
-			uint64_t lo = hist_bucket_low_sub(i, h->sub_bits);
-			uint64_t hi = hist_bucket_high_sub(i, h->sub_bits);
+	for (unsigned b = 0; b < HIST_BLOCKS; b++) {
+		if (!h->blk[b])
+			continue;       /* a power of two no value fell in */
+		for (unsigned k = 0; k < HIST_SUB; k++) {
+			unsigned i = b * HIST_SUB + k;
+			seen += h->blk[b][k];
+			if (seen < rank)
+				continue;
+			uint64_t lo = hist_bucket_low(i), hi = hist_bucket_high(i);
 			uint64_t mid = lo + (hi - lo) / 2;
 			if (mid < h->min)
 				mid = h->min;

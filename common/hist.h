@@ -3,16 +3,18 @@
  *
  * Values below 128 ns are exact; above, each power of two is split into
  * 64 equal buckets, and a percentile is reported as the middle of its
- * bucket, so the relative error is at most 1/128 (0.8 %). Memory is fixed
- * at HIST_BUCKETS counters (17.5 KiB of uint64_t) whatever the values, and recording
- * is a shift, an add and two compares: no allocation, no system call.
- * Values of 2^40 ns (18 minutes) and more land in the last bucket; the
- * exact maximum is kept on the side.
+ * bucket, so the relative error is at most 1/128 (0.8 %). Values of 2^40 ns
+ * (18 minutes) and more land in the last bucket; the exact maximum is kept
+ * on the side.
  *
- * hist_init_sub gives a coarser histogram for where there are many of
- * them (the client keeps one per source, up to a million): 2^sub_bits
- * buckets per power of two, e.g. 8 (6 % error, 2.4 KiB) for sub_bits 3.
- * Histograms are merged only with one of the same resolution.
+ * Memory is allocated lazily, one block of 64 counters (512 B) per power
+ * of two that a value actually falls in, plus a 280-byte table of blocks:
+ * real latencies span a few powers of two, so a histogram costs 1-4 KiB
+ * instead of the 17.5 KiB of all HIST_BUCKETS counters, and one that
+ * recorded a single value costs 0.8 KiB. A block is allocated the first
+ * time its power of two is hit - at most HIST_BLOCKS times in a
+ * histogram's life, never per value; recording is otherwise a shift, an
+ * add and two compares, with no allocation and no system call.
  */
 #ifndef DAQMUX_HIST_H
 #define DAQMUX_HIST_H
@@ -22,71 +24,69 @@
 #define HIST_SUB_BITS   6
 #define HIST_SUB        (1u << HIST_SUB_BITS)        /* 64 */
 #define HIST_MAX_BITS   40
-#define HIST_BUCKETS    ((HIST_MAX_BITS - HIST_SUB_BITS + 1) * HIST_SUB)   /* hist_init's */
-
-/* The number of buckets for 2^sub_bits per power of two. */
-#define HIST_NBUCKETS(sub_bits) ((HIST_MAX_BITS - (sub_bits) + 1) << (sub_bits))
+#define HIST_BUCKETS    ((HIST_MAX_BITS - HIST_SUB_BITS + 1) * HIST_SUB)
+#define HIST_BLOCKS     (HIST_BUCKETS / HIST_SUB)     /* 35 */
 
 struct hist {
-	uint64_t *counts;       /* nbuckets entries, NULL until hist_init */
+	uint64_t **blk;         /* HIST_BLOCKS pointers to HIST_SUB counters
+				   each, or NULL; NULL until the first value */
 	uint64_t n;
 	uint64_t min, max;
 	double sum;
-	unsigned sub_bits;      /* HIST_SUB_BITS, or fewer: hist_init_sub */
-	unsigned nbuckets;
 };
 
-/* Allocates the counters; returns 0, or -1 with errno ENOMEM (or EINVAL:
- * sub_bits not in 1..HIST_SUB_BITS). */
+/* An empty histogram; allocates nothing (the first value does). Returns 0. */
 int  hist_init(struct hist *h);
-int  hist_init_sub(struct hist *h, unsigned sub_bits);
 void hist_free(struct hist *h);
 void hist_reset(struct hist *h);
 
-static inline unsigned hist_index_sub(uint64_t v, unsigned sub_bits)
+/* Allocate the block that bucket i lives in (and the table of blocks).
+ * 0, or -1 with errno ENOMEM. The slow path of hist_record. */
+int  hist_grow(struct hist *h, unsigned i);
+
+/* Count in bucket i (0 where its block was never allocated). */
+static inline uint64_t hist_count(const struct hist *h, unsigned i)
 {
-	if (v >= (1ull << HIST_MAX_BITS))
-		v = (1ull << HIST_MAX_BITS) - 1;
-	if (v < (2ull << sub_bits))
-		return (unsigned)v;
-	unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - sub_bits;
-	return (shift << sub_bits) + (unsigned)(v >> shift);
+	const uint64_t *b = h->blk ? h->blk[i / HIST_SUB] : 0;
+	return b ? b[i % HIST_SUB] : 0;
 }
 
 static inline unsigned hist_index(uint64_t v)
 {
-	return hist_index_sub(v, HIST_SUB_BITS);
+	if (v >= (1ull << HIST_MAX_BITS))
+		v = (1ull << HIST_MAX_BITS) - 1;
+	if (v < 2 * HIST_SUB)
+		return (unsigned)v;
+	unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - HIST_SUB_BITS;
+	return shift * HIST_SUB + (unsigned)(v >> shift);
 }
 
-static inline void hist_record(struct hist *h, uint64_t v)
+/* 0, or -1 (nothing recorded) when its block could not be allocated. */
+static inline int hist_record(struct hist *h, uint64_t v)
 {
-	h->counts[hist_index_sub(v, h->sub_bits)]++;
+	unsigned i = hist_index(v);
+
+	if (__builtin_expect(!h->blk || !h->blk[i / HIST_SUB], 0) && hist_grow(h, i) < 0)
+		return -1;
+	h->blk[i / HIST_SUB][i % HIST_SUB]++;
 	if (h->n == 0 || v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
 	h->n++;
 	h->sum += (double)v;
+	return 0;
 }
 
-/* Adds src into dst; dst must be initialised, with src's resolution
- * (a different one is a bug: it aborts). */
-void hist_merge(struct hist *dst, const struct hist *src);
+/* Adds src into dst. 0, or -1 when a block of dst could not be allocated
+ * (dst then holds part of src: its counters, but not n, min, max, sum). */
+int hist_merge(struct hist *dst, const struct hist *src);
 
 /* p in [0, 100]; 0 for an empty histogram. p = 100 gives the exact max. */
 uint64_t hist_percentile(const struct hist *h, double p);
 
-/* Smallest and largest value that map to bucket i (for tests and plots);
- * the _sub forms for 2^sub_bits buckets per power of two. */
-uint64_t hist_bucket_low_sub(unsigned i, unsigned sub_bits);
-uint64_t hist_bucket_high_sub(unsigned i, unsigned sub_bits);
-static inline uint64_t hist_bucket_low(unsigned i)
-{
-	return hist_bucket_low_sub(i, HIST_SUB_BITS);
-}
-static inline uint64_t hist_bucket_high(unsigned i)
-{
-	return hist_bucket_high_sub(i, HIST_SUB_BITS);
-}
+/* Smallest and largest value that map to bucket i (for tests and plots). */
+uint64_t hist_bucket_low(unsigned i);
+uint64_t hist_bucket_high(unsigned i);
 
 #endif

@@ -29,16 +29,68 @@ static int *json_slot(struct jw *w)
 	return &w->need_comma[w->depth < JW_MAX_DEPTH ? w->depth : JW_MAX_DEPTH];
 }
 
-static void json_wstr(FILE *f, const char *s)
+/* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0
+ * when it is not one: a stray continuation byte, an overlong form, a
+ * surrogate, beyond U+10FFFF, or cut short (RFC 3629, section 4). */
+static size_t json_utf8_len(const unsigned char *p, size_t n)
 {
+	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (p[k] < 0x80 || p[k] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* Whatever the bytes (a peer's HELLO name is anything at all), the output
+ * is a valid JSON string: quotes, backslashes and control characters
+ * escaped, well-formed UTF-8 passed through, and each byte that is not
+ * part of it - and NUL - replaced by U+FFFD, as a decoder would show it. */
+static void json_wstr(FILE *f, const char *str, size_t n)
+{
+	const unsigned char *c = (const unsigned char *)str;
+
 	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);   /* UTF-8 passes through untouched */
+	for (size_t i = 0; i < n;) {
+		size_t len = json_utf8_len(c + i, n - i);
+		/* NUL too: "\u0000" is valid JSON, but readers that keep
+		 * strings NUL-terminated (ours, many in C) refuse or cut it. */
+		if (len == 0 || c[i] == '\0') {
+			fputs("\\ufffd", f);
+			i++;
+		} else if (len > 1) {
+			fwrite(c + i, 1, len, f);
+			i += len;
+		} else {
+			if (c[i] == '"' || c[i] == '\\')
+				fprintf(f, "\\%c", c[i]);
+			else if (c[i] < 0x20 || c[i] == 0x7f)
+				fprintf(f, "\\u%04x", c[i]);
+			else
+				fputc(c[i], f);
+			i++;
+		}
 	}
 	fputc('"', f);
 }
@@ -60,7 +112,7 @@ static void json_pre(struct jw *w, const char *key)
 			w->err = 1;
 			key = "";
 		}
-		json_wstr(w->f, key);
+		json_wstr(w->f, key, strlen(key));
 		fputs(": ", w->f);
 	} else if (key) {
 		w->err = 1;
@@ -101,9 +153,15 @@ void jw_str(struct jw *w, const char *key, const char *val)
 {
 	json_pre(w, key);
 	if (val)
-		json_wstr(w->f, val);
+		json_wstr(w->f, val, strlen(val));
 	else
 		fputs("null", w->f);
+}
+
+void jw_strn(struct jw *w, const char *key, const char *val, size_t len)
+{
+	json_pre(w, key);
+	json_wstr(w->f, val, len);
 }
 
 void jw_num(struct jw *w, const char *key, double v)

@@ -28,6 +28,10 @@ void jw_obj_end(struct jw *w);
 void jw_arr_begin(struct jw *w, const char *key);
 void jw_arr_end(struct jw *w);
 void jw_str(struct jw *w, const char *key, const char *val); /* NULL val -> null */
+/* len bytes of anything (NULs too): the output is valid JSON whatever
+ * they are - escaped, and NUL and bytes that are not UTF-8 replaced by
+ * U+FFFD. */
+void jw_strn(struct jw *w, const char *key, const char *val, size_t len);
 void jw_u64(struct jw *w, const char *key, uint64_t v);
 void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_num(struct jw *w, const char *key, double v);      /* %.6g; NaN/Inf -> null */

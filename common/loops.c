@@ -132,9 +132,12 @@ static int loops_acceptor(struct server *s)
 	int all_first = backend_has(s->be, BE_ACCEPTS_ALL_FIRST) && s->opt.sources, rc = 0;
 
 	while (!server_should_stop(s)) {
-		/* A backend that takes N sources and no more: leave the rest
-		 * in the backlog, as its single loop does. */
-		int full = all_first && s->handed >= s->opt.sources;
+		/* A backend that takes N sources and no more: once the loops
+		 * hold N (connections that delivered a frame: an idle or junk
+		 * connection is no source), leave the rest in the backlog, as
+		 * its single loop does. */
+		int full = all_first &&
+			   __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) >= s->opt.sources;
 		struct pollfd p = { .fd = s->lfd, .events = POLLIN };
 		int n = poll(&p, full ? 0 : 1, server_wait_ms(s));
 		struct server_handed h;
@@ -155,8 +158,7 @@ static int loops_acceptor(struct server *s)
 				close(h.fd);
 				__atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
 			}
-			if (all_first && ++s->handed >= s->opt.sources)
-				break;
+			s->handed++;
 		}
 		if (got < 0) {
 			rc = -1;
@@ -315,8 +317,8 @@ void loop_figures(const struct loop *l, uint64_t *frames, uint64_t *bytes)
 	*frames = l->frames;
 	*bytes = l->bytes;
 	for (const struct conn *c = l->live; c; c = c->next) {
-		*frames += c->src->frames;
-		*bytes += c->src->bytes;
+		*frames += c->src->frames - c->src_frames0;
+		*bytes += c->src->bytes - c->src_bytes0;
 	}
 }
 

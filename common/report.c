@@ -49,42 +49,138 @@ void report_usage_stop(struct report_usage *u, const struct server *s)
 }
 
 struct totals {
-	uint64_t frames, bytes, lost, duplicates, late, crc_errors, unstamped, max_gap_ns;
-	unsigned by_status[SRC_ERROR + 1];
-	unsigned idle;         /* connected, never sent a byte */
-	int bad;               /* some source makes the exit status 1 */
-	struct hist lat;
+	struct source sum;     /* every source's counts, saturating (source_sum) */
+	uint64_t nsources;     /* records shown + folded into others */
+	uint64_t by_status[SRC_ERROR + 1];
+	uint64_t idle;         /* connections that never delivered a frame */
+	uint64_t complete_ok;  /* sources that ended clean (source_ok) */
+	uint64_t bad;          /* sources that make the run a failure */
+	char why[512];         /* the verdict, one line */
 };
 
-/* Connected but never sent a byte (whether still open or closed since):
- * counted, not listed, so 10,000 idle descriptors don't bury the sources. */
-static int source_is_idle(const struct source *r)
+/* Why a source makes the run a failure, or NULL when it does not. A source
+ * still active is a failure when the run waited for N sources (it was cut
+ * off); with --sources 0 the duration or a signal is the plan, not a fault. */
+static const char *report_fault(const struct server *s, const struct source *r,
+				char *buf, size_t len)
 {
-	return !r->heard;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (r->status == SRC_ACTIVE) {
+		if (s->opt.sources)
+			n += (size_t)snprintf(buf, len, "still active when the run ended");
+	} else if (r->status != SRC_COMPLETE) {
+		n += (size_t)snprintf(buf, len, "%s", source_status_name(r->status));
+	}
+	if (r->lost && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%llu lost", n ? ", " : "",
+				      (unsigned long long)r->lost);
+	if (r->duplicates && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%llu duplicates", n ? ", " : "",
+				      (unsigned long long)r->duplicates);
+	if (r->crc_errors && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%llu CRC errors", n ? ", " : "",
+				      (unsigned long long)r->crc_errors);
+	if (r->broken && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u broken connection%s", n ? ", " : "",
+				      r->broken, r->broken == 1 ? "" : "s");
+	return buf[0] ? buf : NULL;
 }
 
-static void totals_add(struct totals *t, const struct source *r)
+static void totals_add(struct totals *t, const struct server *s, const struct source *r,
+		       char *faults, size_t flen)
 {
-	if (source_is_idle(r)) {
-		t->idle++;
-		return;
-	}
-	t->frames += r->frames;
-	t->bytes += r->bytes;
-	t->lost += r->lost;
-	t->duplicates += r->duplicates;
-	t->late += r->late;
-	t->crc_errors += r->crc_errors;
-	t->unstamped += r->unstamped;
-	if (r->max_gap_ns > t->max_gap_ns)
-		t->max_gap_ns = r->max_gap_ns;
+	char buf[128], id[16];
+
+	(void)source_sum(&t->sum, r);   /* out of memory: the latency is partial */
+	t->nsources++;
 	t->by_status[r->status]++;
-	if (t->lat.counts)
-		hist_merge(&t->lat, &r->lat);
-	/* A record a reconnect took over is judged by its successor. */
-	if (!r->resumed && (r->lost || r->status == SRC_INCOMPLETE ||
-			    r->status == SRC_TRUNCATED || r->status == SRC_ERROR))
-		t->bad = 1;
+	if (source_ok(r))
+		t->complete_ok++;
+	if (!report_fault(s, r, buf, sizeof(buf)))
+		return;
+	if (t->bad++ < 3) {
+		size_t n = strlen(faults);
+		snprintf(id, sizeof(id), r->have_id ? "%u" : "?", r->id);
+		snprintf(faults + n, flen - n, "; source %s: %s", id, buf);
+	}
+}
+
+/* The folded records: their counts are exact, their faults summed up
+ * (each was judged with source_ok when it was folded). */
+static void totals_add_others(struct totals *t, const struct server *s,
+			      char *faults, size_t flen)
+{
+	uint64_t bad = s->nothers - s->others_ok;
+
+	if (!s->nothers)
+		return;
+	(void)source_sum(&t->sum, &s->others);
+	t->nsources += s->nothers;
+	for (int k = 0; k <= SRC_ERROR; k++)
+		t->by_status[k] += s->others_status[k];
+	t->complete_ok += s->others_ok;
+	if (bad) {
+		size_t n = strlen(faults);
+		t->bad += bad;
+		snprintf(faults + n, flen - n, "; %llu of the %llu others (beyond --max-records) "
+			 "not clean", (unsigned long long)bad, (unsigned long long)s->nothers);
+	}
+}
+
+/* The one line that says why the exit status is what it is. 0 or 1. */
+static int report_verdict(const struct server *s, struct totals *t, const char *faults)
+{
+	unsigned want = s->opt.sources;
+
+	if (want && t->complete_ok < want) {
+		snprintf(t->why, sizeof(t->why),
+			 "FAILED: %llu of %u expected source%s ended complete and clean%s",
+			 (unsigned long long)t->complete_ok, want, want == 1 ? "" : "s", faults);
+		return 1;
+	}
+	if (t->bad) {
+		snprintf(t->why, sizeof(t->why), "FAILED: %llu source%s not clean%s%s",
+			 (unsigned long long)t->bad, t->bad == 1 ? "" : "s", faults,
+			 t->bad > 3 ? "; ..." : "");
+		return 1;
+	}
+	if (want)
+		snprintf(t->why, sizeof(t->why),
+			 "ok: %llu source%s complete, nothing lost, no duplicates, no CRC errors",
+			 (unsigned long long)t->complete_ok, t->complete_ok == 1 ? "" : "s");
+	else
+		snprintf(t->why, sizeof(t->why),
+			 "ok: %llu source%s, nothing lost, no duplicates, no CRC errors "
+			 "(--sources 0: active sources allowed)",
+			 (unsigned long long)t->nsources, t->nsources == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * A peer's bytes made safe for a terminal: printable ASCII as is, a
+ * backslash doubled, anything else (control characters, ESC, NUL, bytes
+ * of other encodings) as a visible \xNN - so a name can neither split
+ * the table nor drive the terminal.
+ */
+static const char *report_visible(const char *in, size_t n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 5 <= len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+		}
+	}
+	out[o < len ? o : len - 1] = '\0';
+	return out;
 }
 
 static int by_id(const void *a, const void *b)
@@ -176,47 +272,63 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 			 const struct totals *t, const struct report_usage *u)
 {
 	const char *kind = s->opt.mode == MODE_PULL ? "RTT" : "latency";
-	unsigned shown = 0;
-	char st[160], idbuf[16];
+	char st[160], idbuf[16], name[4 * PROTO_NAME_MAX + 1];
 
-	fprintf(f, "\n%s backend%s, %s mode, %u source%s in %.2f s (%s: %s p50/p99/max)\n",
+	fprintf(f, "\n%s backend%s, %s mode, %llu source%s in %.2f s (%s: %s p50/p99/max)\n",
 		s->be->name, s->opt.edge ? " (edge-triggered)" : "",
-		s->opt.mode == MODE_PULL ? "pull" : "push", n - t->idle, n - t->idle == 1 ? "" : "s",
+		s->opt.mode == MODE_PULL ? "pull" : "push", (unsigned long long)t->nsources,
+		t->nsources == 1 ? "" : "s",
 		u->elapsed_s, kind, s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
 							       : "send time -> frame received");
 	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s  %s\n", "source", "name",
 		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap", "status");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
-		if (source_is_idle(r))
-			continue;
-		if (shown++ == REPORT_MAX_ROWS) {
-			fprintf(f, "%8s (%u more sources: see --json)\n", "...", n - t->idle - REPORT_MAX_ROWS);
+		if (i == REPORT_MAX_ROWS) {
+			fprintf(f, "%8s (%u more sources: see --json)\n", "...", n - REPORT_MAX_ROWS);
 			break;
 		}
 		snprintf(idbuf, sizeof(idbuf), r->have_id ? "%u" : "?", r->id);
-		snprintf(st, sizeof(st), "%s%s%s%s", source_status_name(r->status),
-			 r->resumed ? " (resumed later)" : "", r->error[0] ? ": " : "", r->error);
-		print_row(f, idbuf, r->name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
+		snprintf(st, sizeof(st), "%s%s%s", source_status_name(r->status),
+			 r->error[0] ? ": " : "", r->error);
+		report_visible(r->name, r->name_len, name, sizeof(name));
+		print_row(f, idbuf, name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
 			  r->crc_errors, &r->lat, r->max_gap_ns, st);
+	}
+	if (s->nothers) {
+		const struct source *o = &s->others;
+		snprintf(st, sizeof(st), "%llu sources beyond --max-records %u",
+			 (unsigned long long)s->nothers, s->opt.max_records);
+		print_row(f, "others", "", "", o->frames, o->bytes, o->lost, o->duplicates,
+			  o->crc_errors, &o->lat, o->max_gap_ns, st);
 	}
 	st[0] = '\0';
 	for (int k = 0; k <= SRC_ERROR; k++)
 		if (t->by_status[k])
-			snprintf(st + strlen(st), sizeof(st) - strlen(st), "%s%u %s", st[0] ? ", " : "",
-				 t->by_status[k],
+			snprintf(st + strlen(st), sizeof(st) - strlen(st), "%s%llu %s", st[0] ? ", " : "",
+				 (unsigned long long)t->by_status[k],
 				 source_status_name((enum source_status)k));
-	print_row(f, "total", "", "", t->frames, t->bytes, t->lost, t->duplicates, t->crc_errors,
-		  &t->lat, t->max_gap_ns, st);
+	print_row(f, "total", "", "", t->sum.frames, t->sum.bytes, t->sum.lost, t->sum.duplicates,
+		  t->sum.crc_errors, &t->sum.lat, t->sum.max_gap_ns, st);
 	if (t->idle)
-		fprintf(f, "%u idle connection%s (connected, never sent a byte; not sources)\n", t->idle,
-			t->idle == 1 ? "" : "s");
+		fprintf(f, "%llu idle connection%s (never delivered a frame; not sources)\n",
+			(unsigned long long)t->idle, t->idle == 1 ? "" : "s");
+	if (s->rejected) {
+		fprintf(f, "%llu connection%s rejected (never sources):", (unsigned long long)s->rejected,
+			s->rejected == 1 ? "" : "s");
+		for (unsigned k = 0; k < SERVER_REJECT_REASONS && s->reject_why[k].n; k++)
+			fprintf(f, "%s %llu %s", k ? ";" : "", (unsigned long long)s->reject_why[k].n,
+				s->reject_why[k].why);
+		if (s->reject_why_other)
+			fprintf(f, "; %llu for other reasons", (unsigned long long)s->reject_why_other);
+		fputc('\n', f);
+	}
 	if (s->refused)
 		fprintf(f, "%lu connection%s refused (see the messages above)\n",
 			(unsigned long)s->refused, s->refused == 1 ? "" : "s");
 
 	const struct syscounts *c = &s->sc;
-	double per = t->frames ? 1.0 / (double)t->frames : 0;
+	double per = t->sum.frames ? 1.0 / (double)t->sum.frames : 0;
 	fprintf(f, "system calls: %lu waits, %lu reads (%lu EAGAIN), %lu writes, %lu accepts",
 		(unsigned long)c->waits, (unsigned long)c->reads, (unsigned long)c->eagain,
 		(unsigned long)c->writes, (unsigned long)c->accepts);
@@ -229,6 +341,7 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
 		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
 		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
+	fprintf(f, "%s\n", t->why);
 }
 
 static void json_hist(struct jw *w, const char *key, const struct hist *h)
@@ -251,20 +364,42 @@ static void json_hist(struct jw *w, const char *key, const struct hist *h)
 static void json_buckets(struct jw *w, const char *key, const struct hist *h)
 {
 	jw_arr_begin(w, key);
-	for (unsigned i = 0; h->counts && i < HIST_BUCKETS; i++) {
-		if (!h->counts[i])
+	for (unsigned i = 0; h->blk && i < HIST_BUCKETS; i++) {
+		uint64_t count = hist_count(h, i);
+		if (!count)
 			continue;
 		jw_arr_begin(w, NULL);
 		jw_u64(w, NULL, hist_bucket_low(i));
 		jw_u64(w, NULL, hist_bucket_high(i));
-		jw_u64(w, NULL, h->counts[i]);
+		jw_u64(w, NULL, count);
 		jw_arr_end(w);
 	}
 	jw_arr_end(w);
 }
 
+/* The counts every level of the summary has: a source, others, the total. */
+static void json_counts(struct jw *w, const struct source *r)
+{
+	jw_u64(w, "frames", r->frames);
+	jw_u64(w, "bytes", r->bytes);
+	jw_u64(w, "lost", r->lost);
+	jw_u64(w, "duplicates", r->duplicates);
+	jw_u64(w, "late", r->late);
+	jw_u64(w, "crc_errors", r->crc_errors);
+	jw_u64(w, "unstamped", r->unstamped);
+	jw_u64(w, "broken_connections", r->broken);
+}
+
+static void json_status(struct jw *w, const uint64_t by_status[SRC_ERROR + 1])
+{
+	jw_obj_begin(w, "status");
+	for (int k = 0; k <= SRC_ERROR; k++)
+		jw_u64(w, source_status_name((enum source_status)k), by_status[k]);
+	jw_obj_end(w);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
-		       const struct totals *t, const struct report_usage *u)
+		       const struct totals *t, const struct report_usage *u, int rc)
 {
 	const char *lat = s->opt.mode == MODE_PULL ? "rtt_ns" : "latency_ns";
 	const struct syscounts *c = &s->sc;
@@ -286,26 +421,35 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_str(&w, "latency_kind", s->opt.mode == MODE_PULL ? "rtt" : "one-way");
 	jw_str(&w, "listen", s->listen_name);
 	jw_u64(&w, "sources_expected", s->opt.sources);
-	jw_u64(&w, "connections", n);
+	jw_u64(&w, "connections", s->connections);
 	jw_u64(&w, "idle_connections", t->idle);
+	jw_u64(&w, "rejected", s->rejected);
+	jw_arr_begin(&w, "rejected_reasons");
+	for (unsigned k = 0; k < SERVER_REJECT_REASONS && s->reject_why[k].n; k++) {
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "reason", s->reject_why[k].why);
+		jw_u64(&w, "count", s->reject_why[k].n);
+		jw_obj_end(&w);
+	}
+	if (s->reject_why_other) {
+		jw_obj_begin(&w, NULL);
+		jw_null(&w, "reason");
+		jw_u64(&w, "count", s->reject_why_other);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_u64(&w, "refused", s->refused);
 	jw_num(&w, "elapsed_s", u->elapsed_s);
-	jw_u64(&w, "frames", t->frames);
-	jw_u64(&w, "bytes", t->bytes);
-	jw_u64(&w, "lost", t->lost);
-	jw_u64(&w, "duplicates", t->duplicates);
-	jw_u64(&w, "late", t->late);
-	jw_u64(&w, "crc_errors", t->crc_errors);
-	jw_u64(&w, "unstamped", t->unstamped);
-	jw_u64(&w, "max_gap_ns", t->max_gap_ns);
-	jw_obj_begin(&w, "status");
-	for (int k = 0; k <= SRC_ERROR; k++)
-		jw_u64(&w, source_status_name((enum source_status)k), t->by_status[k]);
-	jw_obj_end(&w);
-	json_hist(&w, lat, &t->lat);
+	jw_u64(&w, "source_count", t->nsources);
+	json_counts(&w, &t->sum);
+	jw_u64(&w, "max_gap_ns", t->sum.max_gap_ns);
+	jw_u64(&w, "exit_status", (uint64_t)rc);
+	jw_str(&w, "verdict", t->why);
+	json_status(&w, t->by_status);
+	json_hist(&w, lat, &t->sum.lat);
 	char bkey[32];
 	snprintf(bkey, sizeof(bkey), "%s_buckets", lat);
-	json_buckets(&w, bkey, &t->lat);
+	json_buckets(&w, bkey, &t->sum.lat);
 	jw_obj_begin(&w, "syscalls");
 	jw_u64(&w, "waits", c->waits);
 	jw_u64(&w, "reads", c->reads);
@@ -321,31 +465,23 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_obj_begin(&w, "cpu");
 	jw_num(&w, "user_s", u->user_s);
 	jw_num(&w, "sys_s", u->sys_s);
-	jw_num(&w, "ns_per_frame", t->frames ? (u->user_s + u->sys_s) * 1e9 / (double)t->frames : 0);
+	jw_num(&w, "ns_per_frame", t->sum.frames ?
+	       (u->user_s + u->sys_s) * 1e9 / (double)t->sum.frames : 0);
 	jw_obj_end(&w);
 	jw_u64(&w, "max_rss_kib", (uint64_t)u->max_rss_kib);
 	jw_arr_begin(&w, "sources");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
-		if (source_is_idle(r))
-			continue;
 		jw_obj_begin(&w, NULL);
 		if (r->have_id)
 			jw_u64(&w, "id", r->id);
 		else
 			jw_null(&w, "id");
-		jw_str(&w, "name", r->name);
+		jw_strn(&w, "name", r->name, r->name_len);
 		jw_str(&w, "peer", r->peer);
-		jw_u64(&w, "frames", r->frames);
-		jw_u64(&w, "bytes", r->bytes);
-		jw_u64(&w, "lost", r->lost);
-		jw_u64(&w, "duplicates", r->duplicates);
-		jw_u64(&w, "late", r->late);
-		jw_u64(&w, "crc_errors", r->crc_errors);
-		jw_u64(&w, "unstamped", r->unstamped);
+		json_counts(&w, r);
 		jw_str(&w, "status", source_status_name(r->status));
 		jw_str(&w, "error", r->error);
-		jw_bool(&w, "resumed", r->resumed);
 		jw_u64(&w, "connections", r->connections);
 		if (r->got_bye)
 			jw_u64(&w, "bye_count", r->bye_count);
@@ -356,8 +492,14 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	jw_obj_begin(&w, "others");
+	jw_u64(&w, "sources", s->nothers);
+	jw_u64(&w, "clean", s->others_ok);
+	json_counts(&w, &s->others);
+	json_status(&w, s->others_status);
 	jw_obj_end(&w);
-	int rc = jw_finish(&w);
+	jw_obj_end(&w);
+	rc = jw_finish(&w);
 	if (fclose(f) != 0 || rc < 0) {
 		msg("writing --json %s failed: %s", s->opt.json, strerror(errno));
 		return -1;
@@ -396,11 +538,12 @@ int report_write(struct server *s, const struct report_usage *u)
 	struct totals t = { 0 };
 	struct source **v = NULL;
 	unsigned n = s->nsrcs;
-	int rc = 0;
+	char faults[400] = "";
+	int rc = 0, verdict;
 
-	if (hist_init(&t.lat) < 0 || (n && !(v = malloc(n * sizeof(*v))))) {
+	source_init(&t.sum);
+	if (n && !(v = malloc(n * sizeof(*v)))) {
 		msg("out of memory for the summary");
-		hist_free(&t.lat);
 		return 2;
 	}
 	if (n) {
@@ -408,19 +551,28 @@ int report_write(struct server *s, const struct report_usage *u)
 		qsort(v, n, sizeof(*v), by_id);
 	}
 	for (unsigned i = 0; i < n; i++)
-		totals_add(&t, v[i]);
+		totals_add(&t, s, v[i], faults, sizeof(faults));
+	totals_add_others(&t, s, faults, sizeof(faults));
+	t.idle = s->idle_closed;
+	for (unsigned i = 0; i < s->nloops; i++)
+		for (const struct conn *c = s->loops[i].live; c; c = c->next)
+			if (!c->src->registered)
+				t.idle++;
+	verdict = report_verdict(s, &t, faults);
 
 	if (!s->opt.quiet) {
 		report_table(stdout, s, v, n, &t, u);
 		fflush(stdout);
+	} else if (verdict) {
+		msg("%s", t.why);
 	}
-	if (s->opt.json && report_json(s, v, n, &t, u) < 0)
+	if (s->opt.json && report_json(s, v, n, &t, u, verdict) < 0)
 		rc = 2;
 	if (s->opt.trace && report_trace(s) < 0)
 		rc = 2;
-	if (!rc && t.bad)
-		rc = 1;
-	hist_free(&t.lat);
+	if (!rc)
+		rc = verdict;
+	source_free(&t.sum);
 	free(v);
 	return rc;
 }

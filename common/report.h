@@ -20,8 +20,10 @@ void report_usage_start(struct report_usage *u);
 void report_usage_stop(struct report_usage *u, const struct server *s);
 
 /* Prints the table (unless --quiet), writes --json and --trace.
- * Returns the exit status: 0 clean, 1 a source lost, truncated or failed,
- * 2 when an output file could not be written. */
+ * Returns the exit status: 0 when every expected source ended complete
+ * and clean (source_ok; with --sources 0, active sources allowed), 1
+ * otherwise - the table's last line, the JSON's "verdict" (and stderr
+ * with --quiet) say why - 2 when an output file could not be written. */
 int report_write(struct server *s, const struct report_usage *u);
 
 #endif

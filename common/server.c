@@ -84,6 +84,148 @@ static void list_unlink(struct conn **head, struct conn *c)
 		c->next->prev = c->prev;
 }
 
+/*
+ * Sources. A connection is not a source until it has delivered a valid
+ * frame: until then its record is its own (provisional, not in the
+ * registry), so an idle connection, a port scanner or a peer speaking
+ * another protocol can neither take the place of one of the N expected
+ * sources nor end the run; when it closes it is only counted, as idle
+ * (never sent a byte) or rejected (with its reason), and its record is
+ * freed. The first valid frame names the source (registry_name).
+ *
+ * A record may be pointed to by several connections over time (a resume),
+ * so it carries a count of them and is freed when the last one is reaped
+ * and it is no longer in the registry.
+ */
+
+/* A new record in the registry; under s->lock. 0, or -1 out of memory. */
+static int registry_add(struct server *s, struct source *r)
+{
+	if (s->nsrcs == s->srcs_cap) {
+		unsigned cap = s->srcs_cap ? 2 * s->srcs_cap : 64;
+		struct source **grown = realloc(s->srcs, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		s->srcs = grown;
+		s->srcs_cap = cap;
+	}
+	r->slot = s->nsrcs;
+	s->srcs[s->nsrcs++] = r;
+	r->registered = 1;
+	return 0;
+}
+
+static void registry_remove(struct server *s, struct source *r)
+{
+	struct source *last = s->srcs[--s->nsrcs];
+	s->srcs[r->slot] = last;
+	last->slot = r->slot;
+	r->registered = 0;
+}
+
+enum registry_verdict registry_name(struct server *s, struct conn *c, uint32_t id,
+				    char *why, size_t whylen)
+{
+	struct source *me = c->src, *r = NULL;
+	enum registry_verdict v = REG_NEW;
+
+	pthread_mutex_lock(&s->lock);
+	/* Linear, but once per connection and never per frame. */
+	for (unsigned i = 0; i < s->nsrcs; i++)
+		if (s->srcs[i]->id == id) {
+			r = s->srcs[i];
+			break;
+		}
+	me->id = id;
+	me->have_id = 1;
+	if (r && !r->closed) {
+		snprintf(why, whylen, "source id %u is already connected from %s", id, r->peer);
+		v = REG_REFUSED;
+	} else if (r && r->got_bye) {
+		snprintf(why, whylen, "source id %u has already said BYE (from %s); "
+			 "a source resumes only after a connection that ended without one",
+			 id, r->peer);
+		v = REG_REFUSED;
+	} else if (r && source_resume(r, me->peer) == 0) {
+		/* The record goes on; this connection's provisional one is
+		 * dropped (it has counted nothing: this is its first frame). */
+		r->closed = 0;
+		r->refs++;
+		s->nsrcs_ended--;
+		__atomic_sub_fetch(&s->ended, 1, __ATOMIC_RELAXED);
+		c->src = r;
+		/* The loop's figures count what this connection brings. */
+		c->src_frames0 = r->frames;
+		c->src_bytes0 = r->bytes;
+		v = REG_RESUMED;
+	} else if (r) {
+		snprintf(why, whylen, "source id %u is still open", id);  /* stopping */
+		v = REG_REFUSED;
+	} else if (registry_add(s, me) < 0) {
+		snprintf(why, whylen, "out of memory for source %u's record", id);
+		v = REG_REFUSED;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (v == REG_RESUMED) {
+		source_free(me);
+		free(me);
+	}
+	return v;
+}
+
+/* Count a rejection by its reason; at most SERVER_REJECT_REASONS distinct
+ * ones are kept, so that a peer cannot grow memory by varying its junk. */
+static void registry_reject(struct server *s, const char *why)
+{
+	s->rejected++;
+	for (unsigned i = 0; i < SERVER_REJECT_REASONS; i++) {
+		if (!s->reject_why[i].n)
+			snprintf(s->reject_why[i].why, sizeof(s->reject_why[i].why), "%s", why);
+		else if (strcmp(s->reject_why[i].why, why))
+			continue;
+		s->reject_why[i].n++;
+		return;
+	}
+	s->reject_why_other++;
+}
+
+/* Fold an ended record into "others": exact counts, one histogram. */
+static void registry_fold(struct server *s, struct source *r)
+{
+	if (source_sum(&s->others, r) < 0)
+		s->others.unstamped = source_add_sat(s->others.unstamped, r->lat.n);
+	s->nothers++;
+	s->others_ok += source_ok(r);
+	s->others_status[r->status]++;
+	registry_remove(s, r);
+}
+
+/* Its connection has closed; under s->lock. */
+static void registry_closed(struct server *s, struct conn *c)
+{
+	struct source *r = c->src;
+
+	r->closed = 1;
+	if (!r->registered) {
+		if (!r->heard)
+			s->idle_closed++;
+		else if (source_ended(r))
+			registry_reject(s, r->error[0] ? r->error : source_status_name(r->status));
+		else
+			s->idle_closed++;   /* part of a frame, then we stopped */
+		return;
+	}
+	if (!source_ended(r))
+		return;                     /* we stopped: it stays "active" */
+	__atomic_add_fetch(&s->ended, 1, __ATOMIC_RELAXED);
+	/* Beyond --max-records the newest ended record is folded, so memory
+	 * stays bounded whatever peers do; the first ones keep their rows. */
+	if (s->nsrcs_ended >= s->opt.max_records)
+		registry_fold(s, r);
+	else
+		s->nsrcs_ended++;
+}
+
 /* Register fd in loop l; peer is the address accept() gave (NULL: ask
  * the socket, which no longer knows once the peer has reset the
  * connection). */
@@ -93,12 +235,12 @@ static struct conn *server_register(struct loop *l, int fd, const struct sockadd
 	struct server *s = l->s;
 	struct conn *c = calloc(1, sizeof(*c) + s->be->conn_size);
 	struct source *src = calloc(1, sizeof(*src));
-	struct source **grown = NULL;
 
 	if (!c || !src)
 		goto nomem;
 	source_init(src);
 	src->connections = 1;
+	src->refs = 1;
 	if (peer)
 		net_format(peer, peer_len, src->peer, sizeof(src->peer));
 	else
@@ -117,21 +259,10 @@ static struct conn *server_register(struct loop *l, int fd, const struct sockadd
 		(void)net_set_keepalive(fd, s->opt.keepalive);
 
 	pthread_mutex_lock(&s->lock);
-	if (s->nsrcs == s->srcs_cap) {
-		unsigned cap = s->srcs_cap ? 2 * s->srcs_cap : 64;
-		grown = realloc(s->srcs, cap * sizeof(*grown));
-		if (!grown) {
-			pthread_mutex_unlock(&s->lock);
-			goto nomem;
-		}
-		s->srcs = grown;
-		s->srcs_cap = cap;
-	}
-	s->srcs[s->nsrcs++] = src;
 	list_push(&l->live, c);
 	l->nlive++;
 	l->conns++;
-	s->accepted++;
+	s->connections++;
 	pthread_mutex_unlock(&s->lock);
 
 	if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN) &&
@@ -285,13 +416,9 @@ void server_close(struct conn *c)
 	list_unlink(&l->live, c);
 	l->nlive--;
 	list_push(&l->dead, c);
-	c->src->closed = 1;
-	l->frames += c->src->frames;
-	l->bytes += c->src->bytes;
-	/* A connection that never sent a byte is not a source: it must not
-	 * end a run that waits for --sources N. */
-	if (c->src->heard && source_ended(c->src))
-		__atomic_add_fetch(&s->ended, 1, __ATOMIC_RELAXED);
+	l->frames += c->src->frames - c->src_frames0;
+	l->bytes += c->src->bytes - c->src_bytes0;
+	registry_closed(s, c);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -300,9 +427,18 @@ void server_reap(struct loop *l)
 	pthread_mutex_lock(&l->s->lock);
 	struct conn *c = l->dead;
 	l->dead = NULL;
+	/* A record goes with its last connection unless the registry holds
+	 * it; c->src NULL below means "not mine to free". */
+	for (struct conn *d = c; d; d = d->next)
+		if (--d->src->refs || d->src->registered)
+			d->src = NULL;
 	pthread_mutex_unlock(&l->s->lock);
 	while (c) {
 		struct conn *next = c->next;
+		if (c->src) {
+			source_free(c->src);
+			free(c->src);
+		}
 		free(c);
 		c = next;
 	}
@@ -454,6 +590,7 @@ static void server_free(struct server *s)
 		free(s->srcs[i]);
 	}
 	free(s->srcs);
+	source_free(&s->others);
 	free(s->trace);
 	if (s->lfd >= 0)
 		close(s->lfd);
@@ -469,6 +606,8 @@ int server_run(const struct server_opts *opt, const struct backend *be,
 	struct report_usage usage;
 	int rc;
 
+	if (!s.opt.max_records)
+		s.opt.max_records = SERVER_DEFAULT_MAX_RECORDS;
 	if (hooks)
 		s.hooks = *hooks;
 	pthread_mutex_init(&s.lock, NULL);

@@ -53,11 +53,16 @@ struct server_opts {
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */
 	uint64_t    trace_max;
 	long        cpu;           /* pin to this CPU, -1 = no */
+	unsigned    max_records;   /* ended sources kept in full; later ones are
+				      folded into one "others" record */
 	unsigned    loops;         /* event loops, each in its own thread (0 = 1) */
 	enum server_spread spread; /* how connections reach the loops */
 	const long *cpus;          /* --cpus: loop i runs on cpus[i % ncpus] */
 	unsigned    ncpus;
 };
+
+#define SERVER_DEFAULT_MAX_RECORDS 1024
+#define SERVER_REJECT_REASONS 8    /* distinct reasons kept, the rest summed */
 
 /*
  * System calls a backend made, so that strategies can be compared by
@@ -88,6 +93,8 @@ struct conn {
 	uint64_t req_ns;            /* pull: when the outstanding REQUEST left */
 	int      named;             /* a frame has fixed the source id */
 	uint64_t nframes;           /* frames of any type on this connection */
+	uint64_t src_frames0, src_bytes0; /* the record's figures when this
+				       connection took it over (a resume) */
 	int      shut_by_us;        /* stopping: an EOF now is ours, not the peer's */
 	int      paused;            /* conn_pause(): not read until conn_resume() */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
@@ -176,11 +183,23 @@ struct server {
 
 	pthread_mutex_t lock;      /* guards everything below, and the loops'
 				      connection lists */
-	struct source **srcs;      /* every record, in order of arrival */
+	struct source **srcs;      /* the registry: a record per source (a
+				      connection that delivered a valid frame) */
 	unsigned nsrcs, srcs_cap;
+	unsigned nsrcs_ended;      /* of them, ended and closed */
 	unsigned ended;            /* records that reached a final status */
-	unsigned accepted;         /* connections registered (BE_ACCEPTS_ALL_FIRST) */
+	unsigned gathered;         /* BE_ACCEPTS_ALL_FIRST: sources the loops
+				      have taken so far (atomic) */
 	uint64_t refused;          /* connections turned away (limits) */
+	uint64_t connections;      /* connections accepted */
+	uint64_t idle_closed;      /* closed before sending a byte */
+	uint64_t rejected;         /* sent bytes, never a source: junk, refused id */
+	struct { char why[128]; uint64_t n; } reject_why[SERVER_REJECT_REASONS];
+	uint64_t reject_why_other; /* rejections beyond the distinct reasons kept */
+	struct source others;      /* ended records folded beyond --max-records */
+	uint64_t nothers;
+	uint64_t others_ok;        /* of them, clean (source_ok) */
+	uint64_t others_status[SRC_ERROR + 1];
 	int reserve_fd;            /* spare descriptor for EMFILE */
 
 	struct trace_rec *trace;
@@ -302,6 +321,21 @@ void server_reap(struct loop *l);
 /* Stopping: shut every live connection down so that threads blocked in
  * read() wake up; their EOF is then not counted as the peer's. */
 void server_shutdown_all(struct server *s);
+
+/* ---- inside the core (conn.c) -------------------------------------------- */
+
+enum registry_verdict { REG_NEW, REG_RESUMED, REG_REFUSED };
+
+/*
+ * The connection's first valid frame says it is source `id`: make it a
+ * source. REG_NEW: a record of its own enters the registry. REG_RESUMED:
+ * an earlier connection of the same source ended without a BYE, and this
+ * one takes its record over (c->src now points to it). REG_REFUSED, with
+ * the reason in why: that source is connected right now, or has said BYE;
+ * the connection stays no source (counted as rejected when it closes).
+ */
+enum registry_verdict registry_name(struct server *s, struct conn *c, uint32_t id,
+				    char *why, size_t whylen);
 
 /* ---- for the command line ---------------------------------------------- */
 

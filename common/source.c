@@ -67,9 +67,11 @@ static void advance(struct source *s, uint64_t seq)
 int source_data(struct source *s, const struct proto_header *h, int crc_ok,
 		uint64_t now_ns, uint64_t latency_ns)
 {
-	/* A jump no real source can make (it also keeps next_seq from
-	 * wrapping): the sequence field is garbage, not a gap. */
-	if (h->seq >= s->next_seq && h->seq - s->next_seq > SOURCE_MAX_JUMP) {
+	/* A jump no real source can make: the sequence field is garbage,
+	 * not a gap. UINT64_MAX is one too: next_seq would wrap to 0, and
+	 * every later frame would look new. */
+	if (h->seq >= s->next_seq &&
+	    (h->seq - s->next_seq > SOURCE_MAX_JUMP || h->seq == UINT64_MAX)) {
 		source_fail(s, "sequence number jumps from %llu to %llu",
 			    (unsigned long long)s->next_seq, (unsigned long long)h->seq);
 		return -1;
@@ -103,13 +105,10 @@ int source_data(struct source *s, const struct proto_header *h, int crc_ok,
 		s->max_gap_ns = now_ns - s->last_ns;
 	s->last_ns = now_ns;
 
-	/* The histogram is allocated at the first DATA frame, once per source,
-	 * so that ten thousand idle connections cost no histograms. */
-	if (latency_ns == UINT64_MAX ||
-	    (!s->lat.counts && hist_init(&s->lat) < 0))
+	/* The histogram grows a block the first time a latency falls in a
+	 * power of two (hist.h): ten thousand idle connections cost none. */
+	if (latency_ns == UINT64_MAX || hist_record(&s->lat, latency_ns) < 0)
 		s->unstamped++;
-	else
-		hist_record(&s->lat, latency_ns);
 	return 0;
 }
 
@@ -121,6 +120,14 @@ void source_bye(struct source *s, uint64_t count)
 		source_fail(s, "BYE says %llu frames were sent but sequence %llu arrived",
 			    (unsigned long long)count,
 			    (unsigned long long)(s->next_seq - 1));
+		return;
+	}
+	/* Bounded like a DATA jump: a count no source can have sent would
+	 * otherwise turn into an astronomical `lost`. */
+	if (count - s->next_seq > SOURCE_MAX_JUMP) {
+		source_fail(s, "BYE says %llu frames were sent, implausibly many after "
+			    "sequence %llu (more than 2^40 missing)",
+			    (unsigned long long)count, (unsigned long long)s->next_seq);
 		return;
 	}
 	s->lost += count - s->next_seq;
@@ -142,4 +149,40 @@ void source_fail(struct source *s, const char *fmt, ...)
 	vsnprintf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
 	s->status = SRC_ERROR;
+}
+
+int source_resume(struct source *s, const char *peer)
+{
+	if (!source_ended(s) || s->got_bye)
+		return -1;
+	if (s->status == SRC_ERROR || s->status == SRC_TRUNCATED) {
+		/* Keep why: a clean end later must not hide it. */
+		if (s->broken++ == 0) {
+			char why[sizeof(s->error)];
+			snprintf(why, sizeof(why), "%s", s->error);
+			snprintf(s->error, sizeof(s->error), "connection %u: %.100s",
+				 s->connections, why);
+		}
+	} else if (!s->broken) {
+		s->error[0] = '\0';
+	}
+	s->status = SRC_ACTIVE;
+	s->connections++;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	return 0;
+}
+
+int source_sum(struct source *t, const struct source *r)
+{
+	t->frames = source_add_sat(t->frames, r->frames);
+	t->bytes = source_add_sat(t->bytes, r->bytes);
+	t->lost = source_add_sat(t->lost, r->lost);
+	t->duplicates = source_add_sat(t->duplicates, r->duplicates);
+	t->late = source_add_sat(t->late, r->late);
+	t->crc_errors = source_add_sat(t->crc_errors, r->crc_errors);
+	t->unstamped = source_add_sat(t->unstamped, r->unstamped);
+	t->broken += r->broken;
+	if (r->max_gap_ns > t->max_gap_ns)
+		t->max_gap_ns = r->max_gap_ns;
+	return hist_merge(&t->lat, &r->lat);
 }

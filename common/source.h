@@ -33,9 +33,11 @@ const char *source_status_name(enum source_status s);
 struct source {
 	uint32_t id;
 	int      have_id;         /* a frame has named the source */
-	int      heard;           /* a byte has arrived: it is a source, not
-				     just an idle connection */
-	char     name[PROTO_NAME_MAX + 1];
+	int      heard;           /* a byte has arrived on its connection */
+	int      registered;      /* a valid frame made it a source: it is in
+				     the server's registry (under s->lock) */
+	char     name[PROTO_NAME_MAX + 1]; /* the HELLO's bytes, as sent */
+	uint16_t name_len;        /* (a name may hold NUL bytes) */
 	char     peer[64];        /* "HOST:PORT" of the (latest) connection */
 
 	uint64_t frames;          /* DATA frames received, duplicates included */
@@ -52,8 +54,11 @@ struct source {
 	uint64_t first_ns, last_ns; /* first and latest delivery, CLOCK_MONOTONIC */
 	uint64_t max_gap_ns;        /* longest silence between two deliveries */
 	unsigned connections;       /* 1, more after a --reconnect resume */
-	int      resumed;           /* a later connection took this one over */
+	unsigned broken;            /* earlier connections that ended in an
+				       error or mid-frame before a resume */
 	int      closed;            /* its connection is closed (under s->lock) */
+	unsigned refs;              /* connections pointing here (under s->lock) */
+	unsigned slot;              /* its index in the registry */
 
 	struct hist lat;          /* one-way latency (push) or RTT (pull), ns */
 	uint64_t unstamped;       /* frames with no time (not in lat) */
@@ -67,7 +72,8 @@ struct source {
 void source_init(struct source *s);
 void source_free(struct source *s);
 
-/* A sequence number more than this far ahead of the last one is garbage. */
+/* A sequence number (or a BYE count) more than this far ahead of the
+ * last one is garbage; so is UINT64_MAX, which would wrap next_seq. */
 #define SOURCE_MAX_JUMP (1ull << 40)
 
 /*
@@ -80,8 +86,33 @@ int source_data(struct source *s, const struct proto_header *h, int crc_ok,
 		uint64_t now_ns, uint64_t latency_ns);
 
 /* Account the BYE and set the final status (COMPLETE, INCOMPLETE or ERROR
- * when the source claims fewer frames than arrived). */
+ * when the source claims fewer frames than arrived, or implausibly many:
+ * more than SOURCE_MAX_JUMP beyond them). */
 void source_bye(struct source *s, uint64_t count);
+
+/*
+ * A new connection of a source whose record ended without a BYE takes
+ * the record over: the whole accounting goes on (frames, the window of
+ * sequence numbers seen, lost, duplicates, CRC errors, latency), so a
+ * gap across the reconnect counts as lost once and a late frame fills
+ * it once. An earlier connection that ended in an error or mid-frame is
+ * remembered (broken), its reason kept. Returns -1 (nothing changed)
+ * when the record cannot be resumed: still active, or it said BYE.
+ */
+int source_resume(struct source *s, const char *peer);
+
+/* Add r's counts into sum (frames, bytes, lost, ... saturating at
+ * UINT64_MAX, so a total is never smaller than one of its parts), its
+ * latency histogram and longest gap. 0, or -1 when the histogram could
+ * not be merged (out of memory; the counts are added all the same). */
+int source_sum(struct source *sum, const struct source *r);
+
+/* Saturating a + b. */
+static inline uint64_t source_add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
 
 /* End without BYE: CLOSED, or TRUNCATED when mid_frame. */
 void source_eof(struct source *s, int mid_frame);
@@ -96,10 +127,13 @@ static inline int source_ended(const struct source *s)
 	return s->status != SRC_ACTIVE;
 }
 
-/* A source whose record counts as a clean run: exit status 0. */
+/* A source whose record counts as a clean run: said BYE with every frame
+ * accounted for, nothing lost, nothing twice, every CRC good, and no
+ * connection of it broken on the way. */
 static inline int source_ok(const struct source *s)
 {
-	return s->status == SRC_COMPLETE && s->lost == 0;
+	return s->status == SRC_COMPLETE && s->lost == 0 && s->duplicates == 0 &&
+	       s->crc_errors == 0 && s->broken == 0;
 }
 
 #endif

@@ -55,6 +55,10 @@ static void server_usage(FILE *f)
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000;\n"
 "                          1 to 100000000)\n"
+"      --max-records N     keep at most N ended sources in full (default 1024;\n"
+"                          1 to 10000000); later ones are folded into one\n"
+"                          \"others\" row with exact counts, so memory stays\n"
+"                          bounded however many connections come and go\n"
 "      --cpu N             pin the server to CPU N (0 to %d)\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
@@ -65,9 +69,13 @@ static void server_usage(FILE *f)
 "once with exit status 2.\n"
 "\n"
 "Ends when N sources have said BYE or closed, at --duration, or on SIGINT or\n"
-"SIGTERM; it always prints the summary and writes the JSON.\n"
-"Exit status: 0 every source ended cleanly with nothing lost; 1 a source lost\n"
-"frames, was truncated or had an error; 2 bad usage or failure to start.\n"
+"SIGTERM; it always prints the summary and writes the JSON. A connection is a\n"
+"source once it has delivered a valid frame; idle and rejected connections\n"
+"(junk, a source id already connected) are counted, never taken for sources.\n"
+"Exit status: 0 every expected source ended complete (BYE) with nothing lost,\n"
+"no duplicate and no CRC error (with --sources 0: every source that came was\n"
+"clean, still active ones allowed); 1 otherwise, with one line saying why;\n"
+"2 bad usage or failure to start.\n"
 "\n"
 "example:\n"
 "  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
@@ -129,7 +137,7 @@ bad:
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU, O_LOOPS, O_SPREAD, O_CPUS };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -145,6 +153,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "trace-max", required_argument, NULL, O_TRACEMAX },
 		{ "cpu", required_argument, NULL, O_CPU },
+		{ "max-records", required_argument, NULL, O_MAXREC },
 		{ "loops", required_argument, NULL, O_LOOPS },
 		{ "spread", required_argument, NULL, O_SPREAD },
 		{ "cpus", required_argument, NULL, O_CPUS },
@@ -159,7 +168,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	*o = (struct server_opts){
 		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
-		.trace_max = 1000000, .cpu = -1,
+		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
 	};
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:qh", longs, NULL)) != -1) {
@@ -223,6 +232,10 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		case O_CPU:
 			if (parse_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v)) return OPTS_BAD;
 			o->cpu = (long)v;
+			break;
+		case O_MAXREC:
+			if (parse_u64("--max-records", optarg, 1, 10000000, &v)) return OPTS_BAD;
+			o->max_records = (unsigned)v;
 			break;
 		case O_LOOPS:
 			if (parse_u64("--loops", optarg, 1, SERVER_MAX_LOOPS, &v)) return OPTS_BAD;

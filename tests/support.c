@@ -911,6 +911,22 @@ void sup_server_next_at(struct sup *t, const char *file, int line)
 	t->server.label = "server";
 }
 
+void sup_payload(uint32_t id, uint64_t seq, void *buf, size_t len)
+{
+	uint64_t x = ((uint64_t)id << 40) ^ seq ^ 0x9E3779B97F4A7C15ull;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i % 8 == 0) {       /* splitmix64, one word per 8 bytes */
+			uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+			z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+			z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+			x ^= z ^ (z >> 31);
+		}
+		p[i] = (uint8_t)(x >> (8 * (i % 8)));
+	}
+}
+
 int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
 		   const void *payload, uint32_t len)
 {
@@ -922,9 +938,13 @@ int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (len && !payload) {
+		sup_payload(id, seq, buf + PROTO_HEADER_SIZE, len);
+		payload = buf + PROTO_HEADER_SIZE;
+	}
 	h = proto_make(type, id, seq, now_ns(), len, len ? crc32c(0, payload, len) : 0);
 	proto_encode(&h, buf);
-	if (len)
+	if (len && payload != buf + PROTO_HEADER_SIZE)
 		memcpy(buf + PROTO_HEADER_SIZE, payload, len);
 	while (off < n) {
 		ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);

@@ -315,11 +315,16 @@ void sup_passed_at(struct sup *t, const char *file, int line);
 
 /*
  * One frame (header and payload, with its CRC-32C and send time now) on
- * a connection from sup_connect; the whole of it is written. 0, or -1
- * with errno (EPIPE: the server closed it). Does not fail the test.
+ * a connection from sup_connect; the whole of it is written. payload
+ * NULL: sup_payload's bytes for (id, seq). 0, or -1 with errno (EPIPE:
+ * the server closed it). Does not fail the test.
  */
 int sup_send_frame(int fd, unsigned type, uint32_t id, uint64_t seq,
 		   const void *payload, uint32_t len);
+
+/* Payload bytes that differ with (id, seq), so that stale bytes of another
+ * frame of the same length can never pass the CRC (issue 11, item 14). */
+void sup_payload(uint32_t id, uint64_t seq, void *buf, size_t len);
 
 /* Close with a RST instead of a FIN (SO_LINGER on, 0 s): what the
  * server sees as ECONNRESET. 0, or -1 with errno. */

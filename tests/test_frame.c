@@ -451,10 +451,12 @@ static void test_reading_frame_want_stops_on_boundaries(void **state)
 
 /* ---- protocol errors -------------------------------------------------- */
 
-/* Feed a stream whole, then byte by byte; both must end in FRAME_BAD once
- * bad_at bytes have been given, with a reason containing want. */
-static void expect_bad(const struct stream *s, uint32_t max_payload, size_t bad_at,
-		       size_t frames_before, const char *want)
+/* Feed a stream whole, then byte by byte; both must end in FRAME_BAD, with
+ * a reason containing want: whole, after taking bad_whole bytes (the bad
+ * header is taken whole when it is there), byte by byte once bad_at bytes
+ * have been given. */
+static void expect_bad2(const struct stream *s, uint32_t max_payload, size_t bad_whole,
+			size_t bad_at, size_t frames_before, const char *want)
 {
 	struct frame_parser p;
 	struct frame f;
@@ -474,7 +476,7 @@ static void expect_bad(const struct stream *s, uint32_t max_payload, size_t bad_
 	}
 	assert_int_equal(res, FRAME_BAD);
 	assert_int_equal(nframes, frames_before);
-	assert_int_equal(off, bad_at);
+	assert_int_equal(off, bad_whole);
 	if (!strstr(why, want))
 		fail_msg("reason \"%s\" does not mention \"%s\"", why, want);
 
@@ -501,23 +503,65 @@ static void expect_bad(const struct stream *s, uint32_t max_payload, size_t bad_
 		fail_msg("reason \"%s\" does not mention \"%s\"", why, want);
 }
 
+static void expect_bad(const struct stream *s, uint32_t max_payload, size_t bad_at,
+		       size_t frames_before, const char *want)
+{
+	expect_bad2(s, max_payload, bad_at, bad_at, frames_before, want);
+}
+
+/* How many bytes of a bad header the assembler needs to refuse it: the
+ * magic, version and type are judged as soon as their byte is in (frame.h),
+ * the rest once the whole header is. */
+static size_t bad_needs(const struct proto_header *h)
+{
+	if (h->magic != PROTO_MAGIC)
+		return 2;
+	if (h->version != PROTO_VERSION)
+		return 3;
+	if (h->type < PROTO_HELLO || h->type > PROTO_BYE)
+		return 4;
+	return PROTO_HEADER_SIZE;
+}
+
 /* A good DATA frame, then the given bad header, then more good data. */
 static void bad_after_good(struct proto_header bad, uint32_t max_payload, const char *want)
 {
 	struct stream s = { 0 };
 	uint8_t junk[64];
+	size_t need = bad_needs(&bad);
 
 	memset(junk, 0x42, sizeof(junk));
 	put_frame(&s, PROTO_DATA, 1, 0, 0, junk, 10, 0);
 	put_header(&s, &bad);
 	stream_put(&s, junk, sizeof(junk));
-	expect_bad(&s, max_payload, 2 * PROTO_HEADER_SIZE + 10, 1, want);
+	expect_bad2(&s, max_payload, 2 * PROTO_HEADER_SIZE + 10, PROTO_HEADER_SIZE + 10 + need,
+		    1, want);
 	stream_free(&s);
 
 	/* And as the very first header. */
 	put_header(&s, &bad);
 	stream_put(&s, junk, sizeof(junk));
-	expect_bad(&s, max_payload, PROTO_HEADER_SIZE, 0, want);
+	expect_bad2(&s, max_payload, PROTO_HEADER_SIZE, need, 0, want);
+	stream_free(&s);
+}
+
+/* Issue 11, item 11: a peer speaking HTTP sends 27 bytes and waits for an
+ * answer. Refused at its second byte, not left waiting for 32. */
+static void test_short_foreign_request_refused_at_once(void **state)
+{
+	(void)state;
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct stream s = { 0 };
+
+	assert_int_equal(sizeof(req) - 1, 27);
+	stream_put(&s, req, sizeof(req) - 1);
+	expect_bad2(&s, PROTO_DEFAULT_MAX_FRAME, 27, 2, 0, "bad magic 0x4745");
+	stream_free(&s);
+
+	/* The right magic, then a version 9: refused at the third byte. */
+	static const uint8_t v9[] = { 0xDA, 0x7A, 9, 2, 0, 0 };
+	stream_put(&s, v9, sizeof(v9));
+	expect_bad2(&s, PROTO_DEFAULT_MAX_FRAME, sizeof(v9), 3, 0, "version 9");
 	stream_free(&s);
 }
 
@@ -691,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_done_leaves_rest_of_buffer_unread),
 		cmocka_unit_test(test_partial_and_want_at_boundaries),
 		cmocka_unit_test(test_bad_magic),
+		cmocka_unit_test(test_short_foreign_request_refused_at_once),
 		cmocka_unit_test(test_bad_version),
 		cmocka_unit_test(test_bad_type),
 		cmocka_unit_test(test_oversize_length),

@@ -245,7 +245,7 @@ static void test_empty_returns_zero(void **state)
 	hist_free(&h);
 
 	/* A freed (or never initialised) histogram reads as empty. */
-	assert_null(h.counts);
+	assert_null(h.blk);
 	assert_int_equal(hist_percentile(&h, 50), 0);
 }
 
@@ -434,48 +434,30 @@ static void test_huge_values_in_last_bucket_max_exact(void **state)
 	hist_free(&h);
 }
 
-/* The coarse resolution the client keeps per source: 8 buckets per power
- * of two, so within 1/16 (6.25 %), exact below 16; its buckets tile the
- * range; merging two gives what one would have. */
-static void test_coarse_resolution(void **state)
+/* Issue 11, item 10: memory follows the values, not the range: one block
+ * of HIST_SUB counters per power of two that a value fell in. */
+static void test_blocks_allocated_lazily(void **state)
 {
 	(void)state;
-	const unsigned bits = 3;
-	struct hist a, b, one;
-	uint64_t seed = 99, v[5000];
+	struct hist h;
+	unsigned blocks = 0;
 
-	assert_int_equal(hist_init_sub(&a, 0), -1);
-	assert_int_equal(hist_init_sub(&a, HIST_SUB_BITS + 1), -1);
-	assert_int_equal(hist_init_sub(&a, bits), 0);
-	assert_int_equal(hist_init_sub(&b, bits), 0);
-	assert_int_equal(hist_init_sub(&one, bits), 0);
-	assert_int_equal(a.nbuckets, HIST_NBUCKETS(bits));
-	assert_true(a.nbuckets < HIST_BUCKETS / 4);
-	for (unsigned i = 0; i + 1 < a.nbuckets; i++)
-		assert_int_equal(hist_bucket_high_sub(i, bits) + 1, hist_bucket_low_sub(i + 1, bits));
-	for (size_t i = 0; i < 5000; i++) {
-		v[i] = rng_next(&seed) % (i % 2 ? 1000 : 50000000);
-		assert_int_equal(hist_index_sub(hist_bucket_low_sub(hist_index_sub(v[i], bits), bits),
-						bits), hist_index_sub(v[i], bits));
-		hist_record(i < 2500 ? &a : &b, v[i]);
-		hist_record(&one, v[i]);
-	}
-	hist_merge(&a, &b);
-	assert_int_equal(a.n, 5000);
-	qsort(v, 5000, sizeof(*v), cmp_u64);
-	for (size_t k = 0; k < sizeof(pct_milli) / sizeof(pct_milli[0]); k++) {
-		uint64_t want = exact_percentile(v, 5000, pct_milli[k]);
-		uint64_t got = hist_percentile(&a, (double)pct_milli[k] / 1000.0);
-		uint64_t diff = got > want ? got - want : want - got;
-		assert_int_equal(got, hist_percentile(&one, (double)pct_milli[k] / 1000.0));
-		if (want < 16 ? diff != 0 : diff * 16 > want)
-			fail_msg("p%g: got %llu, exact %llu", (double)pct_milli[k] / 1000.0,
-				 (unsigned long long)got, (unsigned long long)want);
-	}
-	assert_int_equal(hist_percentile(&a, 100), v[4999]);
-	hist_free(&a);
-	hist_free(&b);
-	hist_free(&one);
+	assert_int_equal(hist_init(&h), 0);
+	assert_null(h.blk);
+	hist_record(&h, 50000);
+	hist_record(&h, 50001);
+	hist_record(&h, 60000);       /* the same power of two */
+	for (unsigned b = 0; b < HIST_BLOCKS; b++)
+		blocks += h.blk[b] != NULL;
+	assert_int_equal(blocks, 1);
+	hist_record(&h, 5000000);
+	blocks = 0;
+	for (unsigned b = 0; b < HIST_BLOCKS; b++)
+		blocks += h.blk[b] != NULL;
+	assert_int_equal(blocks, 2);
+	assert_int_equal(hist_count(&h, hist_index(50000)), 2);
+	assert_int_equal(hist_count(&h, hist_index(500)), 0);
+	hist_free(&h);
 }
 
 int main(void)
@@ -492,7 +474,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_bounds_bracket_every_value),
 		cmocka_unit_test(test_buckets_tile_the_range),
 		cmocka_unit_test(test_huge_values_in_last_bucket_max_exact),
-		cmocka_unit_test(test_coarse_resolution),
+		cmocka_unit_test(test_blocks_allocated_lazily),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

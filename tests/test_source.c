@@ -526,6 +526,108 @@ static void test_largest_plausible_jump_is_a_gap(void **state)
 	assert_counts(s, 1, SOURCE_MAX_JUMP, 0, 0);
 }
 
+/* Issue 11, item 4: from just below 2^64, sequence 2^64-1 is no jump, but
+ * next_seq would wrap to 0 and every later frame look new. */
+static void test_last_sequence_number_would_wrap(void **state)
+{
+	struct source *s = *state;
+	struct proto_header h = proto_make(PROTO_DATA, 7, UINT64_MAX, 1, 100, 0);
+
+	s->next_seq = UINT64_MAX - 5;
+	assert_int_equal(source_data(s, &h, 1, 1000, 5000), -1);
+	assert_int_equal(s->status, SRC_ERROR);
+	assert_int_equal(s->next_seq, UINT64_MAX - 5);
+}
+
+/* A BYE is bounded like a DATA jump: 2^64-1 frames after one is garbage,
+ * not 2^64-2 lost; the largest plausible count is still a loss. */
+static void test_bye_count_bounded(void **state)
+{
+	struct source *s = *state, t;
+
+	data(s, 0);
+	source_bye(s, UINT64_MAX);
+	assert_int_equal(s->status, SRC_ERROR);
+	assert_non_null(strstr(s->error, "implausibly many"));
+	assert_int_equal(s->lost, 0);
+
+	source_init(&t);
+	data(&t, 0);
+	source_bye(&t, 1 + SOURCE_MAX_JUMP);
+	assert_int_equal(t.status, SRC_INCOMPLETE);
+	assert_int_equal(t.lost, SOURCE_MAX_JUMP);
+	source_free(&t);
+}
+
+/* Issue 11, items 2 and 3: a resume goes on with the same accounting: the
+ * gap left by the first connection is filled once by a late frame; an
+ * error on the way is remembered; no resume after a BYE. */
+static void test_resume_carries_the_accounting(void **state)
+{
+	struct source *s = *state;
+
+	data(s, 0);
+	data(s, 2);
+	source_eof(s, 0);
+	assert_int_equal(source_resume(s, "peer-2"), 0);
+	assert_int_equal(s->status, SRC_ACTIVE);
+	assert_int_equal(s->connections, 1);    /* set by the registry */
+	data(s, 1);
+	data(s, 3);
+	source_bye(s, 4);
+	assert_counts(s, 4, 0, 0, 1);
+	assert_true(source_ok(s));
+	assert_string_equal(s->peer, "peer-2");
+	assert_int_equal(source_resume(s, "peer-3"), -1);   /* it said BYE */
+
+	struct source e;
+	source_init(&e);
+	data(&e, 0);
+	source_fail(&e, "protocol error: bad magic 0xeeee");
+	assert_int_equal(source_resume(&e, "peer-2"), 0);
+	data(&e, 1);
+	source_bye(&e, 2);
+	assert_int_equal(e.status, SRC_COMPLETE);
+	assert_int_equal(e.broken, 1);
+	assert_non_null(strstr(e.error, "bad magic"));
+	assert_false(source_ok(&e));
+	source_free(&e);
+
+	struct source a;
+	source_init(&a);
+	assert_int_equal(source_resume(&a, "x"), -1);       /* still active */
+	source_free(&a);
+}
+
+/* Issue 11, item 5: sums saturate; a total is never below a part. */
+static void test_sum_saturates(void **state)
+{
+	struct source *s = *state, r;
+
+	source_init(&r);
+	r.lost = (1ull << 63) + 1;
+	r.frames = UINT64_MAX - 1;
+	r.crc_errors = 3;
+	assert_int_equal(source_sum(s, &r), 0);
+	assert_int_equal(source_sum(s, &r), 0);
+	assert_int_equal(s->lost, UINT64_MAX);
+	assert_int_equal(s->frames, UINT64_MAX);
+	assert_int_equal(s->crc_errors, 6);
+	source_free(&r);
+}
+
+/* A duplicate or a CRC error is not a clean source, even when complete. */
+static void test_ok_means_clean(void **state)
+{
+	struct source *s = *state;
+
+	data_range(s, 0, 3);
+	data(s, 1);
+	source_bye(s, 3);
+	assert_int_equal(s->status, SRC_COMPLETE);
+	assert_false(source_ok(s));
+}
+
 static void test_first_delivery_at_time_zero_counts(void **state)
 {
 	struct source *s = *state;
@@ -580,6 +682,11 @@ int main(void)
 		T(test_implausible_sequence_is_error_not_wrap),
 		T(test_largest_plausible_jump_is_a_gap),
 		T(test_first_delivery_at_time_zero_counts),
+		T(test_last_sequence_number_would_wrap),
+		T(test_bye_count_bounded),
+		T(test_resume_carries_the_accounting),
+		T(test_sum_saturates),
+		T(test_ok_means_clean),
 	};
 	return cmocka_run_group_tests_name("source", tests, NULL, NULL);
 }
