@@ -17,8 +17,8 @@
  *
  * --loops K runs K such loops in K threads, loop k owning every K-th
  * source and idle connection: its own epoll set, timer heap and counters,
- * so no frame touches anything another thread writes (the generator's
- * CRC cache aside: client_gen.c). The loops meet only at the start (the
+ * so no frame touches anything another thread writes (the generator is
+ * read-only once set up). The loops meet only at the start (the
  * last one ready sets the common t0) and at a stop (a failed source or a
  * signal stops every loop); an eventfd per loop wakes it for those.
  * Try it: bin/daqmux client --sources 100 --rate 1000 --duration 2
