@@ -95,7 +95,7 @@ TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
 .PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help \
-	install uninstall FORCE
+	install uninstall demo FORCE
 all: $(BIN)/daqmux
 
 help:
@@ -104,6 +104,7 @@ help:
 	@echo "make test SANITIZE=address,undefined   the same under ASan+UBSan"
 	@echo "make test SANITIZE=thread              the same under TSan"
 	@echo "make compare    the comparison of all backends -> report/"
+	@echo "make demo       the blocked problem with blocking, epoll, threads (30 s, for a lecture)"
 	@echo "make bench      microbenchmarks: CRC-32C, frame assembler, histogram (BENCH_REPS=15)"
 	@echo "make fuzz       libFuzzer on the frame assembler (FUZZ_SECONDS=60)"
 	@echo "make install    bin/daqmux and daqmux(1) into \$$DESTDIR\$$PREFIX (/usr/local)"
@@ -178,6 +179,9 @@ bench: $(BENCH_BIN)
 
 compare: $(BIN)/daqmux | compare-deps
 	$(Q)$(BIN)/daqmux compare $(COMPARE_ARGS)
+
+demo: $(BIN)/daqmux
+	$(Q)tools/demo.sh $(BIN)/daqmux
 
 # libFuzzer needs clang whatever CC is; the corpus grows in build/fuzz/.
 FUZZ_SECONDS ?= 60

@@ -119,8 +119,15 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 	}
 	pfd[0] = (struct pollfd){ .fd = l->accept_fd, .events = POLLIN };
 	while (!blocking_all_gathered(s, n) && !server_should_stop(s)) {
+		/* With several loops another one may complete the set while
+		 * this one sleeps, and its sources' bytes (or a reset that
+		 * discards them) would wait for the tick: once the gathering
+		 * has begun it looks again every millisecond. */
+		int ms = server_wait_ms(s);
+		if (s->nloops > 1 && __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) && ms > 1)
+			ms = 1;
 		l->sc.waits++;
-		int ready = poll(pfd, ncand + 1, server_wait_ms(s));
+		int ready = poll(pfd, ncand + 1, ms);
 		if (ready < 0 && errno != EINTR) {
 			msg("poll: %s", strerror(errno));
 			goto out;

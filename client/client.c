@@ -166,6 +166,89 @@ static void client_table(FILE *f, const struct client_run *r, const struct clien
 		fprintf(f, "stopped early by a signal: sources sent BYE where they could\n");
 }
 
+static void client_interval_one(struct client_run *r, uint64_t end);
+
+void client_interval_end(struct client_run *r, uint64_t now, int last)
+{
+	/* Every whole interval that has passed (a late wake-up may have
+	 * missed one: what it counted goes to the first), then, at the
+	 * end, the part of one that was under way. */
+	while (now >= r->iv->next_ns)
+		client_interval_one(r, r->iv->next_ns);
+	if (last)
+		client_interval_one(r, now);
+}
+
+/* The interval from iv->start_ns to end: its line, its JSON entry. */
+static void client_interval_one(struct client_run *r, uint64_t end)
+{
+	struct client_ivals *iv = r->iv;
+	struct client_interval x = { 0 };
+	uint64_t frames = 0, bytes = 0, eagain = 0;
+	FILE *f = r->o->json && strcmp(r->o->json, "-") == 0 ? stderr : stdout;
+
+	if (end <= iv->start_ns)
+		return;
+	for (uint32_t i = 0; i < r->nsrc; i++) {
+		frames += r->src[i].frames;
+		bytes += r->src[i].bytes;
+		eagain += r->src[i].eagain;
+	}
+	x.t_s = (double)(end - iv->t0_ns) / 1e9;
+	x.dur_s = (double)(end - iv->start_ns) / 1e9;
+	x.frames = frames - iv->frames;
+	x.bytes = bytes - iv->bytes;
+	x.eagain = eagain - iv->eagain;
+	x.waits = r->waits - iv->waits;
+	x.p99_ns = hist_percentile(&iv->lag, 99);
+	iv->frames = frames;
+	iv->bytes = bytes;
+	iv->eagain = eagain;
+	iv->waits = r->waits;
+	hist_reset(&iv->lag);
+	iv->start_ns = end;
+	iv->next_ns = end + iv->period_ns;
+
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? 2 * iv->cap : 64;
+		struct client_interval *v = realloc(iv->v, cap * sizeof(*v));
+		if (!v) {
+			msg("-i: out of memory; the JSON lacks the intervals after %.1f s", x.t_s);
+			return;
+		}
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = x;
+	if (iv->n == 1)
+		fprintf(f, "%-15s %10s %9s %12s %9s %9s\n", "interval", "frames", "MB/s",
+			"behind p99 ms", "waits", "EAGAIN");
+	char span[32];
+	snprintf(span, sizeof(span), "%.2f-%.2f s", x.t_s - x.dur_s, x.t_s);
+	fprintf(f, "%-15s %10lu %9.3f %12.3f %9lu %9lu\n", span, (unsigned long)x.frames,
+		x.dur_s > 0 ? (double)x.bytes / 1e6 / x.dur_s : 0, (double)x.p99_ns / 1e6,
+		(unsigned long)x.waits, (unsigned long)x.eagain);
+	fflush(f);
+}
+
+/* Set up -i before the loop: every source records into one histogram. */
+static int client_intervals_init(struct client_run *r)
+{
+	if (r->o->interval <= 0)
+		return 0;
+	r->iv = calloc(1, sizeof(*r->iv));
+	if (!r->iv || hist_init(&r->iv->lag) < 0) {
+		msg("out of memory for -i");
+		return -1;
+	}
+	r->iv->period_ns = (uint64_t)(r->o->interval * 1e9);
+	r->iv->t0_ns = r->iv->start_ns = now_ns();
+	r->iv->next_ns = r->iv->start_ns + r->iv->period_ns;
+	for (uint32_t i = 0; i < r->nsrc; i++)
+		r->src[i].ilag = &r->iv->lag;
+	return 0;
+}
+
 static int client_json(const struct client_run *r, const struct client_totals *t, FILE *f)
 {
 	const struct client_opts *o = r->o;
@@ -246,6 +329,22 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	if (r->iv) {
+		jw_arr_begin(&w, "intervals");
+		for (size_t i = 0; i < r->iv->n; i++) {
+			const struct client_interval *x = &r->iv->v[i];
+			jw_obj_begin(&w, NULL);
+			jw_num(&w, "t_s", x->t_s);
+			jw_num(&w, "dur_s", x->dur_s);
+			jw_u64(&w, "frames", x->frames);
+			jw_u64(&w, "bytes", x->bytes);
+			jw_u64(&w, "p99_ns", x->p99_ns);
+			jw_u64(&w, "waits", x->waits);
+			jw_u64(&w, "eagain", x->eagain);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
 	jw_obj_end(&w);
 	return jw_finish(&w);
 }
@@ -356,6 +455,8 @@ int client_main(int argc, char **argv)
 		}
 	}
 
+	if (client_intervals_init(&r) < 0)
+		goto out;
 	client_cpu(&u0, &s0);
 	if (client_loop(&r) < 0)
 		r.failed = 1;
@@ -400,6 +501,11 @@ out:
 		client_src_free(&r.src[i]);
 	free(r.src);
 	free(r.loops);
+	if (r.iv) {
+		free(r.iv->v);
+		hist_free(&r.iv->lag);
+	}
+	free(r.iv);
 	client_gen_free(&r.gen);
 	client_opts_free(&o);
 	return rc;

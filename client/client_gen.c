@@ -544,6 +544,8 @@ uint64_t client_account(struct client_src *s, uint64_t now)
 			/* Paced: send_ns is the scheduled time, so this is how
 			 * late the frame really left, blocked writes included. */
 			hist_record(&s->lag, now > h.send_ns ? now - h.send_ns : 0);
+			if (s->ilag)
+				hist_record(s->ilag, now > h.send_ns ? now - h.send_ns : 0);
 		} else if (h.type == PROTO_BYE) {
 			s->bye_sent = 1;
 			s->bye_count = h.seq;

@@ -120,6 +120,7 @@ struct client_opts {
 	uint32_t idle;
 	uint32_t loops;             /* sending threads, each with its own epoll loop */
 	const char *json;
+	double   interval;          /* -i SECONDS, 0 = no interval lines */
 };
 
 #define CLIENT_MAX_LOOPS 256
@@ -201,6 +202,7 @@ struct client_src {
 	uint64_t t_end;             /* when the BYE (or the last byte) went out */
 	struct hist lag;            /* how far behind schedule frames were written;
 				       lazily allocated (about 1 KiB a source) */
+	struct hist *ilag;          /* -i: the run's interval histogram, or NULL */
 	enum client_status status;
 	char     error[200];
 };
@@ -266,7 +268,29 @@ struct client_run {
 	uint32_t idle_connected;    /* idle connections that were established */
 	uint32_t idle_lost;         /* ... and then closed by the server */
 	struct meta_start start;    /* for the JSON */
+	uint64_t waits;             /* epoll waits */
+	struct client_ivals *iv;    /* -i, or NULL */
 };
+
+/* -i: one interval, as in the JSON. */
+struct client_interval {
+	double   t_s, dur_s;        /* its end (seconds since the loop began), length */
+	uint64_t frames, bytes, p99_ns, waits, eagain;
+};
+
+/* -i: what the intervals need. Counts are the totals at the start of
+ * the interval under way; its own are the differences. */
+struct client_ivals {
+	uint64_t period_ns, start_ns, next_ns, t0_ns;
+	uint64_t frames, bytes, eagain, waits;
+	struct hist lag;            /* this interval's lateness */
+	struct client_interval *v;
+	size_t n, cap;
+};
+
+/* -i: the interval ends at now (last: the run ended, maybe early):
+ * print its line, keep it for the JSON, start the next. */
+void client_interval_end(struct client_run *r, uint64_t now, int last);
 
 /* Connect everything, run every source to its end (or a stop), close
  * the idle connections: in r->nloops threads, each with its share of the

@@ -1024,8 +1024,16 @@ static void client_loop_run(struct client_ev *ev)
 			if (t < timeout)
 				timeout = t;
 		}
+		if (r->iv) {
+			if (now >= r->iv->next_ns)
+				client_interval_end(r, now, 0);
+			if (r->iv->next_ns - now < timeout)
+				timeout = r->iv->next_ns > now ? r->iv->next_ns - now : 0;
+		}
 		int n = client_wait(ev, evs, (int)ARRAY_SIZE(evs), timeout);
 		ev->waits++;
+		if (r->iv)
+			r->waits = ev->waits;   /* -i runs one loop (client_opts.c) */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;       /* a signal: the top of the loop sees it */
@@ -1070,6 +1078,8 @@ out:
 		if (have_cpu && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1) == 0)
 			st->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * CLIENT_NS +
 				     (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
+		if (r->iv)
+			client_interval_end(r, now, 1);
 	}
 }
 

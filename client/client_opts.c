@@ -81,6 +81,10 @@ static void client_usage(FILE *f)
 "      --fault ID:KIND[@N]  inject KIND into source ID after N DATA frames\n"
 "                           (default 0: before the first); repeatable, kinds\n"
 "                           below\n"
+"  -i, --interval SECONDS   a line per interval: frames, MB/s, p99 behind\n"
+"                           schedule, epoll waits, EAGAIN writes (also\n"
+"                           \"intervals\" in --json; at least 0.01; with one\n"
+"                           sending loop only)\n"
 "      --json FILE          write the run summary as JSON to FILE ('-': stdout,\n"
 "                           and the table goes to stderr)\n"
 "  -q, --quiet              no table at the end\n"
@@ -126,7 +130,7 @@ static void client_usage(FILE *f)
  * have one) are their own letter; the others count from 256. */
 enum {
 	OPT_CONNECT = 'c', OPT_SOURCES = 'n', OPT_RATE = 'r', OPT_SIZE = 'm',
-	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h',
+	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_INTERVAL = 'i',
 	OPT_BIG = 256, OPT_COUNT, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST,
 	OPT_LOOPS,
@@ -154,6 +158,7 @@ static const struct option client_longopts[] = {
 	{ "fault",     required_argument, NULL, OPT_FAULT },
 	{ "json",      required_argument, NULL, OPT_JSON },
 	{ "quiet",     no_argument,       NULL, OPT_QUIET },
+	{ "interval",  required_argument, NULL, OPT_INTERVAL },
 	{ "help",      no_argument,       NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -340,7 +345,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	int count_given = 0;
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
 	for (;;) {
-		int c = getopt_long(argc, argv, ":c:n:r:m:t:qh", client_longopts, NULL);
+		int c = getopt_long(argc, argv, ":c:n:r:m:t:i:qh", client_longopts, NULL);
 		if (c == -1)
 			break;
 		char *arg = optarg;
@@ -465,6 +470,10 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 		case OPT_QUIET:
 			o->quiet = 1;
 			break;
+		case OPT_INTERVAL:
+			if (parse_seconds("--interval", arg, 0.01, CLIENT_MAX_SECONDS, &o->interval) < 0)
+				return 2;
+			break;
 		case OPT_HELP:
 			client_usage(stdout);
 			return OPTS_HELP;
@@ -474,6 +483,13 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	}
 	if (opts_no_operands("client", argc, argv) != OPTS_RUN)
 		return OPTS_BAD;
+	/* The interval lines read every source's counters as they go, which
+	 * only the one loop that owns them all may do. */
+	if (o->interval > 0 && o->loops > 1) {
+		msg("--interval and --loops %u: interval lines need one sending loop; drop one "
+		    "of them", o->loops);
+		return OPTS_BAD;
+	}
 	if (count_given && o->use_duration) {
 		msg("--count and --duration both given: choose one");
 		return OPTS_BAD;

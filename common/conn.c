@@ -88,6 +88,8 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		}
 		if (s->hooks.frame)
 			s->hooks.frame(c, h, now, s->hooks.arg);
+		if (EV_ON(s))
+			ev_frame(s, h->length, lat);
 		if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN))
 			return conn_request(c);
 		return CONN_OPEN;
@@ -104,6 +106,7 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 		c->nframes++;
 		return CONN_OPEN;
 	case PROTO_BYE:
+		c->nframes++;       /* for --events' "= N frames" */
 		source_bye(src, h->seq);
 		if (src->status == SRC_ERROR) {
 			char who[96];
@@ -117,10 +120,92 @@ static enum conn_state conn_frame(struct conn *c, const struct frame *f, uint64_
 	}
 }
 
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns);
+
+/* The bytes of one frame with --discard: the header and the payload
+ * size the sources were said to send. */
+static inline uint64_t conn_discard_frame(const struct conn *c)
+{
+	return PROTO_HEADER_SIZE + (uint64_t)c->loop->s->opt.discard_size;
+}
+
+/*
+ * --discard: the floor of the kit's own work per read - count the bytes
+ * and note when they came (for the rate), nothing per frame. Whole
+ * frames are derived as they complete, with one division per read that
+ * completes any (a read() costs far more), so that every figure that
+ * counts frames - per loop, per connection, the totals - stays exact at
+ * any moment without a pass at the end.
+ *
+ * A source's optional HELLO is shorter than its frames. The first
+ * header of a connection is decoded, once, to learn its length: the HELLO
+ * is then counted as bytes but not as a frame, and a blocking reader's
+ * reads (conn_want) stay on the frame boundaries, exactly as in a real
+ * run. Any other first header is taken for a frame of the fixed size.
+ */
+static enum conn_state conn_discard(struct conn *c, const uint8_t *buf, size_t len,
+				    uint64_t now_ns)
+{
+	uint64_t fb = conn_discard_frame(c);
+
+	if (!c->discard_len) {
+		/* The first header may come in pieces (a fragmenting sender);
+		 * they are kept in the assembler's header buffer, which a
+		 * discard run never uses otherwise. */
+		size_t n = PROTO_HEADER_SIZE - (size_t)c->discard_pos;
+		n = len < n ? len : n;
+		memcpy(c->fp.hdr + c->discard_pos, buf, n);
+		if (c->discard_pos + n == PROTO_HEADER_SIZE) {
+			struct proto_header h;
+			proto_decode(c->fp.hdr, &h);
+			c->discard_hello = h.type == PROTO_HELLO && h.length <= PROTO_NAME_MAX;
+			c->discard_len = c->discard_hello ? PROTO_HEADER_SIZE + h.length : fb;
+			/* Its first header makes it a source, as a first valid
+			 * frame does in a real run (unchecked: its id is all a
+			 * discard run reads of it). */
+			if (conn_name(c, h.source) == CONN_END)
+				return CONN_END;
+		}
+	}
+	struct source *src = c->src;   /* naming may have resumed a record */
+	src->bytes += len;
+	if (!src->first_ns)
+		src->first_ns = now_ns;
+	src->last_ns = now_ns;
+	c->discard_pos += len;
+	if (!c->discard_len || c->discard_pos < c->discard_len)
+		return CONN_OPEN;
+	if (c->discard_hello) {
+		c->discard_pos -= c->discard_len;
+		c->discard_len = fb;
+		c->discard_hello = 0;
+	}
+	if (c->discard_pos >= fb) {
+		uint64_t k = c->discard_pos / fb;
+		src->frames += k;
+		c->discard_pos -= k * fb;
+	}
+	return CONN_OPEN;
+}
+
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns)
+{
+	enum conn_state st = conn_frames(c, buf, len, now_ns);
+
+	if (EV_ON(c->loop->s))
+		ev_input_done(c);
+	return st;
+}
+
+/* Frame the bytes and account every frame they complete. */
+static enum conn_state conn_frames(struct conn *c, const uint8_t *buf, size_t len,
+				   uint64_t now_ns)
 {
 	c->last_rx_ns = now_ns;
 	c->src->heard = 1;
+	if (c->loop->s->opt.discard)
+		return conn_discard(c, buf, len, now_ns);
 	while (len) {
 		struct frame f;
 		char why[128];
@@ -146,6 +231,10 @@ void conn_eof(struct conn *c)
 	/* Atomic: server_shutdown_all() sets it from another thread. */
 	if (__atomic_load_n(&c->shut_by_us, __ATOMIC_RELAXED))
 		return;     /* we shut it down to stop: the source is still active */
+	if (c->loop->s->opt.discard) {
+		source_eof_unchecked(c->src);
+		return;
+	}
 	source_eof(c->src, frame_partial(&c->fp));
 	if (c->src->status == SRC_TRUNCATED) {
 		char who[96];
@@ -197,6 +286,7 @@ static enum conn_read conn_read_once(struct conn *c, size_t want, size_t *got)
 	ssize_t n = read(c->fd, c->loop->rbuf, want);
 
 	c->sc->reads++;
+	ev_read(c, n, errno, "read");
 	if (n > 0) {
 		*got = (size_t)n;
 		return conn_input(c, c->loop->rbuf, (size_t)n, now_ns()) == CONN_END ? CONN_GONE
@@ -243,13 +333,40 @@ enum conn_state conn_read_some(struct conn *c, int *drained)
 	return CONN_OPEN;
 }
 
+/* What a blocking reader asks read() for: the rest of the header, then
+ * the rest of the payload - with --discard the same two reads per frame,
+ * from the fixed frame size instead of the header just read. */
+static size_t conn_want(const struct conn *c)
+{
+	if (!c->loop->s->opt.discard)
+		return frame_want(&c->fp);
+	if (c->discard_pos < PROTO_HEADER_SIZE)
+		return PROTO_HEADER_SIZE - (size_t)c->discard_pos;
+	return (size_t)(c->discard_len - c->discard_pos);
+}
+
+static int conn_partial(const struct conn *c)
+{
+	return c->loop->s->opt.discard ? c->discard_pos != 0 : frame_partial(&c->fp);
+}
+
+enum conn_state conn_read_one(struct conn *c, size_t want)
+{
+	size_t got;
+
+	if (want > c->loop->rbuf_size)
+		want = c->loop->rbuf_size;
+	return conn_read_once(c, want, &got) == CONN_GONE ? CONN_END : CONN_OPEN;
+}
+
 enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 {
 	size_t got;
 
 	*got_frame = 0;
 	for (;;) {
-		size_t want = frame_want(&c->fp);
+		size_t want = conn_want(c);
+		ev_block(c);
 		switch (conn_read_once(c, want < c->loop->rbuf_size ? want : c->loop->rbuf_size, &got)) {
 		case CONN_GONE:
 			return CONN_END;
@@ -261,7 +378,7 @@ enum conn_state conn_read_frame(struct conn *c, int *got_frame)
 		case CONN_GOT:
 			/* We never ask for more than the frame needs, so no
 			 * partial frame left means one just completed. */
-			if (!frame_partial(&c->fp)) {
+			if (!conn_partial(c)) {
 				*got_frame = 1;
 				return CONN_OPEN;
 			}

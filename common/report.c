@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "json.h"
 #include "loops.h"
 #include "server.h"
@@ -55,6 +56,7 @@ struct totals {
 	uint64_t idle;         /* connections that never delivered a frame */
 	uint64_t complete_ok;  /* sources that ended clean (source_ok) */
 	uint64_t bad;          /* sources that make the run a failure */
+	uint64_t first_wait_ns; /* the longest connection -> first frame */
 	char why[512];         /* the verdict, one line */
 };
 
@@ -95,6 +97,8 @@ static void totals_add(struct totals *t, const struct server *s, const struct so
 
 	(void)source_sum(&t->sum, r);   /* out of memory: the latency is partial */
 	t->nsources++;
+	if (source_first_wait(r) > t->first_wait_ns)
+		t->first_wait_ns = source_first_wait(r);
 	t->by_status[r->status]++;
 	if (source_ok(r))
 		t->complete_ok++;
@@ -134,6 +138,21 @@ static int report_verdict(const struct server *s, struct totals *t, const char *
 {
 	unsigned want = s->opt.sources;
 
+	/* --discard checks nothing: only a connection that failed (reset,
+	 * read error, idle timeout) is known to be wrong. */
+	if (s->opt.discard) {
+		uint64_t failed = t->by_status[SRC_ERROR];
+		if (failed) {
+			snprintf(t->why, sizeof(t->why), "FAILED: %llu connection%s failed (discard "
+				 "run: nothing else was checked)%s", (unsigned long long)failed,
+				 failed == 1 ? "" : "s", faults);
+			return 1;
+		}
+		snprintf(t->why, sizeof(t->why), "ok: discard run, %llu source%s, no connection "
+			 "failed (loss, duplicates and CRC were not checked)",
+			 (unsigned long long)t->nsources, t->nsources == 1 ? "" : "s");
+		return 0;
+	}
 	if (want && t->complete_ok < want) {
 		snprintf(t->why, sizeof(t->why),
 			 "FAILED: %llu of %u expected source%s ended complete and clean%s",
@@ -197,9 +216,9 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	double v = (double)ns;
 	if (ns < 1000)
 		snprintf(buf, len, "%luns", (unsigned long)ns);
-	else if (v < 1e6)
+	else if (v < 999.5e3)   /* not "1e+03us" */
 		snprintf(buf, len, "%.3gus", v / 1e3);
-	else if (v < 1e9)
+	else if (v < 999.5e6)
 		snprintf(buf, len, "%.3gms", v / 1e6);
 	else
 		snprintf(buf, len, "%.3gs", v / 1e9);
@@ -256,32 +275,57 @@ static void report_loops_json(struct jw *w, const struct server *s)
 	jw_arr_end(w);
 }
 
-static void print_row(FILE *f, const char *id, const char *name, const char *peer,
+/* checked: the frames were parsed; without (--discard) lost, dup, crc,
+ * latency and gap are unknown and shown as "-", never as 0. */
+static void print_row(FILE *f, int checked, const char *id, const char *name, const char *peer,
 		      uint64_t frames, uint64_t bytes, uint64_t lost, uint64_t dup,
-		      uint64_t crc, const struct hist *h, uint64_t gap, const char *status)
+		      uint64_t crc, const struct hist *h, uint64_t gap, uint64_t first,
+		      const char *status)
 {
-	char a[16], b[16], c[16], d[16];
-	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6lu %5lu %5lu %8s %8s %8s %8s  %s\n",
-		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, (unsigned long)lost,
-		(unsigned long)dup, (unsigned long)crc,
-		fmt_ns(a, sizeof(a), hist_percentile(h, 50)), fmt_ns(b, sizeof(b), hist_percentile(h, 99)),
-		fmt_ns(c, sizeof(c), h->n ? h->max : 0), fmt_ns(d, sizeof(d), gap), status);
+	char l[24] = "-", du[24] = "-", cr[24] = "-", a[16] = "-", b[16] = "-", c[16] = "-",
+	     d[16] = "-", e[16] = "-";
+
+	if (checked) {
+		snprintf(l, sizeof(l), "%lu", (unsigned long)lost);
+		snprintf(du, sizeof(du), "%lu", (unsigned long)dup);
+		snprintf(cr, sizeof(cr), "%lu", (unsigned long)crc);
+		fmt_ns(a, sizeof(a), hist_percentile(h, 50));
+		fmt_ns(b, sizeof(b), hist_percentile(h, 99));
+		fmt_ns(c, sizeof(c), h->n ? h->max : 0);
+		fmt_ns(d, sizeof(d), gap);
+		if (first)
+			fmt_ns(e, sizeof(e), first);
+	}
+	fprintf(f, "%8s %-10.10s %-21.21s %9lu %9.2f %6s %5s %5s %8s %8s %8s %8s %9s  %s\n",
+		id, name, peer, (unsigned long)frames, (double)bytes / 1e6, l, du, cr, a, b, c, d, e,
+		status);
 }
 
 static void report_table(FILE *f, struct server *s, struct source **v, unsigned n,
 			 const struct totals *t, const struct report_usage *u)
 {
 	const char *kind = s->opt.mode == MODE_PULL ? "RTT" : "latency";
+	int checked = !s->opt.discard;
 	char st[160], idbuf[16], name[4 * PROTO_NAME_MAX + 1];
 
-	fprintf(f, "\n%s backend%s, %s mode, %llu source%s in %.2f s (%s: %s p50/p99/max)\n",
-		s->be->name, s->opt.edge ? " (edge-triggered)" : "",
-		s->opt.mode == MODE_PULL ? "pull" : "push", (unsigned long long)t->nsources,
-		t->nsources == 1 ? "" : "s",
-		u->elapsed_s, kind, s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
-							       : "send time -> frame received");
-	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s  %s\n", "source", "name",
-		"peer", "frames", "MB", "lost", "dup", "crc", "p50", "p99", "max", "max gap", "status");
+	if (checked)
+		fprintf(f, "\n%s backend%s, %s mode, %llu source%s in %.2f s (%s: %s p50/p99/max)\n",
+			s->be->name, s->opt.edge ? " (edge-triggered)" : "",
+			s->opt.mode == MODE_PULL ? "pull" : "push", (unsigned long long)t->nsources,
+			t->nsources == 1 ? "" : "s", u->elapsed_s, kind,
+			s->opt.mode == MODE_PULL ? "REQUEST sent -> DATA received"
+						 : "send time -> frame received");
+	else
+		fprintf(f, "\n%s backend%s, DISCARD run: %llu source%s in %.2f s, bytes read and "
+			"counted, nothing parsed;\nframes derived as bytes / %lu (--discard-size %u); "
+			"no latency, loss, duplicate or CRC accounting\n",
+			s->be->name, s->opt.edge ? " (edge-triggered)" : "",
+			(unsigned long long)t->nsources, t->nsources == 1 ? "" : "s", u->elapsed_s,
+			(unsigned long)(PROTO_HEADER_SIZE + (uint64_t)s->opt.discard_size),
+			s->opt.discard_size);
+	fprintf(f, "%8s %-10s %-21s %9s %9s %6s %5s %5s %8s %8s %8s %8s %9s  %s\n", "source", "name",
+		"peer", "frames", checked ? "MB" : "MB read", "lost", "dup", "crc", "p50", "p99",
+		"max", "max gap", "1st frame", "status");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
 		if (i == REPORT_MAX_ROWS) {
@@ -292,15 +336,15 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 		snprintf(st, sizeof(st), "%s%s%s", source_status_name(r->status),
 			 r->error[0] ? ": " : "", r->error);
 		report_visible(r->name, r->name_len, name, sizeof(name));
-		print_row(f, idbuf, name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
-			  r->crc_errors, &r->lat, r->max_gap_ns, st);
+		print_row(f, checked, idbuf, name, r->peer, r->frames, r->bytes, r->lost, r->duplicates,
+			  r->crc_errors, &r->lat, r->max_gap_ns, source_first_wait(r), st);
 	}
 	if (s->nothers) {
 		const struct source *o = &s->others;
 		snprintf(st, sizeof(st), "%llu sources beyond --max-records %u",
 			 (unsigned long long)s->nothers, s->opt.max_records);
-		print_row(f, "others", "", "", o->frames, o->bytes, o->lost, o->duplicates,
-			  o->crc_errors, &o->lat, o->max_gap_ns, st);
+		print_row(f, checked, "others", "", "", o->frames, o->bytes, o->lost, o->duplicates,
+			  o->crc_errors, &o->lat, o->max_gap_ns, 0, st);
 	}
 	st[0] = '\0';
 	for (int k = 0; k <= SRC_ERROR; k++)
@@ -308,8 +352,8 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 			snprintf(st + strlen(st), sizeof(st) - strlen(st), "%s%llu %s", st[0] ? ", " : "",
 				 (unsigned long long)t->by_status[k],
 				 source_status_name((enum source_status)k));
-	print_row(f, "total", "", "", t->sum.frames, t->sum.bytes, t->sum.lost, t->sum.duplicates,
-		  t->sum.crc_errors, &t->sum.lat, t->sum.max_gap_ns, st);
+	print_row(f, checked, "total", "", "", t->sum.frames, t->sum.bytes, t->sum.lost, t->sum.duplicates,
+		  t->sum.crc_errors, &t->sum.lat, t->sum.max_gap_ns, t->first_wait_ns, st);
 	if (t->idle)
 		fprintf(f, "%llu idle connection%s (never delivered a frame; not sources)\n",
 			(unsigned long long)t->idle, t->idle == 1 ? "" : "s");
@@ -338,9 +382,9 @@ static void report_table(FILE *f, struct server *s, struct source **v, unsigned 
 	for (unsigned i = 0; i < s->be->ncounters; i++)
 		fprintf(f, ", %lu %s", (unsigned long)c->extra[i], s->be->counters[i].text);
 	report_loops_table(f, s);
-	fprintf(f, "\nper frame: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
-		(double)c->waits * per, (double)c->reads * per, u->user_s, u->sys_s,
-		(u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
+	fprintf(f, "\nper %sframe: %.3f waits, %.3f reads; cpu %.2f s user + %.2f s sys = %.0f ns/frame; peak RSS %.1f MiB\n",
+		checked ? "" : "derived ", (double)c->waits * per, (double)c->reads * per, u->user_s,
+		u->sys_s, (u->user_s + u->sys_s) * 1e9 * per, (double)u->max_rss_kib / 1024);
 	fprintf(f, "%s\n", t->why);
 }
 
@@ -378,15 +422,24 @@ static void json_buckets(struct jw *w, const char *key, const struct hist *h)
 }
 
 /* The counts every level of the summary has: a source, others, the total. */
-static void json_counts(struct jw *w, const struct source *r)
+/* A figure --discard never measured: null, not a 0 that reads as "none". */
+static void jw_u64_known(struct jw *w, const char *key, uint64_t v, int known)
+{
+	if (known)
+		jw_u64(w, key, v);
+	else
+		jw_null(w, key);
+}
+
+static void json_counts(struct jw *w, const struct source *r, int checked)
 {
 	jw_u64(w, "frames", r->frames);
 	jw_u64(w, "bytes", r->bytes);
-	jw_u64(w, "lost", r->lost);
-	jw_u64(w, "duplicates", r->duplicates);
-	jw_u64(w, "late", r->late);
-	jw_u64(w, "crc_errors", r->crc_errors);
-	jw_u64(w, "unstamped", r->unstamped);
+	jw_u64_known(w, "lost", r->lost, checked);
+	jw_u64_known(w, "duplicates", r->duplicates, checked);
+	jw_u64_known(w, "late", r->late, checked);
+	jw_u64_known(w, "crc_errors", r->crc_errors, checked);
+	jw_u64_known(w, "unstamped", r->unstamped, checked);
 	jw_u64(w, "broken_connections", r->broken);
 }
 
@@ -398,9 +451,33 @@ static void json_status(struct jw *w, const uint64_t by_status[SRC_ERROR + 1])
 	jw_obj_end(w);
 }
 
+/* -i: one entry per interval (events.h); absent without -i. */
+static void json_intervals(struct jw *w, const struct server *s)
+{
+	size_t n;
+	const struct ev_interval *iv = ev_intervals(s, &n);
+
+	if (!iv)
+		return;
+	jw_arr_begin(w, "intervals");
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_begin(w, NULL);
+		jw_num(w, "t_s", iv[i].t_s);
+		jw_num(w, "dur_s", iv[i].dur_s);
+		jw_u64(w, "frames", iv[i].frames);
+		jw_u64(w, "bytes", iv[i].bytes);
+		jw_u64(w, "p99_ns", iv[i].p99_ns);
+		jw_u64(w, "waits", iv[i].waits);
+		jw_u64(w, "eagain", iv[i].eagain);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u, int rc)
 {
+	const int checked = !s->opt.discard;
 	const char *lat = s->opt.mode == MODE_PULL ? "rtt_ns" : "latency_ns";
 	const struct syscounts *c = &s->sc;
 	FILE *f = fopen(s->opt.json, "w");
@@ -419,6 +496,10 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			     s->opt.spread == SPREAD_REUSEPORT ? "reuseport" : "handoff");
 	jw_str(&w, "mode", s->opt.mode == MODE_PULL ? "pull" : "push");
 	jw_str(&w, "latency_kind", s->opt.mode == MODE_PULL ? "rtt" : "one-way");
+	/* --discard: bytes are what was read, frames derived from them. */
+	jw_bool(&w, "discard", s->opt.discard);
+	if (s->opt.discard)
+		jw_u64(&w, "discard_frame_bytes", PROTO_HEADER_SIZE + (uint64_t)s->opt.discard_size);
 	jw_str(&w, "listen", s->listen_name);
 	jw_u64(&w, "sources_expected", s->opt.sources);
 	jw_u64(&w, "connections", s->connections);
@@ -441,15 +522,20 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_u64(&w, "refused", s->refused);
 	jw_num(&w, "elapsed_s", u->elapsed_s);
 	jw_u64(&w, "source_count", t->nsources);
-	json_counts(&w, &t->sum);
-	jw_u64(&w, "max_gap_ns", t->sum.max_gap_ns);
+	json_counts(&w, &t->sum, checked);
+	jw_u64_known(&w, "max_gap_ns", t->sum.max_gap_ns, checked);
 	jw_u64(&w, "exit_status", (uint64_t)rc);
 	jw_str(&w, "verdict", t->why);
 	json_status(&w, t->by_status);
-	json_hist(&w, lat, &t->sum.lat);
 	char bkey[32];
 	snprintf(bkey, sizeof(bkey), "%s_buckets", lat);
-	json_buckets(&w, bkey, &t->sum.lat);
+	if (checked) {
+		json_hist(&w, lat, &t->sum.lat);
+		json_buckets(&w, bkey, &t->sum.lat);
+	} else {
+		jw_null(&w, lat);
+		jw_null(&w, bkey);
+	}
 	jw_obj_begin(&w, "syscalls");
 	jw_u64(&w, "waits", c->waits);
 	jw_u64(&w, "reads", c->reads);
@@ -469,6 +555,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	       (u->user_s + u->sys_s) * 1e9 / (double)t->sum.frames : 0);
 	jw_obj_end(&w);
 	jw_u64(&w, "max_rss_kib", (uint64_t)u->max_rss_kib);
+	json_intervals(&w, s);
 	jw_arr_begin(&w, "sources");
 	for (unsigned i = 0; i < n; i++) {
 		const struct source *r = v[i];
@@ -479,14 +566,18 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 			jw_null(&w, "id");
 		jw_strn(&w, "name", r->name, r->name_len);
 		jw_str(&w, "peer", r->peer);
-		json_counts(&w, r);
+		json_counts(&w, r, checked);
 		jw_str(&w, "status", source_status_name(r->status));
 		jw_str(&w, "error", r->error);
 		jw_u64(&w, "connections", r->connections);
 		if (r->got_bye)
 			jw_u64(&w, "bye_count", r->bye_count);
-		json_hist(&w, lat, &r->lat);
-		jw_u64(&w, "max_gap_ns", r->max_gap_ns);
+		if (checked)
+			json_hist(&w, lat, &r->lat);
+		else
+			jw_null(&w, lat);
+		jw_u64_known(&w, "max_gap_ns", r->max_gap_ns, checked);
+		jw_u64_known(&w, "first_frame_ns", source_first_wait(r), checked);
 		jw_u64(&w, "first_ns", r->first_ns ? r->first_ns - s->start_ns : 0);
 		jw_u64(&w, "last_ns", r->last_ns ? r->last_ns - s->start_ns : 0);
 		jw_obj_end(&w);
@@ -495,7 +586,7 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	jw_obj_begin(&w, "others");
 	jw_u64(&w, "sources", s->nothers);
 	jw_u64(&w, "clean", s->others_ok);
-	json_counts(&w, &s->others);
+	json_counts(&w, &s->others, checked);
 	json_status(&w, s->others_status);
 	jw_obj_end(&w);
 	jw_obj_end(&w);

@@ -42,6 +42,8 @@ void syscounts_add(struct syscounts *d, const struct syscounts *s)
 
 int server_should_stop(struct server *s)
 {
+	if (EV_ON(s))
+		ev_tick(s);
 	if (__atomic_load_n(&server_signalled, __ATOMIC_RELAXED) ||
 	    __atomic_load_n(&s->failed, __ATOMIC_RELAXED))
 		return 1;
@@ -59,6 +61,12 @@ int server_wait_ms(struct server *s)
 		uint64_t left = s->deadline_ns > now ? (s->deadline_ns - now + 999999) / 1000000 : 0;
 		if (left < (uint64_t)ms)
 			ms = (int)left;
+	}
+	/* -i: wake for the end of the interval, so its line is on time. */
+	if (EV_ON(s)) {
+		int iv = ev_wait_ms(s);
+		if (iv < ms)
+			ms = iv;
 	}
 	return ms;
 }
@@ -250,6 +258,7 @@ static struct conn *server_register(struct loop *l, int fd, const struct sockadd
 	c->src = src;
 	c->sc = &l->sc;
 	c->last_rx_ns = now_ns();
+	src->connected_ns = c->last_rx_ns;
 	frame_parser_init(&c->fp, s->opt.max_frame);
 
 	/* Best effort: a failure here costs latency, not correctness. */
@@ -265,6 +274,7 @@ static struct conn *server_register(struct loop *l, int fd, const struct sockadd
 	s->connections++;
 	pthread_mutex_unlock(&s->lock);
 
+	ev_note(l, "accepted fd %d from %s", fd, src->peer);
 	if (s->opt.mode == MODE_PULL && !backend_has(s->be, BE_PULL_IN_TURN) &&
 	    conn_request(c) == CONN_END) {
 		server_close(c);
@@ -592,6 +602,7 @@ static void server_free(struct server *s)
 	free(s->srcs);
 	source_free(&s->others);
 	free(s->trace);
+	ev_free(s);
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->reserve_fd >= 0)
@@ -624,7 +635,12 @@ int server_run(const struct server_opts *opt, const struct backend *be,
 	s.start_ns = now_ns();
 	if (s.opt.duration > 0)
 		s.deadline_ns = s.start_ns + (uint64_t)(s.opt.duration * 1e9);
+	if (ev_init(&s) < 0) {
+		server_free(&s);
+		return 2;
+	}
 	rc = loops_run(&s);
+	ev_finish(&s);
 	/* No accept after the loops: give the reserve descriptor back, so
 	 * that the summary (and /proc/self/status for its peak RSS) can be
 	 * opened even when the connections hold every other descriptor. */

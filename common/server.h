@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "events.h"
 #include "frame.h"
 #include "source.h"
 
@@ -59,6 +60,14 @@ struct server_opts {
 	enum server_spread spread; /* how connections reach the loops */
 	const long *cpus;          /* --cpus: loop i runs on cpus[i % ncpus] */
 	unsigned    ncpus;
+	/* Seeing inside (events.h) */
+	int         events;        /* --events: a line per wait and per read */
+	uint64_t    events_max;    /* at most this many lines, 0 = no limit */
+	double      interval;      /* -i SECONDS: a line per interval, 0 = off */
+	int         no_drain;      /* teaching: one read per readiness event */
+	int         discard;       /* --discard: count bytes, parse nothing */
+	uint32_t    discard_size;  /* the sources' payload size: frames are
+				      derived as bytes / (header + this) */
 };
 
 #define SERVER_DEFAULT_MAX_RECORDS 1024
@@ -97,6 +106,9 @@ struct conn {
 				       connection took it over (a resume) */
 	int      shut_by_us;        /* stopping: an EOF now is ours, not the peer's */
 	int      paused;            /* conn_pause(): not read until conn_resume() */
+	uint64_t discard_pos;       /* --discard: bytes into the current frame, */
+	uint64_t discard_len;       /* its length (0 until the first header is in), */
+	int      discard_hello;     /* whether it is the HELLO (conn.c) */
 	struct conn *prev, *next;   /* the loop's live list, or its dead list */
 	_Alignas(max_align_t) unsigned char data[];  /* be->conn_size bytes */
 };
@@ -204,6 +216,8 @@ struct server {
 
 	struct trace_rec *trace;
 	uint64_t trace_n;          /* records written (atomic when threaded) */
+
+	struct events *ev;         /* --events, -i (events.h); NULL when off */
 };
 
 /* ---- for backends ------------------------------------------------------ */
@@ -249,6 +263,11 @@ enum conn_state { CONN_OPEN, CONN_END };
  * Feed bytes that arrived at now_ns. CONN_END means the connection is
  * finished - a BYE, or a protocol error that was reported and recorded -
  * and the backend must call server_close().
+ *
+ * With --discard this is where parsing stops, for every backend alike:
+ * the bytes are counted (and whole frames of the fixed size derived from
+ * them), nothing else - no frame, no BYE, no hooks.frame, never CONN_END.
+ * The connection then ends only by EOF, an error or --idle-timeout.
  */
 enum conn_state conn_input(struct conn *c, const uint8_t *buf, size_t len, uint64_t now_ns);
 
@@ -269,6 +288,11 @@ void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(print
  * edge-triggered loop must come back otherwise.
  */
 enum conn_state conn_read_some(struct conn *c, int *drained);
+
+/* One read() of at most want bytes, whatever is left behind: the
+ * teaching mode --no-drain (an edge-triggered loop that reads this way
+ * never hears of the rest: docs/teaching.md, lab 5). */
+enum conn_state conn_read_one(struct conn *c, size_t want);
 
 /*
  * Blocking: read exactly one whole frame, asking read() only for the bytes

@@ -13,6 +13,7 @@ const char *source_status_name(enum source_status s)
 	case SRC_INCOMPLETE: return "incomplete";
 	case SRC_CLOSED:     return "closed";
 	case SRC_TRUNCATED:  return "truncated";
+	case SRC_UNCHECKED:  return "unchecked";
 	case SRC_ERROR:      return "error";
 	}
 	return "?";
@@ -140,6 +141,11 @@ void source_eof(struct source *s, int mid_frame)
 	s->status = mid_frame ? SRC_TRUNCATED : SRC_CLOSED;
 	if (mid_frame)
 		snprintf(s->error, sizeof(s->error), "connection closed mid-frame");
+}
+
+void source_eof_unchecked(struct source *s)
+{
+	s->status = SRC_UNCHECKED;
 }
 
 void source_fail(struct source *s, const char *fmt, ...)

@@ -20,6 +20,8 @@ enum source_status {
 	SRC_INCOMPLETE,   /* BYE received, but frames are missing (lost > 0) */
 	SRC_CLOSED,       /* peer closed at a frame boundary without BYE */
 	SRC_TRUNCATED,    /* peer closed in the middle of a frame */
+	SRC_UNCHECKED,    /* --discard: peer closed; bytes counted, nothing
+			     else known (no BYE, loss or CRC seen) */
 	SRC_ERROR,        /* protocol or socket error; reason in error[] */
 };
 
@@ -52,6 +54,8 @@ struct source {
 	int      got_bye;
 
 	uint64_t first_ns, last_ns; /* first and latest delivery, CLOCK_MONOTONIC */
+	uint64_t connected_ns;      /* accepted (the wait before first_ns: the
+				       stall "max gap" cannot see) */
 	uint64_t max_gap_ns;        /* longest silence between two deliveries */
 	unsigned connections;       /* 1, more after a --reconnect resume */
 	unsigned broken;            /* earlier connections that ended in an
@@ -117,6 +121,10 @@ static inline uint64_t source_add_sat(uint64_t a, uint64_t b)
 /* End without BYE: CLOSED, or TRUNCATED when mid_frame. */
 void source_eof(struct source *s, int mid_frame);
 
+/* End of a --discard connection: the peer closed it; whether the source
+ * said BYE, lost or corrupted anything is unknown (UNCHECKED). */
+void source_eof_unchecked(struct source *s);
+
 /* End on an error; the reason is copied (printf-style). */
 void source_fail(struct source *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -125,6 +133,14 @@ void source_fail(struct source *s, const char *fmt, ...)
 static inline int source_ended(const struct source *s)
 {
 	return s->status != SRC_ACTIVE;
+}
+
+/* From the connection to its first DATA frame (0: none arrived): how
+ * long the server left a new source waiting, or how long it was silent. */
+static inline uint64_t source_first_wait(const struct source *s)
+{
+	return s->first_ns && s->connected_ns && s->first_ns > s->connected_ns
+	       ? s->first_ns - s->connected_ns : 0;
 }
 
 /* A source whose record counts as a clean run: said BYE with every frame

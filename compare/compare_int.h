@@ -37,7 +37,7 @@
 #include "proc.h"
 
 #define CMP_MAX_REPEAT   20
-#define CMP_MAX_METRICS  20
+#define CMP_MAX_METRICS  24
 #define CMP_MAX_BACKENDS 16
 #define CMP_MAX_VARIANTS 8
 #define CMP_WHY          480

@@ -366,7 +366,34 @@ static void cmp_intro_throughput(FILE *f, const struct cmp *c)
 		"the sender's CPU runs much of the receiver's TCP in softirq, which the server's own "
 		"figure does not see. *client blocked* is how long the client waited on a full socket: "
 		"where the client never found it full, it set the pace, and frames/s and MB/s are a "
-		"lower bound (≥) that wins nothing.\n\n", c->p.throughput_s, CMP_SATURATED_PCT);
+		"lower bound (≥) that wins nothing.\n\n"
+		"Each run is followed by its **floor**: the same backend, client and payload with "
+		"`daqmux server --discard`, which waits and reads exactly as the backend does but "
+		"parses nothing (it counts bytes and derives the frames from the fixed size). "
+		"*Framing overhead* is the real CPU/frame minus the floor's, per repetition: what "
+		"the kit's framing, CRC-32C and accounting cost per frame, beside what the backend's "
+		"waits and reads cost.\n\n", c->p.throughput_s, CMP_SATURATED_PCT);
+}
+
+/* One line per payload: each backend's framing overhead over its floor. */
+static void cmp_read_floor(FILE *f, const struct cmp *c, unsigned v, const char *label)
+{
+	char cell[64], ratio[64];
+	int any = 0;
+
+	for (size_t i = 0; cmp_backend_at(c, i); i++) {
+		const struct cmp_case *k = cmp_find(c, CMP_THROUGHPUT, cmp_backend_at(c, i), v);
+		if (!k || k->state != CMP_OK || isnan(k->med[cmp_idx(k, "framing_ns_per_frame")]))
+			continue;
+		cmp_fmt_cell(cell, sizeof(cell), k, cmp_idx(k, "framing_ns_per_frame"));
+		cmp_fmt_cell(ratio, sizeof(ratio), k, cmp_idx(k, "cpu_vs_floor"));
+		if (!any)
+			fprintf(f, "- %s, framing overhead per frame (real − `--discard`): ", label);
+		fprintf(f, "%s**%s** %s, %s× the floor", any ? "; " : "", k->backend, cell, ratio);
+		any = 1;
+	}
+	if (any)
+		fprintf(f, ".\n");
 }
 
 static void cmp_read_throughput(FILE *f, const struct cmp *c)
@@ -385,6 +412,7 @@ static void cmp_read_throughput(FILE *f, const struct cmp *c)
 		cmp_decide(c, CMP_THROUGHPUT, v, "cpu_ns_per_frame", CMP_LOWER, &d);
 		cmp_decision_text(text, sizeof(text), &d);
 		fprintf(f, "- %s, least server CPU per frame: %s.\n", label, text);
+		cmp_read_floor(f, c, v, label);
 	}
 }
 
@@ -487,7 +515,12 @@ const struct cmp_view cmp_views[CMP_NSCENS] = {
 		.tables = { { .shape = CMP_T_ROWS, .variant = "payload",
 			.cols = { "frames_per_s", "mb_per_s", "server_cpu_pct", "cpu_ns_per_frame",
 				  "core_ns_per_frame", "machine_ns_per_frame", "syscalls_per_frame",
-				  "client_blocked_ms", "lost" } } },
+				  "client_blocked_ms", "lost" } },
+			{ .shape = CMP_T_ROWS, .variant = "payload",
+			  .title = "**The floor: the same backend with `daqmux server --discard`** "
+				   "(the same reads, nothing parsed), right after each real run",
+			  .cols = { "cpu_ns_per_frame", "floor_ns_per_frame", "framing_ns_per_frame",
+				    "cpu_vs_floor", "server_cpu_pct", "floor_server_cpu_pct" } } },
 		.reading = cmp_read_throughput,
 		.png = "throughput.png", .alt = "throughput and CPU per frame",
 		.plot = CMP_P_VARIANTS,
@@ -797,7 +830,7 @@ static void cmp_md_failures(FILE *f, const struct cmp *c)
 
 static void cmp_md_targets(FILE *f, const struct cmp *c)
 {
-	struct cmp_target t[8];
+	struct cmp_target t[10];
 	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
 
 	if (!nt)

@@ -180,7 +180,7 @@ static void cmp_json_case(struct jw *w, const struct cmp_case *k)
 int cmp_write_json(const struct cmp *c)
 {
 	char path[CMP_PATH + 32];
-	struct cmp_target t[8];
+	struct cmp_target t[10];
 	size_t nt = cmp_targets(c, t, ARRAY_SIZE(t));
 	struct jw w;
 

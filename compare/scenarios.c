@@ -429,6 +429,12 @@ static const struct cmp_metric cmp_tput_metrics[] = {
 	{ "client_sys_pct", "client kernel CPU %", CMP_U_RATIO, 0 },
 	{ "frames", "frames", CMP_U_COUNT, 0 },
 	{ "lost", "lost", CMP_U_COUNT, 0 },
+	/* The floor: the same backend, payload and client with --discard,
+	 * run right after the real one (see cmp_tput_floor). */
+	{ "floor_ns_per_frame", "floor CPU/frame (--discard)", CMP_U_NSF, 0 },
+	{ "framing_ns_per_frame", "framing overhead (real − floor)", CMP_U_NSF, 0 },
+	{ "cpu_vs_floor", "real / floor", CMP_U_RATIO, 0 },
+	{ "floor_server_cpu_pct", "floor server CPU", CMP_U_PCT, 0 },
 };
 
 static unsigned cmp_tput_nvar(const struct cmp *c) { (void)c; return 3; }
@@ -443,28 +449,74 @@ static void cmp_tput_variant(const struct cmp *c, unsigned v, char *l, size_t le
 		cmp_sfmt(l, len, "%u B", s);
 }
 
+/* Two runs per repetition: the real one and its floor. */
 static double cmp_tput_est(const struct cmp *c, unsigned v)
 {
 	(void)v;
-	return c->p.throughput_s + 0.15;
+	return 2 * (c->p.throughput_s + 0.15);
+}
+
+/* One throughput run of k's backend and payload; with discard, the
+ * server only counts the bytes (`daqmux server --discard`). */
+static void cmp_tput_pair(struct cmp *c, struct cmp_case *k, unsigned rep, int discard,
+			  struct cmp_pair *p)
+{
+	char tag[128];
+
+	cmp_sfmt(tag, sizeof(tag), "throughput-%s-%.0f%s-r%u", k->backend, k->x,
+		 discard ? "-discard" : "", rep + 1);
+	cmp_pair_init(p, tag, k->backend);
+	cmp_argv_add(&p->sargs, "--sources=8");
+	if (discard) {
+		cmp_argv_add(&p->sargs, "--discard");
+		cmp_argv_add(&p->sargs, "--discard-size=%.0f", k->x);
+	}
+	cmp_argv_add(&p->cargs, "--sources=8");
+	cmp_argv_add(&p->cargs, "--rate=max");
+	cmp_argv_add(&p->cargs, "--size=%.0f", k->x);
+	cmp_argv_add(&p->cargs, "--duration=%.3f", c->p.throughput_s);
+	p->client_s = c->p.throughput_s;
+	p->setup_s = 1;
+	cmp_pair_run(c, p);
+}
+
+/*
+ * The floor of a measured repetition, the way sockperf is the latency
+ * scenario's: the same backend reads the same stream with --discard
+ * (the same waits and reads, no framing, CRC or accounting), right
+ * after the real run. framing_ns_per_frame is real - floor of this
+ * repetition, so the median is of the differences, each within one
+ * pair of runs. A floor that did not measure leaves these figures out
+ * and says why in the repetition's note; the real figures stand.
+ */
+static void cmp_tput_floor(struct cmp *c, struct cmp_case *k, unsigned rep, double real_ns)
+{
+	struct cmp_rep *r = &k->rep[rep];
+	struct cmp_pair p;
+
+	cmp_tput_pair(c, k, rep, 1, &p);
+	double frames = p.sj ? json_path_num(p.sj, "frames", 0) : 0;
+	double cpu = p.sj ? json_path_num(p.sj, "cpu.user_s", NAN) +
+			    json_path_num(p.sj, "cpu.sys_s", NAN) : NAN;
+	if (p.state != CMP_OK || !(frames > 0) || isnan(cpu)) {
+		cmp_cat(r->why, sizeof(r->why), "%sno floor: the --discard run %s", r->why[0] ? "; " : "",
+			p.state != CMP_OK ? p.why : "counted no frame");
+	} else {
+		double floor = cpu * 1e9 / frames;
+		cmp_set(r, k, "floor_ns_per_frame", floor);
+		cmp_set(r, k, "framing_ns_per_frame", real_ns - floor);
+		cmp_set(r, k, "cpu_vs_floor", floor > 0 ? real_ns / floor : NAN);
+		cmp_set(r, k, "floor_server_cpu_pct", cmp_cpu_pct(p.sj, cmp_span_s(p.sj)));
+	}
+	cmp_pair_free(&p);
 }
 
 static void cmp_tput_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 {
 	struct cmp_rep *r = &k->rep[rep];
 	struct cmp_pair p;
-	char tag[128];
 
-	cmp_sfmt(tag, sizeof(tag), "throughput-%s-%.0f-r%u", k->backend, k->x, rep + 1);
-	cmp_pair_init(&p, tag, k->backend);
-	cmp_argv_add(&p.sargs, "--sources=8");
-	cmp_argv_add(&p.cargs, "--sources=8");
-	cmp_argv_add(&p.cargs, "--rate=max");
-	cmp_argv_add(&p.cargs, "--size=%.0f", k->x);
-	cmp_argv_add(&p.cargs, "--duration=%.3f", c->p.throughput_s);
-	p.client_s = c->p.throughput_s;
-	p.setup_s = 1;
-	cmp_pair_run(c, &p);
+	cmp_tput_pair(c, k, rep, 0, &p);
 	cmp_rep_from_pair(r, &p);
 	if (p.state == CMP_OK) {
 		double frames = json_path_num(p.sj, "frames", 0);
@@ -501,6 +553,8 @@ static void cmp_tput_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 		}
 	}
 	cmp_pair_free(&p);
+	if (r->state == CMP_OK)
+		cmp_tput_floor(c, k, rep, r->m[cmp_idx(k, "cpu_ns_per_frame")]);
 }
 
 /* ---- 4. idle scaling -------------------------------------------------------------- */

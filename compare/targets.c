@@ -8,6 +8,9 @@
  *   - 64-byte throughput: server CPU per frame <= 150 ns, epoll and uring
  *   - idle scaling: epoll and uring CPU per frame with 10,000 idle
  *     connections within 1.25x of none (select and poll alongside)
+ *   - the kit's own work beside its floor (server --discard), epoll:
+ *     framing overhead at 64 B <= 10 ns per frame, CPU per frame at the
+ *     largest payload within 1.3x of the floor (docs/performance.md)
  *
  * A target whose data is missing is n/a, with the reason.
  */
@@ -22,6 +25,8 @@
 
 #define CMP_TARGET_RATIO   1.25   /* RTT vs sockperf; idle 10,000 vs none */
 #define CMP_TARGET_CPU_NS  150.0  /* 64-byte throughput, epoll and uring */
+#define CMP_TARGET_FRAMING_NS 10.0  /* smallest payload: real - floor, epoll */
+#define CMP_TARGET_FLOOR_RATIO 1.3  /* largest payload: real / floor, epoll */
 
 static void cmp_tf(struct cmp_target *t, enum cmp_verdict v, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -142,6 +147,42 @@ static void cmp_target_cpu(const struct cmp *c, struct cmp_target *t, const char
 	       k->med[m], k->nok, k->lo[m], k->hi[m], k->med[cmp_idx(k, "syscalls_per_frame")]);
 }
 
+/* The throughput variant v of epoll against its --discard floor: the
+ * overhead in ns at the smallest payload, the ratio at the others. */
+static void cmp_target_floor(const struct cmp *c, struct cmp_target *t, unsigned v)
+{
+	const struct cmp_case *k = cmp_find(c, CMP_THROUGHPUT, "epoll", v);
+	char name[100], label[40];
+	double x;
+	int small = v == 0;
+
+	cmp_scens[CMP_THROUGHPUT].variant(c, v, label, sizeof(label), &x);
+	if (small)
+		cmp_sfmt(name, sizeof(name), "%s throughput: epoll framing overhead (real - --discard) "
+			 "<= %.0f ns", label, CMP_TARGET_FRAMING_NS);
+	else
+		cmp_sfmt(name, sizeof(name), "%s throughput: epoll server CPU/frame <= %.1f x --discard",
+			 label, CMP_TARGET_FLOOR_RATIO);
+	if (!k || k->state != CMP_OK) {
+		cmp_tf(t, CMP_NA, name, "%s", !k ? "not run" : k->why[0] ? k->why : cmp_state_name(k->state));
+		return;
+	}
+	int m = cmp_idx(k, small ? "framing_ns_per_frame" : "cpu_vs_floor");
+	double real = k->med[cmp_idx(k, "cpu_ns_per_frame")], floor = k->med[cmp_idx(k, "floor_ns_per_frame")];
+	if (isnan(k->med[m])) {
+		cmp_tf(t, CMP_NA, name, "the --discard runs did not measure: %s", k->why);
+		return;
+	}
+	if (small)
+		cmp_tf(t, k->med[m] <= CMP_TARGET_FRAMING_NS ? CMP_PASS : CMP_MISS, name,
+		       "%.0f ns per frame (median of %u; %.0f–%.0f): %.0f ns real, %.0f ns floor",
+		       k->med[m], k->nok, k->lo[m], k->hi[m], real, floor);
+	else
+		cmp_tf(t, k->med[m] <= CMP_TARGET_FLOOR_RATIO ? CMP_PASS : CMP_MISS, name,
+		       "%.2fx (median of %u; %.2f–%.2f): %.0f ns real, %.0f ns floor per frame",
+		       k->med[m], k->nok, k->lo[m], k->hi[m], real, floor);
+}
+
 static void cmp_target_idle(const struct cmp *c, struct cmp_target *t, const char *be)
 {
 	unsigned last = c->p.nidle - 1, top = c->p.idle_counts[last];
@@ -186,7 +227,7 @@ static void cmp_target_idle(const struct cmp *c, struct cmp_target *t, const cha
 size_t cmp_targets(const struct cmp *c, struct cmp_target *t, size_t max)
 {
 	size_t n = 0;
-	if (max < 6)
+	if (max < 8)
 		return 0;
 	if (c->o.scen_mask & (1u << CMP_THROUGHPUT))
 		cmp_target_client(c, &t[n++]);
@@ -195,6 +236,8 @@ size_t cmp_targets(const struct cmp *c, struct cmp_target *t, size_t max)
 	if (c->o.scen_mask & (1u << CMP_THROUGHPUT)) {
 		cmp_target_cpu(c, &t[n++], "epoll");
 		cmp_target_cpu(c, &t[n++], "uring");
+		cmp_target_floor(c, &t[n++], 0);
+		cmp_target_floor(c, &t[n++], cmp_scens[CMP_THROUGHPUT].nvariants(c) - 1);
 	}
 	if (c->o.scen_mask & (1u << CMP_IDLE)) {
 		cmp_target_idle(c, &t[n++], "epoll");

@@ -113,6 +113,9 @@ static int epoll_mark_ready(struct epoll_loop *el, struct conn *c)
 	return 0;
 }
 
+/* --no-drain: one read of this much per event. */
+#define EPOLL_NO_DRAIN_READ 4096
+
 /* Read what one connection has, within the budget. */
 static void epoll_serve(struct loop *l, struct conn *c)
 {
@@ -121,6 +124,17 @@ static void epoll_serve(struct loop *l, struct conn *c)
 
 	if (c->fd < 0 || c->paused)
 		return;       /* closed or paused earlier in this batch */
+	if (l->s->opt.no_drain) {
+		/* TEACHING MODE (--no-drain, --edge-no-drain), wrong on
+		 * purpose: one read per event, and what it left behind is
+		 * not remembered. Level-triggered, the next epoll_wait
+		 * reports the socket again; edge-triggered it never does
+		 * until more bytes arrive - and a sender that has filled the
+		 * window sends none: the connection hangs. */
+		if (conn_read_one(c, EPOLL_NO_DRAIN_READ) == CONN_END)
+			server_close(c);
+		return;
+	}
 	if (conn_read_some(c, &drained) == CONN_END) {
 		server_close(c);
 	} else if (el->edge && !drained && epoll_mark_ready(el, c) < 0) {
@@ -159,8 +173,12 @@ static int epoll_run(struct loop *l)
 	while (!server_should_stop(s)) {
 		/* Sources cut short by the budget are still readable: do not
 		 * sleep while they wait. */
-		int n = epoll_wait(el->epfd, ev, EPOLL_BATCH, el->nready ? 0 : server_wait_ms(s));
+		int ms = el->nready ? 0 : server_wait_ms(s);
+		int n = epoll_wait(el->epfd, ev, EPOLL_BATCH, ms);
 		l->sc.waits++;
+		ev_wait(l, n, "epoll_wait(timeout %d ms)", ms);
+		for (int i = 0; EV_ON(s) && i < n; i++)
+			ev_ready(l, ev[i].data.ptr);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

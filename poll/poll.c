@@ -169,9 +169,14 @@ static int poll_run(struct loop *l)
 		 * is both the question and the answer (events in, revents out),
 		 * so nothing needs copying between rounds. */
 		size_t top = pl->used;
-		int n = poll(pl->pfd, (nfds_t)top, server_wait_ms(s));
+		int ms = server_wait_ms(s);
+		int n = poll(pl->pfd, (nfds_t)top, ms);
 
 		l->sc.waits++;
+		ev_wait(l, n, "poll(%zu fds, timeout %d ms)", top, ms);
+		for (size_t i = 0; EV_ON(s) && n > 0 && i < top; i++)
+			if (pl->pfd[i].revents)
+				ev_ready(l, pl->conn[i]);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

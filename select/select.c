@@ -124,6 +124,10 @@ static int select_run(struct loop *l)
 		int n = select(top + 1, &rd, NULL, NULL, &tv);
 
 		l->sc.waits++;
+		ev_wait(l, n, "select(nfds=%d, timeout %d ms)", top + 1, ms);
+		for (int fd = 0; EV_ON(s) && n > 0 && fd <= top; fd++)
+			if (FD_ISSET(fd, &rd))
+				ev_ready(l, fd == l->accept_fd ? NULL : sl->by_fd[fd]);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -44,6 +44,12 @@ static void server_usage(FILE *f)
 "                          socket per loop; the kernel hashes them)\n"
 "      --cpus LIST         with --loops: loop i runs on the i-th CPU of LIST\n"
 "                          (e.g. 2,3 or 0-3)\n"
+"      --discard           read exactly as usual but parse nothing: count the\n"
+"                          bytes, derive frames as bytes / (32 + --discard-size);\n"
+"                          the floor of the kit's own work (push mode only)\n"
+"      --discard-size BYTES\n"
+"                          the payload size the sources send (the client's\n"
+"                          --size; default 64)\n"
 "      --budget BYTES      bytes read from one source per wakeup before\n"
 "                          serving the others (default 256K; 1 to 1G)\n"
 "      --idle-timeout S    a source silent this long is closed (\"idle timeout\";\n"
@@ -60,6 +66,17 @@ static void server_usage(FILE *f)
 "                          \"others\" row with exact counts, so memory stays\n"
 "                          bounded however many connections come and go\n"
 "      --cpu N             pin the server to CPU N (0 to %d)\n"
+"  -i, --interval SECONDS  a line per interval: frames, MB/s, p99, waits, EAGAIN\n"
+"                          reads (also \"intervals\" in --json; at least 0.01)\n"
+"      --events            a line per wait and per read as it happens, in the\n"
+"                          backend's own terms (for teaching and debugging)\n"
+"      --events-max N      at most N --events lines, then a summary (default\n"
+"                          300; 0 = no limit)\n"
+"      --no-drain          teaching, epoll: one read per readiness event instead\n"
+"                          of reading until EAGAIN (harmless level-triggered)\n"
+"      --edge-no-drain     teaching, epoll: --edge --no-drain, the classic bug:\n"
+"                          bytes left after the one read are never reported\n"
+"                          again, so a connection hangs (docs/teaching.md)\n"
 "  -q, --quiet             no summary table on stdout\n"
 "  -h, --help              this text\n"
 "\n"
@@ -76,6 +93,8 @@ static void server_usage(FILE *f)
 "no duplicate and no CRC error (with --sources 0: every source that came was\n"
 "clean, still active ones allowed); 1 otherwise, with one line saying why;\n"
 "2 bad usage or failure to start.\n"
+"With --discard nothing is checked: 0 says only that no connection failed\n"
+"(reset, read error, idle timeout), never that nothing was lost or corrupt.\n"
 "\n"
 "example:\n"
 "  daqmux server --backend epoll --listen 127.0.0.1:0 --sources 4 --json out.json\n",
@@ -137,7 +156,9 @@ bad:
 int server_opts_parse(struct server_opts *o, int argc, char **argv)
 {
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
-	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS };
+	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS,
+	       O_EVENTS, O_EVENTSMAX, O_NODRAIN, O_EDGENODRAIN,
+	       O_DISCARD, O_DISCARD_SIZE };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -157,21 +178,29 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "loops", required_argument, NULL, O_LOOPS },
 		{ "spread", required_argument, NULL, O_SPREAD },
 		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "events", no_argument, NULL, O_EVENTS },
+		{ "events-max", required_argument, NULL, O_EVENTSMAX },
+		{ "no-drain", no_argument, NULL, O_NODRAIN },
+		{ "edge-no-drain", no_argument, NULL, O_EDGENODRAIN },
+		{ "discard", no_argument, NULL, O_DISCARD },
+		{ "discard-size", required_argument, NULL, O_DISCARD_SIZE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	uint64_t v;
 	double d;
-	int ch;
+	int ch, discard_size = 0;
 
 	*o = (struct server_opts){
 		.backend = NULL, .listen = "127.0.0.1:5555", .sources = 1,
 		.max_frame = PROTO_DEFAULT_MAX_FRAME, .budget = 256u << 10,
 		.trace_max = 1000000, .cpu = -1, .max_records = SERVER_DEFAULT_MAX_RECORDS,
+		.events_max = 300, .discard_size = 64,
 	};
 	optind = 0;     /* glibc: start afresh, whoever parsed before us */
-	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:qh", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":b:l:n:t:d:i:qh", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'b': o->backend = optarg; break;
 		case 'l':
@@ -254,6 +283,24 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		case O_CPUS:
 			if (server_parse_cpus(optarg, o) < 0) return OPTS_BAD;
 			break;
+		case 'i':
+			if (parse_seconds("--interval", optarg, 0.01, SERVER_MAX_SECONDS, &o->interval))
+				return OPTS_BAD;
+			break;
+		case O_EVENTS: o->events = 1; break;
+		case O_EVENTSMAX:
+			if (parse_u64("--events-max", optarg, 0, UINT64_MAX, &o->events_max))
+				return OPTS_BAD;
+			break;
+		case O_EDGENODRAIN: o->edge = 1; /* fall through */
+		case O_NODRAIN: o->no_drain = 1; break;
+		case O_DISCARD: o->discard = 1; break;
+		case O_DISCARD_SIZE:
+			if (parse_size("--discard-size", optarg, 0, UINT32_MAX - PROTO_HEADER_SIZE, &v))
+				return OPTS_BAD;
+			o->discard_size = (uint32_t)v;
+			discard_size = 1;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': server_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("server", ch, argv, longs);
@@ -261,6 +308,17 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	}
 	if (opts_no_operands("server", argc, argv) != OPTS_RUN)
 		return OPTS_BAD;
+	if (discard_size && !o->discard) {
+		msg("--discard-size: applies to --discard only");
+		return OPTS_BAD;
+	}
+	/* Both need every frame parsed: a REQUEST goes out per DATA frame,
+	 * a trace line is written per frame. */
+	if (o->discard && (o->mode == MODE_PULL || o->trace)) {
+		msg("--discard parses no frame, so it cannot %s",
+		    o->mode == MODE_PULL ? "serve --mode pull" : "write a --trace");
+		return OPTS_BAD;
+	}
 	/* Now, not after the run: a run whose summary cannot be written is
 	 * a run wasted. */
 	if ((o->json && check_output_file("--json", o->json) < 0) ||
@@ -283,6 +341,11 @@ int server_main(int argc, char **argv)
 			msg("unknown backend '%s'; `daqmux backends` lists them", opt.backend);
 		else
 			msg("no backend can run here; `daqmux backends` says why");
+		return 2;
+	}
+	if (opt.no_drain && !backend_has(be, BE_EDGE)) {
+		msg("--no-drain and --edge-no-drain: teaching modes of the backends with an "
+		    "edge-triggered mode (%s)", backend_list(BE_EDGE));
 		return 2;
 	}
 	if (opt.edge && !backend_has(be, BE_EDGE)) {

@@ -195,8 +195,10 @@ static void threads_read_loop(struct server *s, struct threads_reader *r)
 
 		if (__atomic_load_n(&c->paused, __ATOMIC_RELAXED))
 			threads_wait_resumed(r->pool, c);
+		ev_block(c);
 		n = read(c->fd, r->buf, THREADS_BUF);
 		r->sc.reads++;
+		ev_read(c, n, errno, "read");
 		if (n > 0) {
 			/* The run is over: count nothing more, as an event
 			 * loop that has stopped reading would not. Without
@@ -376,9 +378,11 @@ static int threads_run(struct loop *l)
 			{ .fd = p->efd, .events = POLLIN },
 		};
 		struct conn *c;
-		int n = poll(pfd, 2, server_wait_ms(s));
+		int ms = server_wait_ms(s);
+		int n = poll(pfd, 2, ms);
 
 		l->sc.waits++;
+		ev_wait(l, n, "acceptor: poll(listener, eventfd; timeout %d ms)", ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;       /* a signal: server_should_stop() */

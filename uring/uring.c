@@ -537,6 +537,9 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 		sl->state = URING_IDLE;
 	URING_SC(l).extra[URING_C_NOBUFS] += res == -ENOBUFS;
 	URING_SC(l).reads += res > 0;
+	if (c)
+		ev_read(c, res > 0 ? res : res == 0 ? 0 : -1, -res, "cqe recv, buffer %d",
+			has_buf ? (int)bid : -1);
 	if (!c) {
 		/* Ended earlier (in this batch, maybe): bytes after a BYE or an
 		 * error, or the -ECANCELED we asked for. Only the buffer counts. */
@@ -627,9 +630,14 @@ static int uring_wait(struct uring_loop *l, int ms)
 		URING_SC(l).extra[URING_C_ENTERS]++;
 		ret = io_uring_submit(&l->ring);
 	} else {
+		unsigned queued = io_uring_sq_ready(&l->ring);
 		URING_SC(l).extra[URING_C_ENTERS]++;
 		URING_SC(l).waits++;
 		ret = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
+		ev_wait(l->lp, (int)io_uring_cq_ready(&l->ring),
+			"io_uring_submit_and_wait(submit %u, timeout %d ms) -> %u completions%s%s",
+			queued, ms, io_uring_cq_ready(&l->ring), ret < 0 ? ", " : "",
+			ret == -ETIME ? "ETIME (the timeout)" : ret < 0 ? strerror(-ret) : "");
 	}
 	/* ETIME: the tick; EINTR: a signal, the loop looks at it; EBUSY and
 	 * EAGAIN: the kernel is short of room, the SQEs stay queued. */
