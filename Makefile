@@ -50,6 +50,17 @@ URING      = $(shell $(PKG) --exists liburing 2>/dev/null && echo yes)
 URING_CF   = $(if $(URING),-DHAVE_URING $(shell $(PKG) --cflags liburing) \
              -DDAQMUX_LIBURING_VERSION='"$(shell $(PKG) --modversion liburing)"')
 URING_LIBS = $(if $(URING),$(shell $(PKG) --libs liburing))
+# The library backends are optional the same way: each is listed as "not
+# compiled in" without its -dev package. One pkg-config name each.
+LIBUV      = $(shell $(PKG) --exists libuv 2>/dev/null && echo yes)
+LIBEVENT   = $(shell $(PKG) --exists libevent_core 2>/dev/null && echo yes)
+GLIB       = $(shell $(PKG) --exists glib-2.0 2>/dev/null && echo yes)
+LIB_CF     = $(if $(LIBUV),-DHAVE_LIBUV $(shell $(PKG) --cflags libuv)) \
+             $(if $(LIBEVENT),-DHAVE_LIBEVENT $(shell $(PKG) --cflags libevent_core)) \
+             $(if $(GLIB),-DHAVE_GLIB $(shell $(PKG) --cflags glib-2.0))
+LIB_LIBS   = $(if $(LIBUV),$(shell $(PKG) --libs libuv)) \
+             $(if $(LIBEVENT),$(shell $(PKG) --libs libevent_core)) \
+             $(if $(GLIB),$(shell $(PKG) --libs glib-2.0))
 CMOCKA_CF  = $(shell $(PKG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
@@ -58,7 +69,7 @@ CMOCKA_LIBS = $(shell $(PKG) --libs cmocka 2>/dev/null || echo -lcmocka)
 # compile; tools/check-layers.sh refuses relative includes ("../x.h") that
 # would get round that. Each layer is one archive.
 #   common    protocol, CRC, framing, accounting, histogram, server core, report
-#   backends  blocking select poll epoll threads uring: one `const struct backend` each
+#   backends  blocking ... uring, libuv libevent glib: one `const struct backend` each
 #   server    the backend table and the `server`/`backends` command lines
 #   client    the test client
 #   harness   process control and the JSON reader (compare and the tests)
@@ -91,7 +102,9 @@ LINK_LAYERS  := cli compare harness client server backends common
 lib           = $(O)/lib/lib$(1).a
 ALL_SRC      := $(foreach l,$(LAYERS),$(src_$(l)))
 ALL_OBJ      := $(ALL_SRC:%.c=$(O)/%.o)
-TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+# `make test TESTS="test_faults test_pause" SHTESTS=` runs a subset.
+TESTS   ?= $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+SHTESTS ?= $(wildcard tests/test_*.sh)
 TEST_BIN := $(TESTS:%=$(O)/tests/%)
 
 .PHONY: all check-layers deps test-deps compare-deps fuzz-deps test compare fuzz bench clean help \
@@ -110,6 +123,7 @@ help:
 	@echo "make install    bin/daqmux and daqmux(1) into \$$DESTDIR\$$PREFIX (/usr/local)"
 	@echo "make uninstall  removes them again"
 	@echo "make URING=     build without liburing (the uring backend says how to get it)"
+	@echo "make LIBUV= LIBEVENT= GLIB=   build without those libraries' backends"
 	@echo "V=1 shows the commands; CFLAGS=... overrides the optimisation flags"
 
 deps:
@@ -124,7 +138,7 @@ fuzz-deps:
 $(O)/%.o: %.c | deps check-layers
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(inc_$(or $(call layer_of,$<),$(firstword $(subst /, ,$<)))) $(URING_CF) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(inc_$(or $(call layer_of,$<),$(firstword $(subst /, ,$<)))) $(URING_CF) $(if $(filter backends,$(call layer_of,$<)),$(LIB_CF)) $(CFLAGS) -c $< -o $@
 
 $(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(src_$(l):%.c=$(O)/%.o)))
 $(O)/lib/%.a:
@@ -146,7 +160,7 @@ FORCE:
 $(BIN)/daqmux: $(LIBS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $(LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(LIBS) $(URING_LIBS) $(LIB_LIBS) $(LDLIBS) -o $@
 
 check-layers:
 	$(Q)tools/check-layers.sh
@@ -162,11 +176,11 @@ SUPPORT_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard tests/support.c))
 
 $(O)/tests/%: $(O)/tests/%.o $(SUPPORT_OBJ) $(LIBS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(URING_LIBS) $(LIB_LIBS) $(LDLIBS) -o $@
 
 # Shell tests (tests/test_*.sh: the dissector, the netlab) use $(BIN)/daqmux.
 test: $(BIN)/daqmux $(TEST_BIN)
-	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(wildcard tests/test_*.sh)
+	$(Q)DAQMUX=$(BIN)/daqmux tools/run-tests.sh $(TEST_BIN) $(SHTESTS)
 
 # Figures, not assertions: never part of `make test`.
 BENCH_BIN := $(O)/bench/bench

@@ -89,6 +89,13 @@ static int blocking_first_frame(struct loop *l, struct conn *c)
 	return 1;
 }
 
+static int blocking_by_id(const void *a, const void *b)
+{
+	uint32_t x = (*(struct conn *const *)a)->src->id, y = (*(struct conn *const *)b)->src->id;
+
+	return (x > y) - (x < y);
+}
+
 /* Have the loops together gathered their N sources? */
 static int blocking_all_gathered(struct server *s, unsigned n)
 {
@@ -121,10 +128,13 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 	while (!blocking_all_gathered(s, n) && !server_should_stop(s)) {
 		/* With several loops another one may complete the set while
 		 * this one sleeps, and its sources' bytes (or a reset that
-		 * discards them) would wait for the tick: once the gathering
-		 * has begun it looks again every millisecond. */
+		 * discards them) would wait for the tick. Handed-off loops are
+		 * woken through their eventfd (server_wake_loops); a listening
+		 * socket cannot be woken, so with reuseport a loop looks again
+		 * every millisecond once the gathering has begun. */
 		int ms = server_wait_ms(s);
-		if (s->nloops > 1 && __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE) && ms > 1)
+		if (s->nloops > 1 && !l->handoff && ms > 1 &&
+		    __atomic_load_n(&s->gathered, __ATOMIC_ACQUIRE))
 			ms = 1;
 		l->sc.waits++;
 		int ready = poll(pfd, ncand + 1, ms);
@@ -144,7 +154,10 @@ static int blocking_gather(struct loop *l, struct conn **conns, unsigned n)
 				continue;
 			if (r > 0) {
 				conns[have++] = cand[i];
-				__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE);
+				/* The last one: the other loops sleep in poll()
+				 * until a tick unless they are told. */
+				if (__atomic_add_fetch(&s->gathered, 1, __ATOMIC_RELEASE) == n)
+					server_wake_loops(s);
 			} else {
 				server_close(cand[i]);
 			}
@@ -244,6 +257,9 @@ static int blocking_run(struct loop *l)
 		free(conns);
 		return -1;
 	}
+	/* The round goes by source id - read(sockfd_0), read(sockfd_1), ...
+	 * - whatever order their first frames came in. */
+	qsort(conns, (size_t)have, sizeof(*conns), blocking_by_id);
 
 	/* The round: one frame from each live source in turn, always in the
 	 * same order. An ended source leaves an empty place; a paused one

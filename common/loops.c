@@ -71,6 +71,13 @@ static void loop_wake(struct loop *l)
 		msg("eventfd write: %s", strerror(errno));
 }
 
+void server_wake_loops(struct server *s)
+{
+	for (unsigned i = 0; i < s->nloops; i++)
+		if (s->loops[i].handoff)
+			loop_wake(&s->loops[i]);
+}
+
 /* Acceptor: queue h for l and wake it. 0, or -1 (out of memory: the
  * caller refuses the connection). */
 static int loop_hand(struct loop *l, const struct server_handed *h)

@@ -49,6 +49,7 @@ struct server_opts {
 	unsigned    keepalive;     /* seconds, 0 = off */
 	enum server_mode mode;
 	int         edge;          /* BE_EDGE backends: edge-triggered */
+	const char *uring_features; /* uring: --uring-features LIST, NULL = none */
 	int         quiet;
 	const char *json;
 	const char *trace;         /* per-frame CSV: source,seq,send_ns,recv_ns */
@@ -341,6 +342,12 @@ void server_sweep(struct loop *l);
  * still be matched to it (and skipped: fd == -1). */
 void server_close(struct conn *c);
 void server_reap(struct loop *l);
+
+/* Wake every loop that waits on a hand-off eventfd (--spread handoff), so
+ * that it looks again at a condition another loop has changed (e.g. the
+ * loops together have gathered their sources). With one loop there is no
+ * other; with reuseport a loop notices at its next tick. */
+void server_wake_loops(struct server *s);
 
 /* Stopping: shut every live connection down so that threads blocked in
  * read() wake up; their EOF is then not counted as the peer's. */

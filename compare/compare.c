@@ -551,9 +551,45 @@ void cmp_progress(struct cmp *c, const char *scen, const char *backend, const ch
 
 /* ---- the driver ------------------------------------------------------------- */
 
-static int cmp_backend_on(const struct cmp *c, size_t i)
+static int cmp_backend_on(const struct cmp *c, size_t i, int scen)
 {
-	return c->be[i].available && c->be[i].selected;
+	return c->be[i].available && c->be[i].selected &&
+	       (!c->be[i].scens || (c->be[i].scens & (1u << scen)));
+}
+
+/* The ladder's rows: the uring backend under another name, one feature
+ * more per step (docs/backend-uring.md). */
+static const struct cmp_ladder {
+	const char *name, *features;
+} cmp_ladder[] = {
+	{ "uring+defer", "defer" },
+	{ "uring+regring", "defer,regring" },
+	{ "uring+fixed", "defer,regring,fixed" },
+	{ "uring+bundle", "defer,regring,fixed,bundle" },
+	{ "uring+inc", "defer,regring,fixed,bundle,inc" },
+};
+#define CMP_NLADDER (sizeof(cmp_ladder) / sizeof(cmp_ladder[0]))
+
+const char *cmp_ladder_features(const char *name)
+{
+	for (size_t i = 0; i < CMP_NLADDER; i++)
+		if (strcmp(cmp_ladder[i].name, name) == 0)
+			return cmp_ladder[i].features;
+	return NULL;
+}
+
+static void cmp_add_ladder(struct cmp *c, const struct backend *uring)
+{
+	static struct backend rows[CMP_NLADDER];
+
+	for (size_t i = 0; i < CMP_NLADDER && c->nbe < CMP_MAX_BACKENDS; i++) {
+		struct cmp_backend *b = &c->be[c->nbe++];
+		rows[i] = *uring;
+		rows[i].name = cmp_ladder[i].name;
+		b->be = &rows[i];
+		b->available = !uring->probe || uring->probe(b->why, sizeof(b->why)) == 0;
+		b->scens = 1u << CMP_THROUGHPUT | 1u << CMP_IDLE;
+	}
 }
 
 static void cmp_estimate(struct cmp *c)
@@ -570,7 +606,7 @@ static void cmp_estimate(struct cmp *c)
 				c->est_total_s += c->p.sockperf_s + CMP_SOCKPERF_EXTRA_S;
 			}
 			for (size_t b = 0; b < c->nbe; b++) {
-				if (!cmp_backend_on(c, b))
+				if (!cmp_backend_on(c, b, s))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c); v++) {
 					if (sc->applies && !sc->applies(c, c->be[b].be, v))
@@ -607,7 +643,7 @@ static void cmp_run_all(struct cmp *c)
 				cmp_report_run(k, r);
 			}
 			for (size_t b = 0; b < c->nbe && !c->interrupted; b++) {
-				if (!cmp_backend_on(c, b))
+				if (!cmp_backend_on(c, b, s))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c) && !c->interrupted; v++) {
 					if (sc->applies && !sc->applies(c, c->be[b].be, v))
@@ -654,6 +690,8 @@ int compare_main(int argc, char **argv)
 		b->be = backends[i];
 		b->available = !b->be->probe || b->be->probe(b->why, sizeof(b->why)) == 0;
 	}
+	if (backend_find("uring"))
+		cmp_add_ladder(c, backend_find("uring"));
 	int r = cmp_parse(c, argc, argv);
 	if (r != OPTS_RUN)
 		return opts_exit_status(r);

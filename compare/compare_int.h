@@ -207,7 +207,14 @@ struct cmp_backend {
 	int available;
 	int selected;
 	char why[256];                  /* probe's reason when unavailable */
+	unsigned scens;                 /* 1 << enum cmp_scen_id it runs in; 0 = all */
 };
+
+/* The uring ladder: rows "uring+defer" ... "uring+inc", each one step of
+ * --uring-features more than the one before, in the throughput and idle
+ * scenarios. The server's --uring-features for a row's name, or NULL when
+ * the name is a plain backend's. */
+const char *cmp_ladder_features(const char *name);
 
 struct cmp_machine {
 	char kernel[256];               /* uname -srvm */

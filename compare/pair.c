@@ -294,7 +294,10 @@ static void cmp_pair_server_argv(const struct cmp *c, const struct cmp_pair *p,
 {
 	cmp_argv_add(a, "%s", c->exe);
 	cmp_argv_add(a, "server");
-	cmp_argv_add(a, "--backend=%s", p->backend);
+	const char *feat = cmp_ladder_features(p->backend);
+	cmp_argv_add(a, "--backend=%.*s", (int)strcspn(p->backend, "+"), p->backend);
+	if (feat)
+		cmp_argv_add(a, "--uring-features=%s", feat);
 	cmp_argv_add(a, "--listen=%s:0", c->o.listen_host ? c->o.listen_host : "127.0.0.1");
 	cmp_argv_add(a, "--quiet");
 	cmp_argv_add(a, "--json=%s", p->sjson);

@@ -8,7 +8,8 @@
 #include "backends.h"
 
 extern const struct backend backend_blocking, backend_select, backend_poll,
-	backend_epoll, backend_threads, backend_uring;
+	backend_epoll, backend_threads, backend_uring, backend_libuv, backend_libevent,
+	backend_glib;
 
 const struct backend *const backends[] = {
 	&backend_blocking,
@@ -17,6 +18,9 @@ const struct backend *const backends[] = {
 	&backend_epoll,
 	&backend_threads,
 	&backend_uring,
+	&backend_libuv,
+	&backend_libevent,
+	&backend_glib,
 };
 
 const size_t backend_count = sizeof(backends) / sizeof(backends[0]);

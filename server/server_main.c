@@ -21,7 +21,8 @@ static void server_usage(FILE *f)
 "Reads N DAQ sources concurrently with one backend and reports, per source,\n"
 "what arrived, what was lost and how late (see docs/protocol.md).\n"
 "\n"
-"  -b, --backend NAME      blocking, select, poll, epoll, threads or uring\n"
+"  -b, --backend NAME      blocking, select, poll, epoll, threads, uring,\n"
+"                          libuv, libevent or glib\n"
 "                          (default: the preferred one that can run here,\n"
 "                          marked in `daqmux backends`)\n"
 "  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:5555; port 0 to\n"
@@ -37,6 +38,9 @@ static void server_usage(FILE *f)
 "      --mode push|pull    push: sources stream (default); pull: the server\n"
 "                          sends a REQUEST and waits for each DATA\n"
 "      --edge              epoll: edge-triggered instead of level-triggered\n"
+"      --uring-features LIST  uring: defer,regring,fixed,bundle,inc or all (all\n"
+"                          that this kernel and liburing support); a named\n"
+"                          feature they lack stops the start with the reason\n"
 "      --loops N           N event loops in N threads, each with its own share\n"
 "                          of the connections (default 1; not for threads)\n"
 "      --spread HOW        with --loops: handoff (default: one acceptor deals the\n"
@@ -158,7 +162,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	enum { O_MAXFRAME = 256, O_MODE, O_EDGE, O_BUDGET, O_IDLE, O_KEEP, O_JSON,
 	       O_TRACE, O_TRACEMAX, O_CPU, O_MAXREC, O_LOOPS, O_SPREAD, O_CPUS,
 	       O_EVENTS, O_EVENTSMAX, O_NODRAIN, O_EDGENODRAIN,
-	       O_DISCARD, O_DISCARD_SIZE };
+	       O_DISCARD, O_DISCARD_SIZE, O_URING_FEAT };
 	static const struct option longs[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -167,6 +171,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 		{ "max-frame", required_argument, NULL, O_MAXFRAME },
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "edge", no_argument, NULL, O_EDGE },
+		{ "uring-features", required_argument, NULL, O_URING_FEAT },
 		{ "budget", required_argument, NULL, O_BUDGET },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "keepalive", required_argument, NULL, O_KEEP },
@@ -233,6 +238,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 			}
 			break;
 		case O_EDGE: o->edge = 1; break;
+		case O_URING_FEAT: o->uring_features = optarg; break;
 		case O_BUDGET:
 			if (parse_size("--budget", optarg, 1, SERVER_MAX_BUDGET, &v)) return OPTS_BAD;
 			o->budget = (size_t)v;

@@ -2,7 +2,8 @@
 # tools/deps.sh GROUP... - make sure the Debian packages a build step needs
 # are present: install them when we are root with apt-get, otherwise stop
 # and print the exact command. Called by the Makefile; safe to run by hand.
-#   build    pkg-config, liburing-dev (the uring backend; optional)
+#   build    pkg-config; optional: liburing-dev, libuv1-dev, libevent-dev,
+#            libglib2.0-dev (the uring, libuv, libevent and glib backends)
 #   test     libcmocka-dev; tshark, tcpdump (dissector test), iproute2,
 #            nftables (netlab test) are optional: those tests skip without
 #   compare  gnuplot-nox (plots), sockperf (reference RTT; optional)
@@ -20,7 +21,8 @@ add() { # add REQUIRED|OPTIONAL PACKAGE
 
 for g in "$@"; do
 	case "$g" in
-	build)   add required pkg-config; add optional liburing-dev ;;
+	build)   add required pkg-config; add optional liburing-dev; add optional libuv1-dev
+	         add optional libevent-dev; add optional libglib2.0-dev ;;
 	test)    add required pkg-config; add required libcmocka-dev
 	         add optional tshark; add optional tcpdump
 	         add optional iproute2; add optional nftables ;;

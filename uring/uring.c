@@ -16,11 +16,21 @@
  * io_uring_enter per batch, but one submission per receive.
  * DAQMUX_URING_SINGLESHOT=1 forces that path.
  *
+ * --uring-features LIST adds io_uring's newer features one by one, each
+ * probed at start (uring_features_open): defer (SINGLE_ISSUER |
+ * DEFER_TASKRUN, 6.1: completions are run only when we ask for them),
+ * regring (the ring's descriptor registered, 5.18: no fdget per enter),
+ * fixed (each connection in the ring's file table, 5.19: receives need no
+ * file lookup), bundle (a receive fills several buffers, 6.10) and inc
+ * (buffers consumed piece by piece, 6.12). liburing 2.3 lacks the last
+ * two's constants: uring_compat.h.
+ *
  * Needs: Linux >= 5.19 (provided buffer rings, multishot accept; multishot
  * receive from 6.0) and liburing >= 2.3 (`apt-get install liburing-dev`,
  * then make). Try it:
  *   bin/daqmux server --backend uring --sources 2 &
  *   bin/daqmux client --sources 2 --count 1000
+ *   bin/daqmux server --backend uring --uring-features all --sources 2 &
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,9 +47,12 @@ enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERF
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include "uring_compat.h"
 
 /* The rings' sizes, and DAQMUX_URING_TINY's: rings of 8 submissions, 16
  * completions and 4 buffers, so that CQ overflows and -ENOBUFS happen on
@@ -55,6 +68,7 @@ enum { URING_C_ENTERS, URING_C_SQES, URING_C_CQES, URING_C_NOBUFS, URING_C_OVERF
 #define URING_BGID     0
 #define URING_BATCH    1024               /* completions between reaps */
 #define URING_NONE     UINT32_MAX
+#define URING_MAX_FIXED 65536u            /* fixed: file table size, at most */
 #define URING_DRAIN_NS 1000000000ull      /* teardown waits at most this */
 
 /*
@@ -72,6 +86,27 @@ enum { URING_RECV, URING_ACCEPT, URING_CANCEL, URING_TEST };
 #define URING_KIND(ud) ((unsigned)((ud) & 3))
 #define URING_IDX(ud)  ((uint32_t)(ud) >> 2)
 #define URING_GEN(ud)  ((uint32_t)((ud) >> 32))
+/* --uring-features: bits, in the order of the ladder. */
+enum {
+	URING_F_DEFER = 1u << 0, URING_F_REGRING = 1u << 1, URING_F_FIXED = 1u << 2,
+	URING_F_BUNDLE = 1u << 3, URING_F_INC = 1u << 4,
+};
+static const struct uring_feature {
+	const char *name;
+	unsigned bit;
+} uring_features[] = {
+	{ "defer", URING_F_DEFER }, { "regring", URING_F_REGRING }, { "fixed", URING_F_FIXED },
+	{ "bundle", URING_F_BUNDLE }, { "inc", URING_F_INC },
+};
+#define URING_F_ALL (URING_F_DEFER | URING_F_REGRING | URING_F_FIXED | URING_F_BUNDLE | URING_F_INC)
+/* With these the kernel takes buffers in ring order and a completion may
+ * not name all it used: followed by uring_take(), not by buffer id. */
+#define URING_F_WALK (URING_F_BUNDLE | URING_F_INC)
+#define URING_GEN(ud)  ((uint32_t)((ud) >> 32))
+/* On the listener: the multishot accept, or (out of descriptors, nothing
+ * pending) a one-shot poll that says when a connection is waiting. */
+#define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
+#define URING_UD_LPOLL   URING_UD(URING_ACCEPT, 1, 0)
 /* On the listener: the multishot accept, or (out of descriptors, nothing
  * pending) a one-shot poll that says when a connection is waiting. */
 #define URING_UD_ACCEPT  URING_UD(URING_ACCEPT, 0, 0)
@@ -91,6 +126,9 @@ struct uring_slot {
 	uint32_t gen, next;  /* next: free list or starved queue */
 	enum uring_state state;
 	uint16_t held_head, held_tail;   /* buffers held while paused */
+	int fixed;           /* fixed: in the file table at this slot's index */
+	uint8_t *copy;       /* bundle/inc, paused: the bytes held, copied */
+	size_t ncopy, capcopy;
 };
 
 struct uring_loop {
@@ -109,6 +147,10 @@ struct uring_loop {
 	uint16_t held_next[URING_NBUFS];
 	uint32_t held_len[URING_NBUFS];
 	struct loop *lp;             /* the core's loop */
+	unsigned feat;               /* URING_F_*: in effect */
+	uint32_t bhead;              /* walk: the kernel's buffer-ring head, followed */
+	uint32_t boff[URING_NBUFS];  /* inc: bytes of each buffer already used */
+	uint32_t nfixed;             /* fixed: entries in the file table */
 };
 
 #define URING_SC(l) ((l)->lp->sc)
@@ -165,22 +207,158 @@ static void uring_close(struct uring_loop *l)
 	free(l->slots);
 }
 
-/* The rings and the buffer ring. The probe runs exactly this, so a backend
- * that `daqmux backends` calls available also starts. */
-static int uring_open(struct uring_loop *l, char *why, size_t len)
+/* ---- --uring-features: parsed, then probed while the ring is set up ---- */
+
+/* LIST is names separated by commas, or "all". 0, or -1 with why. */
+static int uring_features_parse(const char *list, unsigned *want, int *all, char *why, size_t len)
 {
-	/* SUBMIT_ALL: one bad SQE does not hold back the rest; COOP_TASKRUN:
+	*want = 0;
+	*all = 0;
+	for (const char *p = list; p && *p; ) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		if (n == 3 && strncmp(p, "all", 3) == 0) {
+			*want |= URING_F_ALL;
+			*all = 1;
+		} else {
+			for (i = 0; i < sizeof(uring_features) / sizeof(uring_features[0]); i++)
+				if (strlen(uring_features[i].name) == n &&
+				    strncmp(p, uring_features[i].name, n) == 0)
+					break;
+			if (i == sizeof(uring_features) / sizeof(uring_features[0])) {
+				snprintf(why, len, "--uring-features: unknown feature '%.*s' "
+					 "(known: defer, regring, fixed, bundle, inc, all)", (int)n, p);
+				return -1;
+			}
+			*want |= uring_features[i].bit;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+static const char *uring_feature_name(unsigned bit)
+{
+	for (size_t i = 0; i < sizeof(uring_features) / sizeof(uring_features[0]); i++)
+		if (uring_features[i].bit == bit)
+			return uring_features[i].name;
+	return "?";
+}
+
+/*
+ * A feature this machine lacks: with `all` it is dropped and the reason
+ * kept for the start-up line (notes); named on its own it stops the start
+ * with the reason. 0 (dropped) or -1.
+ */
+static int uring_lack(struct uring_loop *l, unsigned bit, int all, char *notes, size_t nlen,
+		      char *why, size_t len, int err, const char *what, const char *needs)
+{
+	struct utsname u;
+	char *to = all ? notes + strlen(notes) : why;
+	size_t room = all ? nlen - strlen(notes) : len;
+
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	snprintf(to, room, "%s%s: %s: %s (kernel %s; needs %s)", all && notes[0] ? "; " : "",
+		 uring_feature_name(bit), what, strerror(err), u.release, needs);
+	l->feat &= ~bit;
+	return all ? 0 : -1;
+}
+
+static unsigned uring_setup_flags(unsigned feat)
+{
+	/* SUBMIT_ALL: one bad SQE does not hold back the rest. COOP_TASKRUN:
 	 * we enter the kernel to wait anyway, no interrupt needed to run
-	 * completions. */
+	 * completions; DEFER_TASKRUN goes further: they run only when we
+	 * enter to wait, in batches, never in between. */
+	unsigned f = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+
+	return f | (feat & URING_F_DEFER ? IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN
+				       : IORING_SETUP_COOP_TASKRUN);
+}
+
+/* The features that come after the ring exists: regring, bundle, fixed.
+ * 0, or -1 with why. */
+static int uring_features_open(struct uring_loop *l, const struct io_uring_params *p, int all,
+			       char *notes, size_t nlen, char *why, size_t len)
+{
+	struct rlimit rl;
+	int ret;
+
+	if ((l->feat & URING_F_REGRING) && (ret = io_uring_register_ring_fd(&l->ring)) != 1 &&
+	    uring_lack(l, URING_F_REGRING, all, notes, nlen, why, len, ret < 0 ? -ret : EINVAL,
+		       "io_uring_register_ring_fd", "Linux 5.18") < 0)
+		return -1;
+	if ((l->feat & URING_F_BUNDLE) && !(p->features & IORING_FEAT_RECVSEND_BUNDLE) &&
+	    uring_lack(l, URING_F_BUNDLE, all, notes, nlen, why, len, EINVAL,
+		       "no IORING_FEAT_RECVSEND_BUNDLE", "Linux 6.10") < 0)
+		return -1;
+	if (!(l->feat & URING_F_FIXED))
+		return 0;
+	/* One table entry per connection slot; the kernel refuses a table
+	 * larger than RLIMIT_NOFILE. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = 1024;
+	ret = io_uring_register_files_sparse(&l->ring, rl.rlim_cur < URING_MAX_FIXED ?
+					     (unsigned)rl.rlim_cur : URING_MAX_FIXED);
+	if (ret < 0)
+		return uring_lack(l, URING_F_FIXED, all, notes, nlen, why, len, -ret,
+				  "io_uring_register_files_sparse", "Linux 5.19");
+	l->nfixed = rl.rlim_cur < URING_MAX_FIXED ? (uint32_t)rl.rlim_cur : URING_MAX_FIXED;
+	return 0;
+}
+
+/* The provided-buffer ring; inc asks for incremental consumption, which a
+ * kernel before 6.12 refuses with EINVAL. */
+static int uring_bufs_open(struct uring_loop *l, int all, char *notes, size_t nlen,
+			   char *why, size_t len)
+{
+	struct uring_buf_reg reg = { .ring_entries = l->nbufs, .bgid = URING_BGID };
+	int ret;
+
+	reg.ring_addr = (uintptr_t)l->br;
+	if (l->feat & URING_F_INC) {
+		reg.flags = IOU_PBUF_RING_INC;
+		ret = io_uring_register_buf_ring(&l->ring, (struct io_uring_buf_reg *)&reg, 0);
+		if (ret >= 0)
+			return 0;
+		if (uring_lack(l, URING_F_INC, all, notes, nlen, why, len, -ret,
+			       "io_uring_register_buf_ring(IOU_PBUF_RING_INC)", "Linux 6.12") < 0)
+			return -1;
+		reg.flags = 0;
+	}
+	if ((ret = io_uring_register_buf_ring(&l->ring, (struct io_uring_buf_reg *)&reg, 0)) < 0) {
+		uring_explain(-ret, "io_uring_register_buf_ring", why, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* The rings and the buffer ring, with the features asked for (want; all:
+ * those this machine has, the others listed in notes). The probe runs
+ * exactly this, so a backend that `daqmux backends` calls available also
+ * starts. */
+static int uring_open(struct uring_loop *l, unsigned want, int all, char *notes, size_t nlen,
+		      char *why, size_t len)
+{
 	struct io_uring_params p = {
-		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
-		.cq_entries = l->cq_entries,
+		.flags = uring_setup_flags(want), .cq_entries = l->cq_entries,
 	};
-	struct io_uring_buf_reg reg = { .ring_entries = l->nbufs, .bgid = URING_BGID };
 	int ret = io_uring_queue_init_params(l->sq_entries, &l->ring, &p);
 
 	_Static_assert(URING_NBUFS * sizeof(struct io_uring_buf) <= URING_RINGSZ, "ring page");
 	l->free_head = l->starved_head = l->starved_tail = URING_NONE;
+	l->feat = want;
+	if (ret == -EINVAL && (want & URING_F_DEFER)) {
+		if (uring_lack(l, URING_F_DEFER, all, notes, nlen, why, len, EINVAL,
+			       "io_uring_setup(SINGLE_ISSUER | DEFER_TASKRUN)", "Linux 6.1") < 0)
+			return -1;
+		p = (struct io_uring_params){
+			.flags = uring_setup_flags(l->feat), .cq_entries = l->cq_entries,
+		};
+		ret = io_uring_queue_init_params(l->sq_entries, &l->ring, &p);
+	}
 	if (ret < 0) {
 		uring_explain(-ret, "io_uring_setup", why, len);
 		return -1;
@@ -192,6 +370,8 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 		uring_explain(EINVAL, "io_uring without NODROP or EXT_ARG", why, len);
 		return -1;
 	}
+	if (uring_features_open(l, &p, all, notes, nlen, why, len) < 0)
+		return -1;
 	/* Page-aligned as the buffer ring must be; pages the kernel never
 	 * fills cost nothing. */
 	l->mem = mmap(NULL, URING_MEMSZ(l), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -201,11 +381,8 @@ static int uring_open(struct uring_loop *l, char *why, size_t len)
 		return -1;
 	}
 	l->br = (struct io_uring_buf_ring *)l->mem;
-	reg.ring_addr = (uintptr_t)l->br;
-	if ((ret = io_uring_register_buf_ring(&l->ring, &reg, 0)) < 0) {
-		uring_explain(-ret, "io_uring_register_buf_ring", why, len);
+	if (uring_bufs_open(l, all, notes, nlen, why, len) < 0)
 		return -1;
-	}
 	l->have_bufs = 1;
 	io_uring_buf_ring_init(l->br);
 	for (unsigned i = 0; i < l->nbufs; i++)
@@ -224,6 +401,95 @@ static void uring_recycle(struct uring_loop *l, unsigned bid)
 	io_uring_buf_ring_add(l->br, URING_BUF(l, bid), URING_BUFSZ, bid,
 			      io_uring_buf_ring_mask(l->nbufs), 0);
 	io_uring_buf_ring_advance(l->br, 1);
+}
+
+/* bundle/inc: a paused connection's bytes, kept for its resume. */
+static enum conn_state uring_copy_aside(struct uring_loop *l, struct conn *c,
+					const uint8_t *p, size_t n)
+{
+	struct uring_slot *sl = &l->slots[uring_conn(c)->slot];
+
+	if (sl->ncopy + n > sl->capcopy) {
+		size_t cap = sl->capcopy ? 2 * sl->capcopy : URING_BUFSZ;
+		uint8_t *v;
+
+		while (cap < sl->ncopy + n)
+			cap *= 2;
+		if (!(v = realloc(sl->copy, cap))) {
+			conn_error(c, ENOMEM);
+			return CONN_END;
+		}
+		sl->copy = v;
+		sl->capcopy = cap;
+	}
+	memcpy(sl->copy + sl->ncopy, p, n);
+	sl->ncopy += n;
+	return CONN_OPEN;
+}
+
+static void uring_copy_free(struct uring_slot *sl)
+{
+	free(sl->copy);
+	sl->copy = NULL;
+	sl->ncopy = sl->capcopy = 0;
+}
+
+/*
+ * The bytes of one receive completion that has a buffer, to c (NULL: the
+ * connection has ended, the buffers only go back). Plain rings: the
+ * buffer the completion names. bundle and inc: the kernel takes buffers
+ * from the ring in order and posts the completions in that order (one
+ * issuer, under the ring's lock), so l->bhead follows its head: a bundle
+ * fills the buffer the completion names and those after it in the ring,
+ * every one full but the last; with inc a buffer serves completion after
+ * completion (IORING_CQE_F_BUF_MORE: the kernel keeps it) from where the
+ * last one ended (l->boff). A completion that does not start at our head
+ * means that order was lost: the run fails rather than misread a byte.
+ * A paused connection's bytes are copied aside for its resume (a buffer
+ * here may be shared with other connections; pauses are rare, and what
+ * lands between a pause and its cancel is one batch at most).
+ * Returns CONN_END when c ended on these bytes.
+ */
+static enum conn_state uring_take(struct uring_loop *l, struct conn *c,
+				  const struct io_uring_cqe *cqe, uint64_t now)
+{
+	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	unsigned mask = (unsigned)io_uring_buf_ring_mask(l->nbufs);
+	enum conn_state st = CONN_OPEN;
+	size_t left;
+
+	if (!(l->feat & URING_F_WALK)) {
+		if (c && cqe->res > 0)
+			st = conn_input(c, URING_BUF(l, bid), (size_t)cqe->res, now);
+		uring_recycle(l, bid);
+		return st;
+	}
+	if (cqe->res <= 0)
+		return st;               /* nothing was taken from the ring */
+	if (l->br->bufs[l->bhead & mask].bid != bid) {
+		msg("io_uring: a completion in buffer %u, the ring's head is %u: order lost",
+		    bid, l->br->bufs[l->bhead & mask].bid);
+		l->failed = 1;
+		return c ? CONN_END : st;
+	}
+	for (left = (size_t)cqe->res; left; ) {
+		unsigned b = l->br->bufs[l->bhead & mask].bid;
+		uint32_t off = l->boff[b];
+		size_t n = left < URING_BUFSZ - off ? left : URING_BUFSZ - off;
+
+		if (c && st == CONN_OPEN)
+			st = c->paused ? uring_copy_aside(l, c, URING_BUF(l, b) + off, n)
+				       : conn_input(c, URING_BUF(l, b) + off, n, now);
+		left -= n;
+		if (!left && (cqe->flags & IORING_CQE_F_BUF_MORE)) {
+			l->boff[b] = off + (uint32_t)n;
+			break;
+		}
+		l->boff[b] = 0;
+		l->bhead++;
+		uring_recycle(l, b);
+	}
+	return st;
 }
 
 /*
@@ -282,13 +548,48 @@ static void uring_arm_recv(struct uring_loop *l, uint32_t i)
 	/* Length 0 + BUFFER_SELECT: the kernel takes a whole buffer only when
 	 * bytes are there, so a waiting receive holds no memory. */
 	if (l->multishot)
-		io_uring_prep_recv_multishot(sqe, sl->c->fd, NULL, 0, 0);
+		io_uring_prep_recv_multishot(sqe, sl->fixed ? (int)i : sl->c->fd, NULL, 0, 0);
 	else
-		io_uring_prep_recv(sqe, sl->c->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
+		io_uring_prep_recv(sqe, sl->fixed ? (int)i : sl->c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT | (sl->fixed ? IOSQE_FIXED_FILE : 0);
+	if (l->feat & URING_F_BUNDLE)
+		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
 	sqe->buf_group = URING_BGID;
 	io_uring_sqe_set_data64(sqe, URING_UD(URING_RECV, i, sl->gen));
 	sl->state = URING_ARMED;
+}
+
+/*
+ * fixed: the connection's descriptor also sits in the ring's file table,
+ * at its slot's index, so a receive names it by index (IOSQE_FIXED_FILE)
+ * and the kernel skips the file lookup. Set and cleared synchronously (one
+ * io_uring_register each, counted as ctl): the next tenant of the slot is
+ * registered only after this one was cleared. The core keeps the ordinary
+ * descriptor (peer name, pull-mode REQUESTs, keepalive, close).
+ */
+static void uring_fix(struct uring_loop *l, uint32_t i, int fd)
+{
+	int ret;
+
+	if (!(l->feat & URING_F_FIXED) || i >= l->nfixed)
+		return;                  /* beyond the table: served by descriptor */
+	URING_SC(l).ctl++;
+	ret = io_uring_register_files_update(&l->ring, i, &fd, 1);
+	l->slots[i].fixed = ret == 1;
+	if (ret < 0)
+		msg("io_uring_register_files_update(%u): %s; this connection by descriptor",
+		    i, strerror(-ret));
+}
+
+static void uring_unfix(struct uring_loop *l, uint32_t i)
+{
+	int none = -1, ret;
+
+	URING_SC(l).ctl++;
+	/* The armed receive holds its own reference until it is cancelled. */
+	if ((ret = io_uring_register_files_update(&l->ring, i, &none, 1)) < 0)
+		msg("io_uring_register_files_update(%u, -1): %s", i, strerror(-ret));
+	l->slots[i].fixed = 0;
 }
 
 /* By user_data the kernel finds the request by hash; IORING_ASYNC_CANCEL_ANY
@@ -350,6 +651,9 @@ static void uring_forget(struct loop *lp, struct conn *c)
 	sl->c = NULL;
 	while ((bid = uring_unhold(l, i)) != URING_HELD_NONE)
 		uring_recycle(l, bid);
+	uring_copy_free(sl);
+	if (sl->fixed)
+		uring_unfix(l, i);
 	if (sl->state == URING_IDLE)
 		uring_slot_put(l, i);
 	else if (sl->state == URING_ARMED &&
@@ -383,6 +687,19 @@ static void uring_resume(struct loop *lp, struct conn *c)
 	uint64_t now = now_ns();
 	unsigned bid;
 
+	if (l->slots[i].ncopy) {
+		struct uring_slot *sl = &l->slots[i];
+		enum conn_state st = conn_input(c, sl->copy, sl->ncopy, now);
+
+		/* A pause again in the middle of these bytes is not possible
+		 * to honour without a second copy: the frame path delivers
+		 * what was read, as conn_read_some does with its buffer. */
+		uring_copy_free(sl);
+		if (st == CONN_END) {
+			server_close(c);
+			return;
+		}
+	}
 	while (!c->paused && (bid = uring_unhold(l, i)) != URING_HELD_NONE) {
 		enum conn_state st = conn_input(c, URING_BUF(l, bid), l->held_len[bid], now);
 		uring_recycle(l, bid);
@@ -473,12 +790,14 @@ static void uring_attach(struct uring_loop *l, struct conn *c)
 			l->cap = cap;
 		}
 		i = l->nslots++;
-		l->slots[i].gen = 0;
+		l->slots[i] = (struct uring_slot){ .gen = 0 };   /* realloc's memory is not zeroed */
 	}
 	l->slots[i].c = c;
 	l->slots[i].held_head = l->slots[i].held_tail = URING_HELD_NONE;
+	l->slots[i].fixed = 0;
 	uring_conn(c)->slot = i;
 	uring_conn(c)->attached = 1;
+	uring_fix(l, i, c->fd);
 	uring_arm_recv(l, i);
 }
 
@@ -528,7 +847,7 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 
 	if (i >= l->nslots || l->slots[i].gen != URING_GEN(cqe->user_data)) {
 		if (has_buf)             /* cannot happen; the buffer still counts */
-			uring_recycle(l, bid);
+			(void)uring_take(l, NULL, cqe, now);
 		return;
 	}
 	sl = &l->slots[i];
@@ -543,25 +862,28 @@ static void uring_on_recv(struct uring_loop *l, const struct io_uring_cqe *cqe,
 	if (!c) {
 		/* Ended earlier (in this batch, maybe): bytes after a BYE or an
 		 * error, or the -ECANCELED we asked for. Only the buffer counts. */
-	} else if (res > 0 && has_buf && c->paused) {
-		uring_hold(l, i, bid, (uint32_t)res);
-		has_buf = 0;             /* the resume gives it back */
+		if (has_buf)
+			(void)uring_take(l, NULL, cqe, now);
+	} else if (res > 0 && has_buf && c->paused && !(l->feat & URING_F_WALK)) {
+		uring_hold(l, i, bid, (uint32_t)res);   /* the resume gives it back */
 	} else if (res > 0 && has_buf) {
-		if (conn_input(c, URING_BUF(l, bid), (size_t)res, now) == CONN_END)
+		if (uring_take(l, c, cqe, now) == CONN_END)
 			server_close(c);
-	} else if (res == -ECANCELED) {
-		/* The pause's cancel (only a pause cancels a live connection's
-		 * receive): idle until the resume, or re-armed below if that
-		 * came first. */
-	} else if (res != -ENOBUFS) {
-		if (res == 0)
-			conn_eof(c);
-		else
-			conn_error(c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
-		server_close(c);
+	} else {
+		if (has_buf)
+			(void)uring_take(l, NULL, cqe, now);
+		if (res == -ECANCELED) {
+			/* The pause's cancel (only a pause cancels a live
+			 * connection's receive): idle until the resume, or
+			 * re-armed below if that came first. */
+		} else if (res != -ENOBUFS) {
+			if (res == 0)
+				conn_eof(c);
+			else
+				conn_error(c, res > 0 ? EFAULT : -res);   /* EFAULT: bytes, no buffer */
+			server_close(c);
+		}
 	}
-	if (has_buf)
-		uring_recycle(l, bid);
 	if (!last || sl->state == URING_FREE)
 		return;                  /* still armed, or ended and freed */
 	if (!sl->c)
@@ -685,7 +1007,7 @@ static int uring_multishot_works(struct uring_loop *l)
 		if (works < 0)
 			works = cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE);
 		if (cqe->flags & IORING_CQE_F_BUFFER)
-			uring_recycle(l, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+			(void)uring_take(l, NULL, cqe, 0);
 		more = cqe->flags & IORING_CQE_F_MORE;
 		io_uring_cqe_seen(&l->ring, cqe);
 	}
@@ -736,19 +1058,42 @@ static void uring_sizes(struct uring_loop *l)
 	l->nbufs = tiny ? URING_TINY_NBUFS : URING_NBUFS;
 }
 
+/* One line at start: the features in effect, and why any of `all` is not. */
+static void uring_features_say(const struct uring_loop *l, const char *notes)
+{
+	char on[64] = "";
+
+	for (size_t i = 0; i < sizeof(uring_features) / sizeof(uring_features[0]); i++)
+		if (l->feat & uring_features[i].bit)
+			snprintf(on + strlen(on), sizeof(on) - strlen(on), "%s%s", on[0] ? "," : "",
+				 uring_features[i].name);
+	msg("uring: features %s%s%s", on[0] ? on : "none", notes[0] ? "; not here: " : "", notes);
+}
+
 static int uring_run(struct loop *lp)
 {
 	struct server *s = lp->s;
 	struct uring_loop *l = lp->priv;
-	char why[256];
-	int rc = -1;
+	/* The environment's list serves where no command line reaches the
+	 * server (the test suites' variants); the option wins. */
+	const char *list = s->opt.uring_features ? s->opt.uring_features
+						 : getenv("DAQMUX_URING_FEATURES");
+	char why[256], notes[512] = "";
+	unsigned want = 0;
+	int rc = -1, all = 0;
 
 	l->lp = lp;
 	uring_sizes(l);
-	if (uring_open(l, why, sizeof(why)) < 0) {
+	if (uring_features_parse(list, &want, &all, why, sizeof(why)) < 0) {
+		msg("%s", why);
+		return -1;
+	}
+	if (uring_open(l, want, all, notes, sizeof(notes), why, sizeof(why)) < 0) {
 		msg("%s", why);
 		goto out;
 	}
+	if (list && *list && lp->id == 0)
+		uring_features_say(l, notes);
 	if (l->nbufs != URING_NBUFS && lp->id == 0)
 		msg("uring: DAQMUX_URING_TINY is set: %u SQ, %u CQ entries, %u buffers",
 		    l->sq_entries, l->cq_entries, l->nbufs);
@@ -785,7 +1130,7 @@ static int uring_probe(char *why, size_t len)
 	int rc;
 
 	uring_sizes(&l);
-	rc = uring_open(&l, why, len);
+	rc = uring_open(&l, 0, 0, NULL, 0, why, len);
 	uring_close(&l);
 	return rc;
 }
@@ -831,6 +1176,13 @@ static const struct backend_counter uring_counters[] = {
 static const struct backend_variant uring_variants[] = {
 	{ "tiny", "DAQMUX_URING_TINY=1" },
 	{ "singleshot", "DAQMUX_URING_SINGLESHOT=1" },
+	/* The --uring-features ladder, one step at a time (each step keeps
+	 * the ones before it), and everything this machine has. */
+	{ "defer", "DAQMUX_URING_FEATURES=defer" },
+	{ "regring", "DAQMUX_URING_FEATURES=defer,regring" },
+	{ "fixed", "DAQMUX_URING_FEATURES=defer,regring,fixed" },
+	{ "bundle", "DAQMUX_URING_FEATURES=defer,regring,fixed,bundle" },
+	{ "all", "DAQMUX_URING_FEATURES=all" },
 };
 
 
