@@ -92,6 +92,21 @@ static double client_elapsed(const struct client_run *r, const struct client_tot
 	return (double)(t->t_last - r->t0) / 1e9;
 }
 
+/* --loops K: a line per sending loop, so that an uneven share shows, and
+ * whether one loop ran out of CPU (cpu close to the elapsed time). */
+static void client_loops_table(FILE *f, const struct client_run *r)
+{
+	if (r->nloops < 2)
+		return;
+	for (uint32_t k = 0; k < r->nloops; k++) {
+		const struct client_loopstat *l = &r->loops[k];
+		fprintf(f, "loop %u: %u sources, %llu frames, %.1f MB, %llu waits, %llu EAGAIN, "
+			"cpu %.3f s\n", k, l->sources, (unsigned long long)l->frames,
+			(double)l->bytes / 1e6, (unsigned long long)l->waits,
+			(unsigned long long)l->eagain, (double)l->cpu_ns / 1e9);
+	}
+}
+
 static void client_table(FILE *f, const struct client_run *r, const struct client_totals *t)
 {
 	const struct client_opts *o = r->o;
@@ -129,6 +144,7 @@ static void client_table(FILE *f, const struct client_run *r, const struct clien
 		r->nsrc, r->nsrc == 1 ? "" : "s", (unsigned long long)t->frames,
 		(double)t->wire_bytes / 1e6, el, el > 0 ? (double)t->frames / el : 0,
 		el > 0 ? (double)t->wire_bytes / 1e6 / el : 0, t->user_s, t->sys_s);
+	client_loops_table(f, r);
 	if (o->pull)
 		fprintf(f, "pull mode: p99/max are from reading a REQUEST to writing its answer\n");
 	else if (o->rate == 0 && !o->nslow)
@@ -269,6 +285,23 @@ static int client_json(const struct client_run *r, const struct client_totals *t
 	jw_u64(&w, "ok", t->ok);
 	jw_u64(&w, "fault", t->fault);
 	jw_u64(&w, "failed", t->failed);
+	/* The sending loops (--loops), as the server's "loops": each one's
+	 * own share; the totals above are their sums. */
+	jw_arr_begin(&w, "loops");
+	for (uint32_t k = 0; k < r->nloops; k++) {
+		const struct client_loopstat *l = &r->loops[k];
+		jw_obj_begin(&w, NULL);
+		jw_u64(&w, "sources", l->sources);
+		jw_u64(&w, "idle", l->idle);
+		jw_u64(&w, "frames", l->frames);
+		jw_u64(&w, "bytes", l->bytes);
+		jw_u64(&w, "eagain_writes", l->eagain);
+		jw_u64(&w, "blocked_ns", l->blocked_ns);
+		jw_u64(&w, "cpu_ns", l->cpu_ns);
+		jw_u64(&w, "waits", l->waits);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_arr_begin(&w, "per_source");
 	for (uint32_t i = 0; i < r->nsrc; i++) {
 		const struct client_src *s = &r->src[i];
@@ -384,6 +417,7 @@ int client_main(int argc, char **argv)
 	r.o = &o;
 	r.nsrc = o.sources;
 	r.nall = o.sources + o.idle;
+	r.nloops = o.loops < o.sources ? o.loops : o.sources;
 	rc = 2;
 	if (client_check_nofile(&o, r.nall) < 0)
 		goto out;
@@ -407,7 +441,8 @@ int client_main(int argc, char **argv)
 		    "(%u): start the server with --max-frame %u", r.gen.max_payload,
 		    PROTO_DEFAULT_MAX_FRAME, r.gen.max_payload);
 	r.src = calloc(r.nall, sizeof(*r.src));
-	if (!r.src) {
+	r.loops = calloc(r.nloops, sizeof(*r.loops));
+	if (!r.src || !r.loops) {
 		msg("out of memory for %u connections", r.nall);
 		goto out;
 	}
@@ -465,6 +500,7 @@ out:
 	for (uint32_t i = 0; i < inited; i++)
 		client_src_free(&r.src[i]);
 	free(r.src);
+	free(r.loops);
 	if (r.iv) {
 		free(r.iv->v);
 		hist_free(&r.iv->lag);

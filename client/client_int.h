@@ -5,7 +5,7 @@
  *   client_opts.c   the command line and --help
  *   client_gen.c    frame generation: sizes, payload bytes, faults,
  *                   the output buffer and what was written of it
- *   client_loop.c   connections and the one epoll event loop
+ *   client_loop.c   connections and the epoll event loops (one per --loops)
  *
  * Try it: make && bin/daqmux client --help
  */
@@ -121,9 +121,12 @@ struct client_opts {
 	uint32_t first_id;
 	const char *name_prefix;
 	uint32_t idle;
+	uint32_t loops;             /* sending threads, each with its own epoll loop */
 	const char *json;
 	double   interval;          /* -i SECONDS, 0 = no interval lines */
 };
+
+#define CLIENT_MAX_LOOPS 256
 
 /* Returns 0 to run, 1 when --help was printed, 2 on bad usage (said why). */
 int  client_opts_parse(struct client_opts *o, int argc, char **argv);
@@ -209,7 +212,8 @@ struct client_src {
 	char     error[200];
 };
 
-/* The frame generator: one for the run, read-only after client_gen_init. */
+/* The frame generator: one for the run, read-only after client_gen_init,
+ * so the --loops threads share it. */
 struct client_gen {
 	const struct client_opts *o;
 	uint8_t  *pattern;          /* payload bytes: every payload is a window */
@@ -245,18 +249,29 @@ void client_src_name(const struct client_opts *o, uint32_t index, char *buf, siz
 /* Faults that never fired: describe the first into buf, return how many. */
 unsigned client_faults_pending(const struct client_src *s, char *buf, size_t len);
 
+/* What one sending loop did (--loops K: one per thread). Source i and
+ * idle connection j belong to loop i % K and j % K; these figures are
+ * that loop's own, summed over its connections when it ends. */
+struct client_loopstat {
+	uint32_t sources, idle;
+	uint64_t frames, bytes, eagain, blocked_ns;
+	uint64_t waits;             /* epoll waits */
+	uint64_t cpu_ns;            /* the thread's CPU time */
+};
+
 /* One run: the options, the generator, every connection. */
 struct client_run {
 	const struct client_opts *o;
 	struct client_gen gen;
 	struct client_src *src;     /* sources, then idle connections */
 	uint32_t nsrc, nall;
+	uint32_t nloops;            /* --loops, at most one per source */
+	struct client_loopstat *loops;
 	uint64_t t0, t_end;
 	int      failed;            /* a source failed: exit 1 */
 	int      signalled;         /* SIGINT/SIGTERM seen */
 	uint32_t idle_connected;    /* idle connections that were established */
 	uint32_t idle_lost;         /* ... and then closed by the server */
-	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
 	struct meta_start start;    /* for the JSON */
 	uint64_t waits;             /* epoll waits */
 	struct client_ivals *iv;    /* -i, or NULL */
@@ -283,7 +298,9 @@ struct client_ivals {
 void client_interval_end(struct client_run *r, uint64_t now, int last);
 
 /* Connect everything, run every source to its end (or a stop), close
- * the idle connections. 0, or -1 when the loop itself failed (said why). */
+ * the idle connections: in r->nloops threads, each with its share of the
+ * connections (r->loops has room for them). 0, or -1 when a loop itself
+ * failed (said why). */
 int client_loop(struct client_run *r);
 
 #endif

@@ -14,7 +14,15 @@
  * schedule from one t0, source i offset by i/N of its period (--burst:
  * no offset). Idle connections a server stops accepting do not hold up
  * the start; they are counted. The run ends when every source has ended.
+ *
+ * --loops K runs K such loops in K threads, loop k owning every K-th
+ * source and idle connection: its own epoll set, timer heap and counters,
+ * so no frame touches anything another thread writes (the generator is
+ * read-only once set up). The loops meet only at the start (the
+ * last one ready sets the common t0) and at a stop (a failed source or a
+ * signal stops every loop); an eventfd per loop wakes it for those.
  * Try it: bin/daqmux client --sources 100 --rate 1000 --duration 2
+ *         bin/daqmux client --sources 64 --rate max --duration 2 --loops 2
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,19 +34,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_int.h"
 #include "util.h"
 
+/* What the loops share; every field is read and written atomically. */
+struct client_shared {
+	uint32_t nloops;
+	uint32_t window;            /* connects in flight per loop */
+	uint32_t sources_up;        /* loops whose sources are all connected */
+	uint32_t ready;             /* loops whose connections are all up */
+	uint64_t t0;                /* the common start, set by the last ready loop */
+	int      stop;              /* 0; 1 being written; 2 stop_why is set */
+	char     stop_why[96];      /* why the other loops stop */
+	int      announced;         /* the signal message was printed */
+	int     *wake;              /* an eventfd per loop (nloops > 1) */
+};
+
 struct client_ev {
 	struct client_run *r;
+	struct client_shared *sh;
+	uint32_t idx;               /* this loop's number */
+	struct client_src **own;    /* its sources, then its idle connections */
+	uint32_t nown_src, nown;
 	int      epfd;
 	struct heap timers;         /* room for every connection */
-	uint32_t next_connect;      /* next connection to open first time */
+	uint32_t next_connect;      /* next of own[] to open first time */
 	uint32_t inflight;          /* of those, connects in flight */
 	uint32_t active_pending;    /* start-up: sources not connected yet */
 	uint32_t idle_pending;      /* idle connections neither up nor given up */
@@ -51,6 +79,16 @@ struct client_ev {
 	unsigned notes;             /* reconnect messages printed */
 	sigset_t waitmask;          /* the mask during the wait: signals open */
 	char     peer[80];          /* --connect, for messages */
+	int      sources_up;        /* counted in sh->sources_up */
+	int      ready;             /* counted in sh->ready */
+	int      failed;            /* a source failed or the loop did */
+	int      signalled;
+	uint32_t idle_connected, idle_lost;
+	int      epoll_fallback;    /* epoll_pwait2 missing: ms timeouts */
+	uint64_t waits;
+	pthread_t thread;
+	int      have_thread;
+	int      rc;
 };
 
 /* ---- signals: blocked except inside the wait (client_proc_setup) ---- */
@@ -58,10 +96,37 @@ struct client_ev {
 static volatile sig_atomic_t client_signals;
 static volatile sig_atomic_t client_last_signal;
 
+/* Atomics (lock-free, so async-signal-safe): every loop thread reads them. */
 static void client_on_signal(int sig)
 {
-	client_signals = client_signals + 1;
-	client_last_signal = sig;
+	__atomic_store_n(&client_last_signal, sig, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&client_signals, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- the loops' meeting points ---- */
+
+/* Wake every other loop from its wait, to look at the shared state. An
+ * eventfd write fails only when its counter would overflow, and then a
+ * wake-up is pending anyway. */
+static void client_wake_all(struct client_ev *ev)
+{
+	const uint64_t one = 1;
+	for (uint32_t i = 0; i < ev->sh->nloops; i++)
+		if (i != ev->idx && ev->sh->wake && write(ev->sh->wake[i], &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			msg("waking sending loop %u: %s", i, strerror(errno));
+}
+
+/* Ask every other loop to stop, saying why; the first asker's reason wins. */
+static void client_stop_others(struct client_ev *ev, const char *why)
+{
+	int expect = 0;
+	if (!__atomic_compare_exchange_n(&ev->sh->stop, &expect, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	snprintf(ev->sh->stop_why, sizeof(ev->sh->stop_why), "%s", why);
+	__atomic_store_n(&ev->sh->stop, 2, __ATOMIC_RELEASE);
+	client_wake_all(ev);
 }
 
 /* ---- timers: one per source, in client/heap.c ---- */
@@ -179,9 +244,10 @@ static void client_note(struct client_ev *ev, const char *fmt, ...)
 static void client_fail_run(struct client_ev *ev, struct client_src *s, uint64_t now)
 {
 	char who[48], why[80];
-	ev->r->failed = 1;
+	ev->failed = 1;
 	snprintf(why, sizeof(why), "after %s failed", client_who(s, who, sizeof(who)));
 	client_stop(ev, now, why);
+	client_stop_others(ev, why);
 }
 
 /* What to check, for the message that ends a run. */
@@ -237,7 +303,7 @@ static void client_lost(struct client_ev *ev, struct client_src *s, int err, con
 		 * server turns away (select beyond FD_SETSIZE, a full listen
 		 * backlog) is counted and reported, not a failure. */
 		if (!connecting)
-			ev->r->idle_lost++;
+			ev->idle_lost++;
 		client_set_error(s, "%s", why);
 		client_done(ev, s, CLIENT_OK, now);
 		return;
@@ -512,7 +578,7 @@ static void client_connected(struct client_ev *ev, struct client_src *s, uint64_
 		s->state = CS_READY;
 		if (s->connections == 1) {
 			ev->idle_pending--;
-			ev->r->idle_connected++;
+			ev->idle_connected++;
 		}
 		return;
 	}
@@ -606,25 +672,25 @@ static int client_may_start(const struct client_ev *ev, uint64_t now)
 	       (ev->idle_pending == 0 || now - ev->last_progress >= CLIENT_IDLE_STALL);
 }
 
-static void client_start(struct client_ev *ev, uint64_t now)
+/* Every schedule from t0 (the common start, at most now). */
+static void client_start(struct client_ev *ev, uint64_t t0, uint64_t now)
 {
 	struct client_run *r = ev->r;
 
 	ev->started = 1;
-	r->t0 = now;
-	for (uint32_t i = 0; i < r->nsrc; i++) {
-		struct client_src *s = &r->src[i];
+	for (uint32_t i = 0; i < ev->nown_src; i++) {
+		struct client_src *s = ev->own[i];
 		/* Spread the sources over one period: one thread cannot write
 		 * to N sockets in the same microsecond, so in-phase schedules
 		 * would make the last of each burst late by the client's own
 		 * doing (N sends, several us each on loopback) and the
 		 * server's latency figures would measure that. */
-		uint64_t phase = r->o->burst ? 0 : (uint64_t)(s->period_ns * i / r->nsrc);
-		s->start_ns = now + s->silent_ns + phase;
-		s->end_ns = r->o->use_duration ? now + (uint64_t)(r->o->duration * 1e9) : UINT64_MAX;
+		uint64_t phase = r->o->burst ? 0 : (uint64_t)(s->period_ns * s->index / r->nsrc);
+		s->start_ns = t0 + s->silent_ns + phase;
+		s->end_ns = r->o->use_duration ? t0 + (uint64_t)(r->o->duration * 1e9) : UINT64_MAX;
 		if (s->state != CS_READY)
 			continue;
-		if (s->silent_ns) {
+		if (s->silent_ns && s->start_ns > now) {
 			s->state = CS_SILENT;
 			client_timer_set(ev, s, s->start_ns);
 		} else {
@@ -637,14 +703,12 @@ static void client_start(struct client_ev *ev, uint64_t now)
  * that never started are closed. Bounded by CLIENT_STOP_GRACE. */
 static void client_stop(struct client_ev *ev, uint64_t now, const char *why)
 {
-	struct client_run *r = ev->r;
-
 	if (ev->stopping)
 		return;
 	ev->stopping = 1;
 	ev->stop_deadline = now + CLIENT_STOP_GRACE;
-	for (uint32_t i = 0; i < r->nsrc; i++) {
-		struct client_src *s = &r->src[i];
+	for (uint32_t i = 0; i < ev->nown_src; i++) {
+		struct client_src *s = ev->own[i];
 		switch (s->state) {
 		case CS_IDLE:
 		case CS_CONNECTING:
@@ -679,9 +743,8 @@ static void client_stop(struct client_ev *ev, uint64_t now, const char *why)
 /* The grace after a stop is over, or a second signal came. */
 static void client_force(struct client_ev *ev, uint64_t now)
 {
-	struct client_run *r = ev->r;
-	for (uint32_t i = 0; i < r->nsrc; i++) {
-		struct client_src *s = &r->src[i];
+	for (uint32_t i = 0; i < ev->nown_src; i++) {
+		struct client_src *s = ev->own[i];
 		if (s->state == CS_DONE)
 			continue;
 		if (s->state == CS_CLOSING) {
@@ -691,7 +754,7 @@ static void client_force(struct client_ev *ev, uint64_t now)
 		snprintf(s->error, sizeof(s->error), "stopped before its BYE could be written "
 			 "(is the server reading?)");
 		client_done(ev, s, CLIENT_FAILED, now);
-		r->failed = 1;
+		ev->failed = 1;
 	}
 }
 
@@ -748,7 +811,7 @@ static void client_on_event(struct client_ev *ev, struct client_src *s, uint32_t
 static int client_wait(struct client_ev *ev, struct epoll_event *evs, int max, uint64_t timeout)
 {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-	if (!ev->r->epoll_fallback) {
+	if (!ev->epoll_fallback) {
 		struct timespec ts = {
 			.tv_sec = (time_t)(timeout / CLIENT_NS),
 			.tv_nsec = (long)(timeout % CLIENT_NS),
@@ -758,7 +821,7 @@ static int client_wait(struct client_ev *ev, struct epoll_event *evs, int max, u
 		if (n >= 0 || errno != ENOSYS)
 			return n;
 		/* Kernel older than 5.11: millisecond timeouts it is. */
-		ev->r->epoll_fallback = 1;
+		ev->epoll_fallback = 1;
 	}
 #endif
 	int ms = -1;
@@ -849,84 +912,114 @@ static void client_proc_restore(struct client_proc *p)
 		msg("prctl(PR_SET_TIMERSLACK) (restoring): %s", strerror(errno));
 }
 
-int client_loop(struct client_run *r)
+/* The top of a loop's turn: signals, a stop asked by another loop, the
+ * start barrier. */
+static void client_turn(struct client_ev *ev, uint64_t now)
 {
-	struct client_ev ev = { .r = r, .epfd = -1 };
+	struct client_shared *sh = ev->sh;
+	unsigned sigs = (unsigned)__atomic_load_n(&client_signals, __ATOMIC_ACQUIRE);
+
+	if (sigs != ev->sig_seen) {
+		int sig = __atomic_load_n(&client_last_signal, __ATOMIC_RELAXED);
+		if (ev->sig_seen == 0) {
+			ev->signalled = sig;
+			if (!ev->r->o->quiet && !__atomic_exchange_n(&sh->announced, 1, __ATOMIC_RELAXED))
+				msg("%s: stopping, sending BYE (again to stop at once)",
+				    sig == SIGINT ? "SIGINT" : "SIGTERM");
+			client_stop(ev, now, sig == SIGINT ? "by SIGINT" : "by SIGTERM");
+		} else {
+			client_force(ev, now);
+		}
+		ev->sig_seen = sigs;
+		/* The signal woke one loop only. */
+		client_wake_all(ev);
+	}
+	if (!ev->stopping && __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE) == 2)
+		client_stop(ev, now, sh->stop_why);
+	if (ev->stopping && now >= ev->stop_deadline)
+		client_force(ev, now);
+	/* Sources first (they come first in own[]), then the idle
+	 * connections, and with several loops only once every loop's sources
+	 * are connected: a server that accepts --sources N connections and
+	 * no more (blocking) must get the sources. */
+	if (!ev->sources_up && ev->active_pending == 0 && ev->next_connect >= ev->nown_src) {
+		ev->sources_up = 1;
+		if (__atomic_add_fetch(&sh->sources_up, 1, __ATOMIC_ACQ_REL) == sh->nloops)
+			client_wake_all(ev);
+	}
+	uint32_t upto = sh->nloops == 1 ||
+			__atomic_load_n(&sh->sources_up, __ATOMIC_ACQUIRE) == sh->nloops
+			? ev->nown : ev->nown_src;
+	/* The idle connections' stall is counted from their first connect,
+	 * not from the wait for the other loops. */
+	if (sh->nloops > 1 && upto > ev->nown_src && ev->next_connect == ev->nown_src)
+		ev->last_progress = now;
+	while (ev->inflight < sh->window && ev->next_connect < upto && !ev->stopping) {
+		struct client_src *s = ev->own[ev->next_connect++];
+		s->windowed = 1;
+		ev->inflight++;
+		client_open(ev, s, now);
+	}
+	if (ev->started || ev->stopping)
+		return;
+	if (!ev->ready && client_may_start(ev, now)) {
+		ev->ready = 1;
+		if (__atomic_add_fetch(&sh->ready, 1, __ATOMIC_ACQ_REL) == sh->nloops) {
+			ev->r->t0 = now;
+			__atomic_store_n(&sh->t0, now, __ATOMIC_RELEASE);
+			client_wake_all(ev);
+		}
+	}
+	if (ev->ready) {
+		uint64_t t0 = __atomic_load_n(&sh->t0, __ATOMIC_ACQUIRE);
+		if (t0)
+			client_start(ev, t0, now);
+	}
+}
+
+/* One loop, run to its end: every source of its own done. */
+static void client_loop_run(struct client_ev *ev)
+{
+	struct client_run *r = ev->r;
 	struct epoll_event evs[256];
-	struct client_proc proc;
-	int rc = -1;
+	struct timespec c0, c1;
+	int have_cpu = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0) == 0;
 
-	client_format_peer(&ev);
-	if (heap_init(&ev.timers, r->nall) < 0) {
-		msg("out of memory for %u connections", r->nall);
-		return -1;
-	}
-	ev.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (ev.epfd < 0) {
-		msg("epoll_create1: %s", strerror(errno));
-		heap_free(&ev.timers);
-		return -1;
-	}
-	client_proc_setup(&proc, &ev.waitmask);
-
-	ev.active_pending = r->nsrc;
-	ev.idle_pending = r->nall - r->nsrc;
-	ev.last_progress = now_ns();
-	ev.active_left = r->nsrc;
+	ev->rc = -1;
+	ev->active_pending = ev->nown_src;
+	ev->idle_pending = ev->nown - ev->nown_src;
+	ev->last_progress = now_ns();
+	ev->active_left = ev->nown_src;
 	for (;;) {
 		uint64_t now = now_ns();
 
-		if ((unsigned)client_signals != ev.sig_seen) {
-			if (ev.sig_seen == 0) {
-				r->signalled = client_last_signal;
-				if (!r->o->quiet)
-					msg("%s: stopping, sending BYE (again to stop at once)",
-					    client_last_signal == SIGINT ? "SIGINT" : "SIGTERM");
-				client_stop(&ev, now, client_last_signal == SIGINT ? "by SIGINT" : "by SIGTERM");
-			} else {
-				client_force(&ev, now);
-			}
-			ev.sig_seen = (unsigned)client_signals;
-		}
-		if (ev.stopping && now >= ev.stop_deadline)
-			client_force(&ev, now);
-		/* Sources first (they come first in r->src), then the idle
-		 * connections; those that go on after the start are idle. */
-		while (ev.inflight < CLIENT_CONNECT_WINDOW && ev.next_connect < r->nall &&
-		       !ev.stopping) {
-			struct client_src *s = &r->src[ev.next_connect++];
-			s->windowed = 1;
-			ev.inflight++;
-			client_open(&ev, s, now);
-		}
-		if (!ev.started && !ev.stopping && client_may_start(&ev, now))
-			client_start(&ev, now);
-		if (ev.active_left == 0)
+		client_turn(ev, now);
+		if (ev->active_left == 0)
 			break;
 
 		/* Due timers. Only as many as were queued: a source that
 		 * re-arms itself for "now" (max rate) waits for the next
 		 * turn, after the events. */
-		for (uint32_t n = ev.timers.n; n > 0 && ev.timers.n && heap_min(&ev.timers)->key <= now;
+		for (uint32_t n = ev->timers.n; n > 0 && ev->timers.n && heap_min(&ev->timers)->key <= now;
 		     n--) {
-			struct client_src *s = client_of_timer(heap_min(&ev.timers));
-			client_timer_del(&ev, s);
-			client_on_timer(&ev, s, now);
+			struct client_src *s = client_of_timer(heap_min(&ev->timers));
+			client_timer_del(ev, s);
+			client_on_timer(ev, s, now);
 			now = now_ns();
 		}
-		if (ev.active_left == 0)
+		if (ev->active_left == 0)
 			break;
 
 		uint64_t timeout = UINT64_MAX;
-		const struct heap_node *first = heap_min(&ev.timers);
+		const struct heap_node *first = heap_min(&ev->timers);
 		if (first)
 			timeout = first->key > now ? first->key - now : 0;
-		if (ev.stopping) {
-			uint64_t t = ev.stop_deadline > now ? ev.stop_deadline - now : 0;
+		if (ev->stopping) {
+			uint64_t t = ev->stop_deadline > now ? ev->stop_deadline - now : 0;
 			if (t < timeout)
 				timeout = t;
-		} else if (!ev.started && ev.active_pending == 0) {
-			uint64_t at = ev.last_progress + CLIENT_IDLE_STALL;
+		} else if (!ev->started && !ev->ready && ev->active_pending == 0) {
+			uint64_t at = ev->last_progress + CLIENT_IDLE_STALL;
 			uint64_t t = at > now ? at - now : 0;
 			if (t < timeout)
 				timeout = t;
@@ -937,33 +1030,198 @@ int client_loop(struct client_run *r)
 			if (r->iv->next_ns - now < timeout)
 				timeout = r->iv->next_ns > now ? r->iv->next_ns - now : 0;
 		}
-		int n = client_wait(&ev, evs, (int)ARRAY_SIZE(evs), timeout);
-		r->waits++;
+		int n = client_wait(ev, evs, (int)ARRAY_SIZE(evs), timeout);
+		ev->waits++;
+		if (r->iv)
+			r->waits = ev->waits;   /* -i runs one loop (client_opts.c) */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;       /* a signal: the top of the loop sees it */
 			msg("epoll wait: %s", strerror(errno));
+			ev->failed = 1;
+			client_stop_others(ev, "after a sending loop failed");
 			goto out;
 		}
 		now = now_ns();
-		for (int i = 0; i < n; i++)
-			client_on_event(&ev, evs[i].data.ptr, evs[i].events, now);
+		for (int i = 0; i < n; i++) {
+			if (!evs[i].data.ptr) {
+				/* The wake-up eventfd: reset it; the top of
+				 * the loop looks at why. */
+				uint64_t v;
+				if (read(ev->sh->wake[ev->idx], &v, sizeof(v)) < 0 && errno != EAGAIN)
+					msg("reading the wake-up eventfd: %s", strerror(errno));
+				continue;
+			}
+			client_on_event(ev, evs[i].data.ptr, evs[i].events, now);
+		}
 	}
-	rc = 0;
+	ev->rc = 0;
 out:
 	{
 		/* The idle connections stay open until here, as asked. */
+		struct client_loopstat *st = &r->loops[ev->idx];
 		uint64_t now = now_ns();
-		for (uint32_t i = 0; i < r->nall; i++)
-			if (r->src[i].state != CS_DONE)
-				client_done(&ev, &r->src[i], r->src[i].idle ? CLIENT_OK : CLIENT_FAILED, now);
-		r->t_end = now;
+		for (uint32_t i = 0; i < ev->nown; i++) {
+			struct client_src *s = ev->own[i];
+			if (s->state != CS_DONE)
+				client_done(ev, s, s->idle ? CLIENT_OK : CLIENT_FAILED, now);
+			if (s->idle)
+				continue;
+			st->frames += s->frames;
+			st->bytes += s->bytes;
+			st->eagain += s->eagain;
+			st->blocked_ns += s->blocked_ns;
+		}
+		st->sources = ev->nown_src;
+		st->idle = ev->nown - ev->nown_src;
+		st->waits = ev->waits;
+		if (have_cpu && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1) == 0)
+			st->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * CLIENT_NS +
+				     (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
 		if (r->iv)
 			client_interval_end(r, now, 1);
 	}
-	if (close(ev.epfd) < 0)
+}
+
+static void *client_loop_thread(void *arg)
+{
+	client_loop_run(arg);
+	return NULL;
+}
+
+/* Loop k's epoll set, timer heap and connections. 0, or -1 (said why). */
+static int client_ev_init(struct client_ev *ev, struct client_run *r, struct client_shared *sh,
+			  uint32_t k, struct client_src **own)
+{
+	uint32_t K = sh->nloops, nidle = r->nall - r->nsrc;
+
+	ev->r = r;
+	ev->sh = sh;
+	ev->idx = k;
+	ev->own = own;
+	for (uint32_t i = k; i < r->nsrc; i += K)
+		own[ev->nown++] = &r->src[i];
+	ev->nown_src = ev->nown;
+	for (uint32_t j = k; j < nidle; j += K)
+		own[ev->nown++] = &r->src[r->nsrc + j];
+	client_format_peer(ev);
+	if (heap_init(&ev->timers, ev->nown ? ev->nown : 1) < 0) {
+		msg("out of memory for %u connections", ev->nown);
+		return -1;
+	}
+	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev->epfd < 0) {
+		msg("epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	if (sh->wake) {
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
+		sh->wake[k] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (sh->wake[k] < 0) {
+			msg("eventfd: %s", strerror(errno));
+			return -1;
+		}
+		if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, sh->wake[k], &e) < 0) {
+			msg("epoll_ctl (wake-up eventfd): %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void client_ev_free(struct client_ev *ev)
+{
+	if (ev->epfd >= 0 && close(ev->epfd) < 0)
 		msg("close(epoll): %s", strerror(errno));
-	heap_free(&ev.timers);
+	heap_free(&ev->timers);
+}
+
+int client_loop(struct client_run *r)
+{
+	struct client_shared sh = { .nloops = r->nloops ? r->nloops : 1 };
+	struct client_ev *evs = NULL;
+	struct client_src **own = NULL;
+	struct client_proc proc;
+	sigset_t waitmask;
+	uint32_t K = sh.nloops, inited = 0;
+	int rc = -1;
+
+	/* The start's window of connects in flight is shared out. */
+	sh.window = (CLIENT_CONNECT_WINDOW + K - 1) / K;
+	evs = calloc(K, sizeof(*evs));
+	own = calloc(r->nall ? r->nall : 1, sizeof(*own));
+	if (K > 1)
+		sh.wake = malloc(K * sizeof(*sh.wake));
+	if (!evs || !own || (K > 1 && !sh.wake)) {
+		msg("out of memory for %u sending loops", K);
+		goto out_free;
+	}
+	for (uint32_t k = 0; k < K; k++) {
+		evs[k].epfd = -1;
+		if (sh.wake)
+			sh.wake[k] = -1;
+	}
+	/* Loop k's connections are own[] from the sum of the earlier ones'. */
+	for (uint32_t off = 0; inited < K; inited++) {
+		if (client_ev_init(&evs[inited], r, &sh, inited, own + off) < 0) {
+			inited++;
+			goto out_free;
+		}
+		off += evs[inited].nown;
+	}
+
+	/* Before any thread exists, so that they all inherit the mask and
+	 * the timer slack. */
+	client_proc_setup(&proc, &waitmask);
+	for (uint32_t k = 0; k < K; k++)
+		evs[k].waitmask = waitmask;
+	for (uint32_t k = 1; k < K; k++) {
+		int e = pthread_create(&evs[k].thread, NULL, client_loop_thread, &evs[k]);
+		if (e) {
+			msg("cannot start sending loop %u of %u: %s", k, K, strerror(e));
+			evs[0].failed = 1;
+			client_stop_others(&evs[0], "after a sending loop could not start");
+			break;
+		}
+		evs[k].have_thread = 1;
+	}
+	client_loop_run(&evs[0]);
+	rc = evs[0].rc;
+	for (uint32_t k = 1; k < K; k++) {
+		int e;
+		if (!evs[k].have_thread) {
+			rc = -1;
+			continue;
+		}
+		if ((e = pthread_join(evs[k].thread, NULL)) != 0)
+			msg("pthread_join (sending loop %u): %s", k, strerror(e));
+		if (evs[k].rc < 0)
+			rc = -1;
+	}
+	r->t_end = now_ns();
+	for (uint32_t k = 0; k < K; k++) {
+		struct client_ev *ev = &evs[k];
+		r->failed |= ev->failed;
+		if (ev->signalled && !r->signalled)
+			r->signalled = ev->signalled;
+		r->idle_connected += ev->idle_connected;
+		r->idle_lost += ev->idle_lost;
+		/* A loop that never ran still owes its connections a status. */
+		if (k && !ev->have_thread)
+			for (uint32_t i = 0; i < ev->nown; i++)
+				if (ev->own[i]->state != CS_DONE)
+					client_done(ev, ev->own[i], CLIENT_FAILED, r->t_end);
+	}
 	client_proc_restore(&proc);
+out_free:
+	for (uint32_t k = 0; k < inited; k++)
+		client_ev_free(&evs[k]);
+	if (sh.wake)
+		for (uint32_t k = 0; k < K; k++)
+			if (sh.wake[k] >= 0 && close(sh.wake[k]) < 0)
+				msg("close(eventfd): %s", strerror(errno));
+	free(sh.wake);
+	free(own);
+	free(evs);
 	return rc;
 }

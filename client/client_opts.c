@@ -37,8 +37,8 @@ static void client_usage(FILE *f)
 "usage: daqmux client [options]\n"
 "\n"
 "Streams DAQ frames (wire protocol v1) from N sources to a daqmux server,\n"
-"one TCP connection per source, all driven by one epoll loop, and prints\n"
-"what each source sent and how well it kept its schedule.\n"
+"one TCP connection per source, driven by one epoll loop (or --loops K), and\n"
+"prints what each source sent and how well it kept its schedule.\n"
 "\n"
 "  -c, --connect HOST:PORT  server address (default 127.0.0.1:5555; port 1 to\n"
 "                           65535)\n"
@@ -78,6 +78,10 @@ static void client_usage(FILE *f)
 "      --idle N             also hold N connections open that never send\n"
 "                           anything, until the sources finish (descriptor\n"
 "                           scaling; at most 1000000)\n"
+"      --loops K            K sending threads, each with its own epoll loop and\n"
+"                           every K-th source (default 1, at most 256; at most\n"
+"                           one per source): one client can then outrun a\n"
+"                           server with N loops\n"
 "      --reconnect          on a refused or lost connection retry (100 ms\n"
 "                           doubling to 2 s, give up after 30 s) and resume the\n"
 "                           sequence\n"
@@ -86,8 +90,10 @@ static void client_usage(FILE *f)
 "                           below\n"
 "  -i, --interval SECONDS   a line per interval: frames, MB/s, p99 behind\n"
 "                           schedule, epoll waits, EAGAIN writes (also\n"
-"                           \"intervals\" in --json; at least 0.01)\n"
-"      --json FILE          write the run summary as JSON to FILE ('-': stdout)\n"
+"                           \"intervals\" in --json; at least 0.01; with one\n"
+"                           sending loop only)\n"
+"      --json FILE          write the run summary as JSON to FILE ('-': stdout,\n"
+"                           and the table goes to stderr)\n"
 "  -q, --quiet              no table at the end\n"
 "  -h, --help               this text\n"
 "\n"
@@ -117,6 +123,7 @@ static void client_usage(FILE *f)
 "  daqmux client --sources 3 --fault 1:crc@10 --fault 2:truncate@50\n"
 "  daqmux client --sources 8 --mode pull --duration 2\n"
 "  daqmux client --sources 16 --idle 5000 --rate 100 --duration 10\n"
+"  daqmux client --sources 64 --rate max --duration 5 --loops 4\n"
 "\n"
 "A failed source (refused, lost connection) stops the run unless --reconnect;\n"
 "the others end with a BYE. SIGINT or SIGTERM does the same (a second one\n"
@@ -133,6 +140,7 @@ enum {
 	OPT_DURATION = 't', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_INTERVAL = 'i',
 	OPT_BIG = 256, OPT_COUNT, OPT_SILENT, OPT_SLOW, OPT_FRAGMENT, OPT_SEED, OPT_MODE,
 	OPT_FIRST_ID, OPT_NAME, OPT_IDLE, OPT_RECONNECT, OPT_FAULT, OPT_JSON, OPT_BURST, OPT_JITTER,
+	OPT_LOOPS,
 };
 
 static const struct option client_longopts[] = {
@@ -153,6 +161,7 @@ static const struct option client_longopts[] = {
 	{ "first-id",  required_argument, NULL, OPT_FIRST_ID },
 	{ "name",      required_argument, NULL, OPT_NAME },
 	{ "idle",      required_argument, NULL, OPT_IDLE },
+	{ "loops",     required_argument, NULL, OPT_LOOPS },
 	{ "reconnect", no_argument,       NULL, OPT_RECONNECT },
 	{ "fault",     required_argument, NULL, OPT_FAULT },
 	{ "json",      required_argument, NULL, OPT_JSON },
@@ -342,6 +351,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	o->count = 1000;
 	o->seed = 1;
 	o->name_prefix = "src";
+	o->loops = 1;
 	/* Repeatable options cannot occur more often than there are words. */
 	o->silent = calloc((size_t)argc, sizeof(*o->silent));
 	o->slow = calloc((size_t)argc, sizeof(*o->slow));
@@ -478,6 +488,11 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 				return OPTS_BAD;
 			o->idle = (uint32_t)v;
 			break;
+		case OPT_LOOPS:
+			if (parse_u64("--loops", arg, 1, CLIENT_MAX_LOOPS, &v) < 0)
+				return 2;
+			o->loops = (uint32_t)v;
+			break;
 		case OPT_RECONNECT:
 			o->reconnect = 1;
 			break;
@@ -504,6 +519,13 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv)
 	}
 	if (opts_no_operands("client", argc, argv) != OPTS_RUN)
 		return OPTS_BAD;
+	/* The interval lines read every source's counters as they go, which
+	 * only the one loop that owns them all may do. */
+	if (o->interval > 0 && o->loops > 1) {
+		msg("--interval and --loops %u: interval lines need one sending loop; drop one "
+		    "of them", o->loops);
+		return OPTS_BAD;
+	}
 	if (count_given && o->use_duration) {
 		msg("--count and --duration both given: choose one");
 		return OPTS_BAD;

@@ -40,6 +40,8 @@ enum backend_feature {
 	BE_THREAD_PER_CONN = 1u << 6, /* one thread per connection */
 	BE_PEER_UNKNOWN_EARLY = 1u << 7, /* its accept does not learn the peer's
 					 address; one that reset first is "?" */
+	BE_LIBRARY         = 1u << 8, /* waits through a third-party event
+					 library (one of the raw ones beneath) */
 };
 
 /* A counter of the backend's own, beside the core's waits, reads, ...

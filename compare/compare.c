@@ -86,7 +86,7 @@ static void cmp_usage(FILE *f)
 	fprintf(f,
 "usage: daqmux compare [options]\n"
 "\n"
-"Runs every available backend through the same four scenarios, the server\n"
+"Runs every available backend through the same six scenarios, the server\n"
 "pinned to one CPU and the client to another, each run repeated, and writes\n"
 "a report that opens with which backend to pick and why: report.md (medians\n"
 "with min-max, ties where the ranges overlap), results.json, per scenario a\n"
@@ -105,35 +105,53 @@ static void cmp_usage(FILE *f)
 "               fragments - healthy, one source jittering by up to 5 ms, one\n"
 "               stopping for 1 s: events/s, building latency, memory, partial\n"
 "               events, time paused\n"
+"  scaling      64 sources at --rate max, 64 B and 4 KiB, the server with\n"
+"               --loops N = 1, 2, 4, ... up to half the CPUs (threads as the\n"
+"               reference): frames/s, CPU per frame, per-loop balance\n"
+"  scaling-conns  10,000 connections (--quick 2,000), 64 of them at 1 kHz,\n"
+"               over N loops (epoll, uring) against threads: p99, peak memory\n"
 "\n"
 "      --backends a,b,c   only these backends (default: all available)\n"
-"      --scenarios a,b,c  only these scenarios (default: all five)\n"
-"      --repeat N         repetitions of each run (default 3, --quick 1; 1 to %d)\n"
-"      --seconds S        length of each latency, throughput and idle run\n"
-"                         (default 1, --quick 0.4 and idle 0.6; decimal, 0.2\n"
-"                         to 600, e.g. 0.5 or 500ms)\n"
-"  -q, --quick            a reduced run in under a minute: one repetition,\n"
+"      --scenarios a,b,c  only these scenarios (default: all seven)\n"
+"      --repeat N         repetitions of each run (default 2, --quick 1; 1 to %d)\n"
+"      --seconds S        length of each latency, throughput, idle and scaling\n"
+"                         run (default 0.6, --quick 0.4; decimal, 0.2 to 600,\n"
+"                         e.g. 0.5 or 500ms)\n"
+"  -q, --quick            a reduced run of about a minute: one repetition,\n"
 "                         shorter runs, idle counts 0, 1000 and 10000\n"
 "  -o, --out DIR          where the report goes (default report)\n"
+"      --client-exec PREFIX  start every client as `PREFIX daqmux client ...`,\n"
+"                         e.g. 'ssh daq2' or 'ip netns exec lab': its JSON\n"
+"                         comes back on its stdout (--json -)\n"
+"      --listen HOST      the server listens on HOST (default 127.0.0.1)\n"
+"      --connect-host HOST  the clients connect to HOST (default: the --listen\n"
+"                         host)\n"
+"      --client-bin PATH  daqmux as PREFIX finds it (default: this binary)\n"
 "  -h, --help             this text\n"
 "\n"
 "Progress and the time estimate go to stderr. A run that fails (server exit 2,\n"
 "a crash, a timeout) is reported with its reason; the rest of the report still\n"
-"comes out. Only 127.0.0.1 is used.\n"
+"comes out. Only 127.0.0.1 is used, unless --listen says otherwise.\n"
 "Exit status: 0 the report was written; 1 it was written but some runs\n"
 "failed; 2 bad usage or no report.\n"
 "\n"
 "examples:\n"
 "  daqmux compare --quick\n"
-"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n",
+"  daqmux compare --backends epoll,uring --scenarios throughput --repeat 5\n"
+"  ip netns exec lab-a daqmux compare --listen 10.77.0.1 \\\n"
+"      --client-exec 'ip netns exec lab-b' --scenarios throughput\n",
 		CMP_MAX_REPEAT);
 }
 
 static void cmp_plan_default(struct cmp_plan *p, int quick)
 {
 	*p = (struct cmp_plan){
-		.repeat = 3, .blocked_s = 4, .silent_s = 2, .latency_s = 1, .sockperf_s = 2,
-		.throughput_s = 1, .idle_s = 1, .build_s = 3,
+		/* Sized so that the whole plan - every backend, the io_uring
+		 * ladder, seven scenarios - stays under 10 minutes on a 2-core
+		 * machine: two repetitions give each figure its min-max, and
+		 * runs of 0.6 s are ~10^5-10^7 frames at these rates. */
+		.repeat = 2, .blocked_s = 3, .silent_s = 2, .latency_s = 0.6, .sockperf_s = 2,
+		.throughput_s = 0.6, .idle_s = 0.6, .build_s = 2.5,
 		.latency_sources = { 1, 8 }, .sizes = { 64, 4096, 65536 },
 		.idle_counts = { 0, 100, 1000, 10000 }, .nidle = 4,
 	};
@@ -172,7 +190,8 @@ static int cmp_one_scen(void *ctx, const char *w)
 			*mask |= 1u << i;
 			return 0;
 		}
-	msg("--scenarios: unknown scenario '%s' (blocked, latency, throughput, idle)", w);
+	msg("--scenarios: unknown scenario '%s' (blocked, latency, throughput, idle, scaling, "
+	    "scaling-conns)", w);
 	return -1;
 }
 
@@ -194,7 +213,8 @@ static int cmp_one_backend(void *ctx, const char *w)
 
 static int cmp_parse(struct cmp *c, int argc, char **argv)
 {
-	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS };
+	enum { O_BACKENDS = 256, O_SCENARIOS, O_REPEAT, O_SECONDS, O_CLIENT_EXEC, O_LISTEN,
+	       O_CONNECT_HOST, O_CLIENT_BIN };
 	static const struct option longs[] = {
 		{ "backends", required_argument, NULL, O_BACKENDS },
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
@@ -202,6 +222,10 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 		{ "seconds", required_argument, NULL, O_SECONDS },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "client-exec", required_argument, NULL, O_CLIENT_EXEC },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "connect-host", required_argument, NULL, O_CONNECT_HOST },
+		{ "client-bin", required_argument, NULL, O_CLIENT_BIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -229,12 +253,24 @@ static int cmp_parse(struct cmp *c, int argc, char **argv)
 			break;
 		case 'q': o->quick = 1; break;
 		case 'o': o->out = optarg; break;
+		case O_CLIENT_EXEC: o->client_exec = optarg; break;
+		case O_LISTEN: o->listen_host = optarg; break;
+		case O_CONNECT_HOST: o->connect_host = optarg; break;
+		case O_CLIENT_BIN: o->client_bin = optarg; break;
 		case 'h': cmp_usage(stdout); return OPTS_HELP;
 		default: return opts_getopt_error("compare", ch, argv, longs);
 		}
 	}
 	if (opts_no_operands("compare", argc, argv) != OPTS_RUN)
 		return OPTS_BAD;
+	if (o->client_exec && !o->client_exec[strspn(o->client_exec, " \t")]) {
+		msg("--client-exec: an empty command");
+		return OPTS_BAD;
+	}
+	if (o->listen_host && strchr(o->listen_host, ':') && o->listen_host[0] != '[') {
+		msg("--listen: write an IPv6 address in brackets, e.g. [::1]");
+		return OPTS_BAD;
+	}
 	if (!o->scen_mask)
 		o->scen_mask = (1u << CMP_NSCENS) - 1;
 	cmp_plan_default(&c->p, o->quick);
@@ -582,6 +618,8 @@ static void cmp_estimate(struct cmp *c)
 				if (!cmp_backend_on(c, b, s))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c); v++) {
+					if (sc->applies && !sc->applies(c, c->be[b].be, v))
+						continue;
 					c->run_n++;
 					c->est_total_s += sc->estimate_s(c, v);
 				}
@@ -617,6 +655,8 @@ static void cmp_run_all(struct cmp *c)
 				if (!cmp_backend_on(c, b, s))
 					continue;
 				for (unsigned v = 0; v < sc->nvariants(c) && !c->interrupted; v++) {
+					if (sc->applies && !sc->applies(c, c->be[b].be, v))
+						continue;
 					struct cmp_case *k = cmp_case_get(c, sc, c->be[b].be->name, v);
 					cmp_progress(c, sc->name, k->backend, k->vlabel, r, sc->estimate_s(c, v));
 					sc->run(c, k, r);
@@ -664,6 +704,12 @@ int compare_main(int argc, char **argv)
 	int r = cmp_parse(c, argc, argv);
 	if (r != OPTS_RUN)
 		return opts_exit_status(r);
+	/* --quick keeps to the raw strategies: the library backends and the
+	 * ladder's rows run when asked for by name (--backends libuv,...). */
+	if (c->o.quick && !c->o.backends)
+		for (unsigned i = 0; i < c->nbe; i++)
+			if (c->be[i].scens || backend_has(c->be[i].be, BE_LIBRARY))
+				c->be[i].scens = 1u << CMP_NSCENS;   /* no scenario */
 	if (c->o.backends) {
 		if (cmp_parse_list(c->o.backends, cmp_one_backend, c) < 0)
 			return 2;
@@ -687,6 +733,7 @@ int compare_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	cmp_cpus(c);
+	cmp_scaling_plan(c);
 	cmp_nofile(c);
 	cmp_machine(c);
 	cmp_plot_probe(c);

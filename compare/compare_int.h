@@ -8,6 +8,8 @@
  *                 command lines, its supervision, its outcome
  *   scenarios.c   the four scenarios: their command lines and what is
  *                 computed from the server's JSON, its trace and the client's
+ *   scaling.c     the scaling scenarios: N event loops per server (and
+ *                 10,000 connections), the CPUs each side gets
  *   sockperf.c    the reference RTT: sockperf TCP ping-pong on 127.0.0.1
  *   report.c      report.md: tables and the readings under them
  *   results.c     results.json and one CSV per scenario
@@ -25,6 +27,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "backends.h"
@@ -45,7 +48,10 @@
 
 /* ---- the plan: what runs, how long ------------------------------------- */
 
-enum cmp_scen_id { CMP_BLOCKED, CMP_LATENCY, CMP_THROUGHPUT, CMP_IDLE, CMP_BUILD, CMP_NSCENS };
+enum cmp_scen_id { CMP_BLOCKED, CMP_LATENCY, CMP_THROUGHPUT, CMP_IDLE, CMP_BUILD, CMP_SCALING,
+		   CMP_SCALING_CONNS, CMP_NSCENS };
+
+#define CMP_MAX_LOOPS 8                 /* the scaling scenario's N = 1, 2, 4, ... */
 
 struct cmp_plan {
 	unsigned repeat;
@@ -59,6 +65,21 @@ struct cmp_plan {
 	unsigned sizes[3];              /* throughput payloads */
 	unsigned idle_counts[4];
 	unsigned nidle;
+	/* scaling (scaling.c: cmp_scaling_plan) */
+	double scaling_s;               /* each run */
+	unsigned loops[CMP_MAX_LOOPS];  /* N = 1, 2, 4, ... */
+	unsigned nloops;
+	unsigned scaling_sizes[2];
+	unsigned nscaling_sizes;
+	unsigned conns, conns_busy;     /* 10,000 connections, 64 of them at 1 kHz */
+	unsigned conn_loops[2];         /* the N of the connections runs */
+	unsigned nconn_loops;
+	const char *conn_backends;      /* "epoll,uring,threads" */
+	int server_cpus[CMP_MAX_LOOPS]; /* the first half of our CPUs ... */
+	unsigned nserver_cpus;
+	int client_cpus[64];            /* ... and the rest */
+	unsigned nclient_cpus;
+	unsigned client_loops;          /* the client's --loops: one per client CPU */
 };
 
 struct cmp_opts {
@@ -68,6 +89,12 @@ struct cmp_opts {
 	unsigned repeat;                /* 0 = the plan's default */
 	double seconds;                 /* 0 = the plan's default per-run time */
 	int quick;
+	/* Where the clients run (--client-exec, --listen, --connect-host,
+	 * --client-bin): NULL = here, on 127.0.0.1. */
+	const char *client_exec;        /* "ssh daq2", "ip netns exec lab" */
+	const char *listen_host;        /* the server's --listen host (port 0) */
+	const char *connect_host;       /* the clients' --connect host */
+	const char *client_bin;         /* daqmux as the prefix finds it */
 };
 
 /* ---- results ------------------------------------------------------------ */
@@ -159,6 +186,9 @@ struct cmp_scen {
 	void (*variant)(const struct cmp *c, unsigned v, char *label, size_t len, double *x);
 	double (*estimate_s)(const struct cmp *c, unsigned v);  /* wall time of one run */
 	void (*run)(struct cmp *c, struct cmp_case *k, unsigned rep);
+	/* Whether backend be runs variant v (NULL: every one does); a
+	 * combination that does not run has no case at all. */
+	int (*applies)(const struct cmp *c, const struct backend *be, unsigned v);
 };
 
 extern const struct cmp_scen cmp_scens[CMP_NSCENS];
@@ -284,6 +314,11 @@ struct cmp_pair {
 	double setup_s;                 /* allowance for connecting */
 	int trace;                      /* server --trace */
 	int sample_cpu;                 /* sample the server's CPU clock */
+	int own_cpus;                   /* the scenario pins: the server to
+					   server_cpus (and its loops in sargs),
+					   the client to client_cpus */
+	const int *server_cpus, *client_cpus;
+	unsigned nserver_cpus, nclient_cpus;
 
 	/* out */
 	enum cmp_state state;           /* OK, or FAILED with why */
@@ -302,6 +337,31 @@ struct cmp_pair {
 void cmp_pair_init(struct cmp_pair *p, const char *tag, const char *backend);
 int  cmp_pair_run(struct cmp *c, struct cmp_pair *p);   /* 0 ok, -1 failed (p->why) */
 void cmp_pair_free(struct cmp_pair *p);                 /* also removes the trace */
+
+/* ---- scaling.c ------------------------------------------------------------ */
+
+/* The N, the payloads and the CPU halves for this machine and plan. */
+void cmp_scaling_plan(struct cmp *c);
+/* Its members of results.json's "plan", and where the clients ran. */
+void cmp_scaling_plan_json(struct jw *w, const struct cmp *c);
+unsigned cmp_scaling_nvar(const struct cmp *c);
+void cmp_scaling_variant(const struct cmp *c, unsigned v, char *l, size_t len, double *x);
+double cmp_scaling_est(const struct cmp *c, unsigned v);
+void cmp_scaling_run(struct cmp *c, struct cmp_case *k, unsigned rep);
+int cmp_scaling_applies(const struct cmp *c, const struct backend *be, unsigned v);
+unsigned cmp_conns_nvar(const struct cmp *c);
+void cmp_conns_variant(const struct cmp *c, unsigned v, char *l, size_t len, double *x);
+double cmp_conns_est(const struct cmp *c, unsigned v);
+void cmp_conns_run(struct cmp *c, struct cmp_case *k, unsigned rep);
+int cmp_conns_applies(const struct cmp *c, const struct backend *be, unsigned v);
+#define CMP_SCALING_NMETRICS 11
+extern const struct cmp_metric cmp_scaling_metrics[CMP_SCALING_NMETRICS];
+#define CMP_CONNS_NMETRICS 9
+extern const struct cmp_metric cmp_conns_metrics[CMP_CONNS_NMETRICS];
+void cmp_intro_scaling(FILE *f, const struct cmp *c);
+void cmp_read_scaling(FILE *f, const struct cmp *c);
+void cmp_intro_conns(FILE *f, const struct cmp *c);
+void cmp_read_conns(FILE *f, const struct cmp *c);
 
 /* ---- the reference (sockperf.c) ----------------------------------------- */
 
@@ -346,6 +406,7 @@ enum cmp_plot_kind {
 	CMP_P_TIMELINE, /* blocked: every frame, a panel per backend */
 	CMP_P_CDF,      /* latency: the distribution per backend, per variant */
 	CMP_P_VARIANTS, /* a panel per metric: medians with min-max against the variant */
+	CMP_P_SCALING,  /* frames/s against loops, a panel per payload */
 };
 
 struct cmp_panel {

@@ -12,6 +12,12 @@
  * address. While they run the server's whole-process CPU clock
  * (clock_getcpuclockid) is sampled, so that a steady-state window can be
  * cut out of the run afterwards (see scenarios.c, idle).
+ *
+ * With --client-exec PREFIX the client runs as `PREFIX daqmux client ...`
+ * (ssh to another host, ip netns exec into another namespace): the
+ * server listens on --listen, the client connects to --connect-host
+ * with the port the server announced, and writes its JSON to stdout
+ * (--json -), which is kept as the run's client JSON here.
  */
 #include "compare_int.h"
 
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -291,28 +298,76 @@ static void cmp_pair_server_argv(const struct cmp *c, const struct cmp_pair *p,
 	cmp_argv_add(a, "--backend=%.*s", (int)strcspn(p->backend, "+"), p->backend);
 	if (feat)
 		cmp_argv_add(a, "--uring-features=%s", feat);
-	cmp_argv_add(a, "--listen=127.0.0.1:0");
+	cmp_argv_add(a, "--listen=%s:0", c->o.listen_host ? c->o.listen_host : "127.0.0.1");
 	cmp_argv_add(a, "--quiet");
 	cmp_argv_add(a, "--json=%s", p->sjson);
 	cmp_argv_add(a, "--duration=%.3f", cmp_pair_bound_s(p));
 	if (p->trace)
 		cmp_argv_add(a, "--trace=%s", p->trace_path);
-	if (c->cpu_server >= 0)
+	if (c->cpu_server >= 0 && !p->own_cpus)
 		cmp_argv_add(a, "--cpu=%d", c->cpu_server);
 	for (int i = 0; i < p->sargs.n; i++)
 		cmp_argv_add(a, "%s", p->sargs.v[i]);
 }
 
+/* The clients' --connect: the server's address, or --connect-host with
+ * the port it announced. */
+static void cmp_pair_connect(const struct cmp *c, const char *addr, char *buf, size_t len)
+{
+	const char *port = strrchr(addr, ':'), *h = c->o.connect_host;
+
+	if (!h || !port) {
+		cmp_sfmt(buf, len, "%s", addr);
+		return;
+	}
+	/* An IPv6 literal needs its brackets before the port. */
+	cmp_sfmt(buf, len, strchr(h, ':') && h[0] != '[' ? "[%s]%s" : "%s%s", h, port);
+}
+
 static void cmp_pair_client_argv(const struct cmp *c, const struct cmp_pair *p,
 				 const char *addr, struct cmp_argv *a)
 {
-	cmp_argv_add(a, "%s", c->exe);
+	char connect[300];
+
+	if (c->o.client_exec) {
+		char words[512];
+		cmp_sfmt(words, sizeof(words), "%s", c->o.client_exec);
+		for (char *save = NULL, *w = strtok_r(words, " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			cmp_argv_add(a, "%s", w);
+	}
+	cmp_pair_connect(c, addr, connect, sizeof(connect));
+	cmp_argv_add(a, "%s", c->o.client_bin ? c->o.client_bin : c->exe);
 	cmp_argv_add(a, "client");
-	cmp_argv_add(a, "--connect=%s", addr);
+	cmp_argv_add(a, "--connect=%s", connect);
 	cmp_argv_add(a, "--quiet");
-	cmp_argv_add(a, "--json=%s", p->cjson);
+	if (c->o.client_exec)
+		cmp_argv_add(a, "--json=-");   /* its files are on the other side */
+	else
+		cmp_argv_add(a, "--json=%s", p->cjson);
 	for (int i = 0; i < p->cargs.n; i++)
 		cmp_argv_add(a, "%s", p->cargs.v[i]);
+}
+
+/* Start a child on a set of CPUs: proc_spawn pins to one CPU only, so
+ * compare itself moves to the set for the fork (the child inherits it)
+ * and back. A failure to pin is not fatal: the run is just not pinned. */
+static int cmp_spawn_on(const int *cpus, unsigned ncpus, struct proc *ch, const char *label,
+			char *const argv[], const struct proc_opts *o, char *why, size_t len)
+{
+	cpu_set_t old, set;
+	int moved = 0;
+
+	if (ncpus && sched_getaffinity(0, sizeof(old), &old) == 0) {
+		CPU_ZERO(&set);
+		for (unsigned i = 0; i < ncpus; i++)
+			CPU_SET(cpus[i], &set);
+		moved = sched_setaffinity(0, sizeof(set), &set) == 0;
+	}
+	int rc = proc_spawn(ch, label, argv, o, why, len);
+	if (moved && sched_setaffinity(0, sizeof(old), &old) < 0)
+		msg("compare: cannot restore my CPU affinity: %s", strerror(errno));
+	return rc;
 }
 
 /* What one pair runs: the two children and the server's stdout. */
@@ -337,7 +392,8 @@ static int cmp_pair_start(const struct cmp *c, struct cmp_pair *p, struct cmp_ru
 		goto out;
 	}
 	cmp_proc_opts(&o, -1, r->pfd[1], p->slog);
-	if (proc_spawn(&r->srv, "server", sa.v, &o, why, sizeof(why)) < 0) {
+	if (cmp_spawn_on(p->server_cpus, p->nserver_cpus, &r->srv, "server", sa.v, &o, why,
+			 sizeof(why)) < 0) {
 		cmp_sfmt(p->why, sizeof(p->why), "server: %s", why);
 		goto out;
 	}
@@ -352,8 +408,13 @@ static int cmp_pair_start(const struct cmp *c, struct cmp_pair *p, struct cmp_ru
 	(void)fcntl(r->pfd[0], F_SETFL, O_NONBLOCK);
 
 	cmp_pair_client_argv(c, p, addr, &ca);
-	cmp_proc_opts(&o, c->cpu_client, -1, p->clog);
-	if (proc_spawn(&r->cli, "client", ca.v, &o, why, sizeof(why)) < 0) {
+	cmp_proc_opts(&o, p->own_cpus ? -1 : c->cpu_client, -1, p->clog);
+	if (c->o.client_exec) {
+		o.out = p->cjson;       /* its JSON, from its stdout */
+		o.err = p->clog;
+	}
+	if (cmp_spawn_on(p->client_cpus, p->nclient_cpus, &r->cli, "client", ca.v, &o, why,
+			 sizeof(why)) < 0) {
 		cmp_sfmt(p->why, sizeof(p->why), "client: %s", why);
 		goto out;
 	}

@@ -17,6 +17,9 @@
  *                         only by its percentiles is drawn as those points
  *   throughput.png        frames/s, MB/s and CPU per frame per payload
  *   idle-scaling.png      CPU per frame, p99 and memory vs idle connections
+ *   scaling.png           frames/s against the server's event loops N, a
+ *                         panel per payload, a line per loop backend, the
+ *                         thread-per-connection backend as a flat reference
  *
  * The last two are one kind: a panel per metric, each backend's median
  * with a min-max error bar per variant. A lower bound (client-limited)
@@ -456,6 +459,105 @@ static int cmp_plot_variants(const struct cmp *c, const struct cmp_view *vw, enu
 	return cmp_gp_run(c, rel, vw->png, made, len);
 }
 
+/* ---- frames/s against loops ---------------------------------------------------- */
+
+/* One payload's panel: its data file (a row per N, per loop backend the
+ * median, min and max in millions) and its plot command, with the
+ * reference backends (a thread per connection: no N) as flat lines. */
+static int cmp_scaling_panel(FILE *f, const struct cmp *c, const struct cmp_view *vw,
+			     unsigned s)
+{
+	const struct cmp_plan *p = &c->p;
+	const struct cmp_scen *sc = &cmp_scens[CMP_SCALING];
+	const char *cols[CMP_MAX_BACKENDS], *refs[CMP_MAX_BACKENDS];
+	size_t ncol = 0, nref = 0;
+	char rel[128], path[CMP_PATH + 160];
+	int m = cmp_metric_index(sc, "frames_per_s");
+
+	for (size_t i = 0; i < c->nbe; i++) {
+		const struct cmp_case *k = cmp_find(c, CMP_SCALING, c->be[i].be->name, s * p->nloops);
+		if (!k)
+			continue;
+		if (backend_has(c->be[i].be, BE_THREAD_PER_CONN)) {
+			if (cmp_drawn(k, m))
+				refs[nref++] = c->be[i].be->name;
+		} else {
+			cols[ncol++] = c->be[i].be->name;
+		}
+	}
+	if (!ncol)
+		return 0;
+	cmp_sfmt(rel, sizeof(rel), "data/scaling-%u.dat", p->scaling_sizes[s]);
+	cmp_sfmt(path, sizeof(path), "%s/%s", c->out, rel);
+	FILE *d = fopen(path, "w");
+	if (!d)
+		return -1;
+	fprintf(d, "# frames/s (millions), %u-byte payloads: N, then per backend median min max\n# N",
+		p->scaling_sizes[s]);
+	for (size_t j = 0; j < ncol; j++)
+		fprintf(d, " %s", cols[j]);
+	fprintf(d, "\n");
+	for (unsigned i = 0; i < p->nloops; i++) {
+		fprintf(d, "%u", p->loops[i]);
+		for (size_t j = 0; j < ncol; j++) {
+			const struct cmp_case *k = cmp_find(c, CMP_SCALING, cols[j], s * p->nloops + i);
+			if (cmp_drawn(k, m))
+				fprintf(d, " %.6g %.6g %.6g", k->med[m] * 1e-6, k->lo[m] * 1e-6,
+					k->hi[m] * 1e-6);
+			else
+				fprintf(d, " ? ? ?");
+		}
+		fprintf(d, "\n");
+	}
+	fclose(d);
+	fprintf(f, "set title '%u-byte payloads'\nplot ", p->scaling_sizes[s]);
+	for (size_t j = 0; j < ncol; j++)
+		fprintf(f, "%s'%s' using 1:%zu:%zu:%zu with yerrorlines lw 1.5 pt %d ps 1.2 dt %d "
+			"lc rgb '%s' title '%s'", j ? ", " : "", rel, 2 + 3 * j, 3 + 3 * j, 4 + 3 * j,
+			cmp_point(c, cols[j]), cmp_dash(c, cols[j]), cmp_colour(c, cols[j]), cols[j]);
+	for (size_t j = 0; j < nref; j++) {
+		const struct cmp_case *k = cmp_find(c, CMP_SCALING, refs[j], s * p->nloops);
+		fprintf(f, ", %.6g with lines lw 2 dt 2 lc rgb '%s' title '%s (reference)'",
+			k->med[m] * 1e-6, cmp_colour(c, refs[j]), refs[j]);
+	}
+	fprintf(f, "\n");
+	(void)vw;
+	return 1;
+}
+
+static int cmp_plot_scaling(const struct cmp *c, const struct cmp_view *vw, char *made, size_t len)
+{
+	const struct cmp_plan *p = &c->p;
+	char path[CMP_PATH + 64];
+	int any = 0;
+
+	FILE *f = cmp_gp_open(c, "plot-scaling.gp", path, sizeof(path));
+	if (!f)
+		return -1;
+	cmp_gp_term(f, c, 1000, 380 * (int)p->nscaling_sizes + 60, vw->png);
+	fprintf(f, "set multiplot layout %u,1 title \"%s (medians, bars min-max)%s\"\n",
+		p->nscaling_sizes, vw->plot_title,
+		p->nserver_cpus < p->loops[p->nloops - 1] ? "\\n(this machine has too few CPUs "
+		"for the curve: its loops share the server CPUs)" : "");
+	fprintf(f, "set xlabel '%s'\nset ylabel '%s'\nset key outside right top\n"
+		"set logscale x 2\nset xrange [0.8:%g]\nset yrange [0:*]\nset xtics (", vw->xlabel,
+		vw->panels[0].ylabel, p->loops[p->nloops - 1] * 1.25);
+	for (unsigned i = 0; i < p->nloops; i++)
+		fprintf(f, "%s'%u' %u", i ? ", " : "", p->loops[i], p->loops[i]);
+	fprintf(f, ")\n");
+	for (unsigned s = 0; s < p->nscaling_sizes; s++) {
+		int r = cmp_scaling_panel(f, c, vw, s);
+		if (r < 0) {
+			fclose(f);
+			return -1;
+		}
+		any |= r;
+	}
+	fprintf(f, "unset multiplot\n");
+	fclose(f);
+	return any ? cmp_gp_run(c, "data/plot-scaling.gp", vw->png, made, len) : 0;
+}
+
 int cmp_plot_all(struct cmp *c, char *made, size_t len)
 {
 	char p[CMP_PATH + 64];
@@ -481,6 +583,7 @@ int cmp_plot_all(struct cmp *c, char *made, size_t len)
 		case CMP_P_TIMELINE: r = cmp_plot_blocked(c, vw, made, len); break;
 		case CMP_P_CDF: r = cmp_plot_latency(c, vw, made, len); break;
 		case CMP_P_VARIANTS: r = cmp_plot_variants(c, vw, (enum cmp_scen_id)s, made, len); break;
+		case CMP_P_SCALING: r = cmp_plot_scaling(c, vw, made, len); break;
 		}
 		if (r < 0)
 			rc = -1;

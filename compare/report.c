@@ -600,6 +600,28 @@ const struct cmp_view cmp_views[CMP_NSCENS] = {
 		},
 		.reading = cmp_read_build,
 	},
+	[CMP_SCALING] = {
+		.intro = cmp_intro_scaling,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "payload, loops",
+			.cols = { "frames_per_s", "mb_per_s", "cpu_ns_per_frame", "server_cpu_pct",
+				  "loop_balance", "loop_conns_min", "loop_conns_max", "client_cpu_pct",
+				  "lost" } } },
+		.reading = cmp_read_scaling,
+		.png = "scaling.png", .alt = "frames/s against the number of event loops, per backend",
+		.plot = CMP_P_SCALING,
+		.plot_title = "scaling: 64 sources at --rate max, N event loops",
+		.xlabel = "event loops N (server --loops)",
+		.panels = {
+			{ "frames_per_s", "frames received per second", "million frames/s", 1e-6, NULL, 0 },
+		},
+	},
+	[CMP_SCALING_CONNS] = {
+		.intro = cmp_intro_conns,
+		.tables = { { .shape = CMP_T_ROWS, .variant = "loops",
+			.cols = { "p99_ns", "max_ns", "max_rss_mib", "cpu_ns_per_frame", "connections",
+				  "loop_balance", "client_behind_p99_ns", "lost" } } },
+		.reading = cmp_read_conns,
+	},
 };
 
 /* ---- which backend for you -------------------------------------------------- */
@@ -761,6 +783,12 @@ static void cmp_md_machine(FILE *f, const struct cmp *c)
 			c->cpu_server, c->cpu_client);
 	else
 		fprintf(f, "| pinning | **not pinned**: only one CPU, server and client share it |\n");
+	if (c->o.client_exec)
+		fprintf(f, "| clients | started as `%s daqmux client`, connecting to %s (the server "
+			"listens on %s) |\n", c->o.client_exec,
+			c->o.connect_host ? c->o.connect_host : c->o.listen_host ? c->o.listen_host
+									: "127.0.0.1",
+			c->o.listen_host ? c->o.listen_host : "127.0.0.1");
 	fprintf(f, "| CPU frequency governor | %s |\n", m->gov_server[0] || m->gov_client[0] ?
 		m->gov_server : "not readable here (no cpufreq in /sys: a virtual machine?)");
 	fprintf(f, "| load average (1, 5, 15 min) | before %.2f %.2f %.2f, after %.2f %.2f %.2f%s |\n",

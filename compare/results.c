@@ -236,6 +236,7 @@ int cmp_write_json(const struct cmp *c)
 	for (unsigned i = 0; i < c->p.nidle; i++)
 		jw_u64(&w, NULL, c->p.idle_counts[i]);
 	jw_arr_end(&w);
+	cmp_scaling_plan_json(&w, c);
 	jw_obj_end(&w);
 	jw_num(&w, "wall_s", c->wall_s);
 	jw_num(&w, "estimated_s", c->est_total_s);

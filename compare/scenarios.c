@@ -781,13 +781,15 @@ static const struct cmp_metric cmp_build_metrics[] = {
 static const char *const cmp_build_labels[] = { "healthy", "jitter 5 ms", "stop 1 s" };
 static const char *const cmp_build_fault[] = { NULL, "--jitter=3:5000", "--silent=3:1@0.5" };
 
-static unsigned cmp_build_nvar(const struct cmp *c) { (void)c; return 3; }
+/* --quick runs the one that tells the strategies apart: the stop. */
+static unsigned cmp_build_nvar(const struct cmp *c) { return c->o.quick ? 1 : 3; }
+
+static unsigned cmp_build_which(const struct cmp *c, unsigned v) { return c->o.quick ? 2 : v; }
 
 static void cmp_build_variant(const struct cmp *c, unsigned v, char *l, size_t len, double *x)
 {
-	(void)c;
-	*x = v;
-	cmp_sfmt(l, len, "%s", cmp_build_labels[v]);
+	*x = cmp_build_which(c, v);
+	cmp_sfmt(l, len, "%s", cmp_build_labels[cmp_build_which(c, v)]);
 }
 
 static double cmp_build_est(const struct cmp *c, unsigned v)
@@ -813,8 +815,8 @@ static void cmp_build_run(struct cmp *c, struct cmp_case *k, unsigned rep)
 	cmp_argv_add(&p.cargs, "--rate=1000");
 	cmp_argv_add(&p.cargs, "--size=4096");
 	cmp_argv_add(&p.cargs, "--duration=%.3f", c->p.build_s);
-	if (cmp_build_fault[k->variant])
-		cmp_argv_add(&p.cargs, "%s", cmp_build_fault[k->variant]);
+	if (cmp_build_fault[cmp_build_which(c, k->variant)])
+		cmp_argv_add(&p.cargs, "%s", cmp_build_fault[cmp_build_which(c, k->variant)]);
 	p.client_s = c->p.build_s;
 	p.setup_s = 1;
 	cmp_pair_run(c, &p);
@@ -888,5 +890,21 @@ const struct cmp_scen cmp_scens[CMP_NSCENS] = {
 		.nmetrics = ARRAY_SIZE(cmp_build_metrics), .metrics = cmp_build_metrics,
 		.nvariants = cmp_build_nvar, .variant = cmp_build_variant,
 		.estimate_s = cmp_build_est, .run = cmp_build_run,
+	},
+	[CMP_SCALING] = {
+		.id = CMP_SCALING, .name = "scaling",
+		.title = "Scaling: N event loops, 64 sources as fast as they can",
+		.nmetrics = CMP_SCALING_NMETRICS, .metrics = cmp_scaling_metrics,
+		.nvariants = cmp_scaling_nvar, .variant = cmp_scaling_variant,
+		.estimate_s = cmp_scaling_est, .run = cmp_scaling_run,
+		.applies = cmp_scaling_applies,
+	},
+	[CMP_SCALING_CONNS] = {
+		.id = CMP_SCALING_CONNS, .name = "scaling-conns",
+		.title = "Scaling: many connections, 64 of them busy, over N loops",
+		.nmetrics = CMP_CONNS_NMETRICS, .metrics = cmp_conns_metrics,
+		.nvariants = cmp_conns_nvar, .variant = cmp_conns_variant,
+		.estimate_s = cmp_conns_est, .run = cmp_conns_run,
+		.applies = cmp_conns_applies,
 	},
 };

@@ -412,6 +412,7 @@ const struct backend backend_libuv = {
 	.name = "libuv",
 	.summary = "libuv (epoll underneath): uv_read_start into the loop's buffer",
 	.pref = 9,
+	.features = BE_LIBRARY,
 	.loop_size = LUV_LOOP_SIZE,
 	.conn_size = LUV_CONN_SIZE,
 	.probe = luv_probe,

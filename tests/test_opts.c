@@ -538,6 +538,9 @@ static const struct refusal client_refusals[] = {
 	{ { "--silent", "0:0x1" }, { "--silent", "seconds" } },
 	{ { "--seed", " 1" }, { "--seed", "from 0 to" } },
 	{ { "--idle", "1e3" }, { "--idle", "from 0 to 1000000" } },
+	{ { "--loops", "0" }, { "--loops", "from 1 to 256" } },
+	{ { "--loops", "257" }, { "--loops", "from 1 to 256" } },
+	{ { "--loops", "2", "-i", "1" }, { "--interval", "one sending loop" } },
 	{ { "-z" }, { "'-z'", "client --help" } },
 	{ { "--rate" }, { "'--rate'", "needs a value" } },
 	{ { "--burst=yes" }, { "'--burst'", "takes no value" } },
@@ -656,6 +659,8 @@ static void test_binary_refuses_before_starting(void **state)
 		{ { "client", "--rate", "1e-300" }, { "--rate", "from 0.001" } },
 		{ { "client", "--connect", "127.0.0.1:70000" }, { "--connect", "from 1 to 65535" } },
 		{ { "compare", "--seconds", "0.1", "--out", out }, { "--seconds", "from 0.2 to 600" } },
+		{ { "compare", "--client-exec", " ", "--out", out }, { "--client-exec", "empty" } },
+		{ { "compare", "--listen", "::1", "--out", out }, { "--listen", "brackets" } },
 		{ { "backends", "epoll" }, { "unexpected argument", "backends --help" } },
 		{ { "frobnicate" }, { "unknown command 'frobnicate'", "usage" } },
 	};
