@@ -21,6 +21,7 @@
 #define DAQMUX_BACKEND_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct loop;
 struct conn;
@@ -119,6 +120,24 @@ struct backend {
 static inline int backend_has(const struct backend *be, unsigned features)
 {
 	return (be->features & features) == features;
+}
+
+/*
+ * For a backend whose library was missing at build time: still listed,
+ * with a probe that names the package to install, and a run that the
+ * refusing probe keeps from ever being called.
+ */
+static inline int backend_not_compiled_in(char *why, size_t len, const char *package)
+{
+	snprintf(why, len, "not compiled in: install %s (apt-get install %s) and rebuild with make",
+		 package, package);
+	return -1;
+}
+
+static inline int backend_never_runs(struct loop *l)
+{
+	(void)l;
+	return -1;
 }
 
 #endif

@@ -243,9 +243,7 @@ static int gl_probe(char *why, size_t len)
 	(void)len;
 	return 0;                        /* GLib aborts rather than fail */
 #else
-	snprintf(why, len, "not compiled in: install libglib2.0-dev "
-		 "(apt-get install libglib2.0-dev) and rebuild with make");
-	return -1;
+	return backend_not_compiled_in(why, len, "libglib2.0-dev");
 #endif
 }
 

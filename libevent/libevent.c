@@ -256,16 +256,10 @@ static int lev_probe(char *why, size_t len)
 
 static int lev_probe(char *why, size_t len)
 {
-	snprintf(why, len, "not compiled in: install libevent-dev (apt-get install libevent-dev) "
-		 "and rebuild with make");
-	return -1;
+	return backend_not_compiled_in(why, len, "libevent-dev");
 }
 
-static int lev_run(struct loop *l)
-{
-	(void)l;
-	return -1;                       /* never called: the probe refuses */
-}
+#define lev_run backend_never_runs
 
 #define LEV_LOOP_SIZE 0
 #define LEV_CONN_SIZE 0

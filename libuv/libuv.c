@@ -386,16 +386,10 @@ static int luv_probe(char *why, size_t len)
 
 static int luv_probe(char *why, size_t len)
 {
-	snprintf(why, len, "not compiled in: install libuv1-dev (apt-get install libuv1-dev) "
-		 "and rebuild with make");
-	return -1;
+	return backend_not_compiled_in(why, len, "libuv1-dev");
 }
 
-static int luv_run(struct loop *l)
-{
-	(void)l;
-	return -1;                       /* never called: the probe refuses */
-}
+#define luv_run backend_never_runs
 
 #define LUV_LOOP_SIZE 0
 #define LUV_CONN_SIZE 0

@@ -1161,16 +1161,10 @@ static int uring_probe(char *why, size_t len)
 
 static int uring_probe(char *why, size_t len)
 {
-	snprintf(why, len, "not compiled in: install liburing-dev (apt-get install liburing-dev) "
-		 "and rebuild with make");
-	return -1;
+	return backend_not_compiled_in(why, len, "liburing-dev");
 }
 
-static int uring_run(struct loop *l)
-{
-	(void)l;
-	return -1;                       /* never called: the probe refuses */
-}
+#define uring_run backend_never_runs
 
 #define URING_LOOP_SIZE 0
 #define URING_CONN_SIZE 0
