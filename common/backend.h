@@ -68,6 +68,9 @@ struct backend_counter {
 struct backend_variant {
 	const char *name;   /* "tiny": the suites call it "uring/tiny" */
 	const char *env;    /* "NAME=VALUE" set for the server */
+	const char *unfair; /* why a flooding source may hold up the others
+			       here: the suites then print that latency
+			       instead of judging it; NULL: judged */
 };
 
 struct backend {

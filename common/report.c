@@ -10,6 +10,7 @@
 #include "build.h"
 #include "events.h"
 #include "json.h"
+#include "meta.h"
 #include "loops.h"
 #include "server.h"
 #include "util.h"
@@ -476,21 +477,41 @@ static void json_intervals(struct jw *w, const struct server *s)
 	jw_arr_end(w);
 }
 
+/* --json FILE, or - for stdout (the table then goes to stderr). */
+static FILE *report_json_open(const struct server *s)
+{
+	FILE *f = strcmp(s->opt.json, "-") == 0 ? stdout : fopen(s->opt.json, "w");
+
+	if (!f)
+		msg("cannot write --json %s: %s", s->opt.json, strerror(errno));
+	return f;
+}
+
+static int report_json_close(const struct server *s, FILE *f, struct jw *w)
+{
+	int rc = jw_finish(w);
+
+	if ((f == stdout ? fflush(f) : fclose(f)) != 0 || rc < 0) {
+		msg("writing --json %s failed: %s", s->opt.json, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int report_json(struct server *s, struct source **v, unsigned n,
 		       const struct totals *t, const struct report_usage *u, int rc)
 {
 	const int checked = !s->opt.discard;
 	const char *lat = s->opt.mode == MODE_PULL ? "rtt_ns" : "latency_ns";
 	const struct syscounts *c = &s->sc;
-	FILE *f = fopen(s->opt.json, "w");
+	FILE *f = report_json_open(s);
 	struct jw w;
 
-	if (!f) {
-		msg("cannot write --json %s: %s", s->opt.json, strerror(errno));
+	if (!f)
 		return -1;
-	}
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
+	meta_write(&w, "daqmux-server", REPORT_SCHEMA_VERSION, &s->meta);
 	jw_str(&w, "backend", s->be->name);
 	jw_bool(&w, "edge", s->opt.edge);
 	jw_u64(&w, "nloops", s->nloops);
@@ -593,12 +614,27 @@ static int report_json(struct server *s, struct source **v, unsigned n,
 	json_status(&w, s->others_status);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
-	rc = jw_finish(&w);
-	if (fclose(f) != 0 || rc < 0) {
-		msg("writing --json %s failed: %s", s->opt.json, strerror(errno));
+	return report_json_close(s, f, &w);
+}
+
+/* A run that could not start still leaves its --json: what it was and
+ * why not (the message on stderr says more), like iperf3 -J. */
+int report_json_error(struct server *s, const char *error)
+{
+	FILE *f = report_json_open(s);
+	struct jw w;
+
+	if (!f)
 		return -1;
-	}
-	return 0;
+	jw_init(&w, f);
+	jw_obj_begin(&w, NULL);
+	meta_write(&w, "daqmux-server", REPORT_SCHEMA_VERSION, &s->meta);
+	jw_str(&w, "backend", s->be ? s->be->name : NULL);
+	jw_str(&w, "listen", s->opt.listen);
+	jw_str(&w, "error", error);
+	jw_u64(&w, "exit_status", 2);
+	jw_obj_end(&w);
+	return report_json_close(s, f, &w);
 }
 
 static int report_trace(struct server *s)

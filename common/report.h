@@ -26,4 +26,10 @@ void report_usage_stop(struct report_usage *u, const struct server *s);
  * with --quiet) say why - 2 when an output file could not be written. */
 int report_write(struct server *s, const struct report_usage *u);
 
+/* The schema version of the server's --json ("daqmux-server"). */
+#define REPORT_SCHEMA_VERSION 1
+
+/* --json for a run that failed to start: the metadata and an "error". */
+int report_json_error(struct server *s, const char *error);
+
 #endif

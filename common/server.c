@@ -627,8 +627,12 @@ int server_run(const struct server_opts *opt, const struct backend *be,
 		s.opt.max_records = SERVER_DEFAULT_MAX_RECORDS;
 	if (hooks)
 		s.hooks = *hooks;
+	meta_start_now(&s.meta);
 	pthread_mutex_init(&s.lock, NULL);
 	if (server_setup(&s) < 0) {
+		if (s.opt.json)
+			(void)report_json_error(&s, "the server could not start (its message on "
+						"stderr says why)");
 		server_free(&s);
 		return 2;
 	}

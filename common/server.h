@@ -24,11 +24,13 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 
 #include "backend.h"
 #include "events.h"
 #include "frame.h"
+#include "meta.h"
 #include "source.h"
 
 enum server_mode { MODE_PUSH, MODE_PULL };
@@ -188,6 +190,7 @@ struct server_hooks {
 
 struct server {
 	struct server_opts opt;
+	struct meta_start meta;    /* when and where it ran, for every JSON */
 	const struct backend *be;
 	struct server_hooks hooks;
 	int lfd;                   /* listening socket (loop 0's with reuseport) */
@@ -232,7 +235,9 @@ struct server {
 /* Where people's text goes: stderr when --write - gives stdout to events. */
 static inline FILE *server_talk(const struct server *s)
 {
-	return s->opt.write && s->opt.write[0] == '-' && !s->opt.write[1] ? stderr : stdout;
+	/* stdout carries the events (--write -) or the JSON (--json -) */
+	return (s->opt.write && strcmp(s->opt.write, "-") == 0) ||
+	       (s->opt.json && strcmp(s->opt.json, "-") == 0) ? stderr : stdout;
 }
 
 /* ---- for backends ------------------------------------------------------ */

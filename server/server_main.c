@@ -62,7 +62,9 @@ static void server_usage(FILE *f)
 "      --keepalive S       TCP keepalive + TCP_USER_TIMEOUT: a dead peer is\n"
 "                          detected within about S seconds (whole seconds, 1 to\n"
 "                          32767, the kernel's limit; default 0 = off)\n"
-"      --json FILE         write the summary as JSON\n"
+"      --json FILE|-       write the summary as JSON (versioned: schema,\n"
+"                          daqmux_version, start time, machine); - is stdout,\n"
+"                          and the table then goes to stderr\n"
 "      --trace FILE        write every frame (source,seq,send_ns,recv_ns) as CSV\n"
 "      --trace-max N       at most N frames in the trace (default 1000000;\n"
 "                          1 to 100000000)\n"
@@ -352,7 +354,7 @@ int server_opts_parse(struct server_opts *o, int argc, char **argv)
 	}
 	/* Now, not after the run: a run whose summary cannot be written is
 	 * a run wasted. */
-	if ((o->json && check_output_file("--json", o->json) < 0) ||
+	if ((o->json && strcmp(o->json, "-") != 0 && check_output_file("--json", o->json) < 0) ||
 	    (o->trace && check_output_file("--trace", o->trace) < 0))
 		return OPTS_BAD;
 	if (o->write && !o->build) {

@@ -30,6 +30,7 @@
 #include "net.h"
 #include "proto.h"
 #include "util.h"
+#include "version.h"
 
 #ifndef DAQMUX_BIN
 #error "DAQMUX_BIN (the absolute path of bin/daqmux) is defined by the Makefile"
@@ -674,6 +675,11 @@ const struct json *sup_server_json_at(struct sup *t, const char *file, int line)
 	if (!be || strcmp(be, t->be->name) != 0)
 		sup_tfail(t, "the summary says backend \"%s\", the test ran \"%s\"",
 			 be ? be : "(none)", t->be->name);
+	/* Every summary says what it is and which build wrote it. */
+	if (strcmp(json_path_str(t->json, "schema.name", ""), "daqmux-server") != 0 ||
+	    strcmp(json_path_str(t->json, "daqmux_version", ""), daqmux_version()) != 0)
+		sup_tfail(t, "the summary's schema.name or daqmux_version is not "
+			  "\"daqmux-server\", \"%s\"", daqmux_version());
 	return t->json;
 }
 
@@ -1051,6 +1057,7 @@ const struct sup_variant *sup_variants(unsigned flags, size_t *n)
 		for (unsigned i = 0; i < be->nvariants && !SUP_TSAN; i++) {
 			sup_variant_add(tab, len, be, be->variants[i].name);
 			tab[*len - 1].env = be->variants[i].env;
+			tab[*len - 1].unfair = be->variants[i].unfair;
 		}
 	}
 	*n = *len;

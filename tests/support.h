@@ -100,6 +100,7 @@ struct sup_variant {
 	char name[48];
 	const char *args[3];        /* more server arguments, NULL-terminated */
 	const char *env;            /* "NAME=VALUE" for the server, or NULL */
+	const char *unfair;         /* backend_variant.unfair */
 	unsigned loops;             /* the server's loops */
 };
 

@@ -553,7 +553,10 @@ static void case_flood(void **state)
 
 	sup_set_limit(t, 20 * FLOOD_RUNS);
 	r = flood_run(t);
-	for (int run = 2; FLOOD_TIMED && r.worst_p99 >= 10 * MS; run++) {
+	if (t->v->unfair)
+		print_message("%s: the latency beside a flood is printed, not judged: %s\n",
+			      t->v->name, t->v->unfair);
+	for (int run = 2; FLOOD_TIMED && !t->v->unfair && r.worst_p99 >= 10 * MS; run++) {
 		if (run > FLOOD_RUNS)
 			fail_msg("%s: the paced sources' p99 latency was up to %.2f ms beside a "
 				 "flooding source, in each of %d runs; expected under 10 ms",

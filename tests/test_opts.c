@@ -713,6 +713,38 @@ static void test_binary_help_everywhere(void **state)
 	assert_int_equal(sup_rmdir(dir), 0);
 }
 
+/* A server that cannot start still writes its --json: the metadata and
+ * an "error" (a TEST-NET address is never ours: bind fails, nothing is
+ * sent); --json - is accepted as stdout. */
+static void test_binary_json_on_failure(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], json[PATH_MAX + 32], err[256];
+	struct run r;
+	assert_int_equal(sup_mkdtemp(dir, sizeof(dir), "opts"), 0);
+	snprintf(json, sizeof(json), "%s/s.json", dir);
+	run_bin(dir, WORDS("server", "--listen", "203.0.113.1:0", "--json", json), &r);
+	assert_int_equal(r.status, 2);
+	struct json *j = json_parse_file(json, err, sizeof(err));
+	if (!j)
+		fail_msg("the failed server's --json: %s", err);
+	assert_string_equal(json_path_str(j, "schema.name", ""), "daqmux-server");
+	assert_string_equal(json_path_str(j, "daqmux_version", ""), daqmux_version());
+	assert_non_null(json_path_str(j, "error", NULL));
+	assert_int_equal(json_path_u64(j, "exit_status", 0), 2);
+	json_free(j);
+	run_free(&r);
+	run_bin(dir, WORDS("server", "--listen", "203.0.113.1:0", "--json", "-"), &r);
+	assert_int_equal(r.status, 2);
+	j = json_parse(r.out, err, sizeof(err));
+	if (!j)
+		fail_msg("--json - did not put the JSON alone on stdout: %s", err);
+	assert_non_null(json_path_str(j, "error", NULL));
+	json_free(j);
+	run_free(&r);
+	assert_int_equal(sup_rmdir(dir), 0);
+}
+
 static void test_binary_version(void **state)
 {
 	(void)state;
@@ -763,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_binary_refuses_before_starting),
 		cmocka_unit_test(test_binary_help_everywhere),
 		cmocka_unit_test(test_binary_version),
+		cmocka_unit_test(test_binary_json_on_failure),
 	};
 	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
 }
