@@ -254,6 +254,15 @@ void ev_ready_add(struct loop *l, struct conn *c)
 	ev_t.wlen = strlen(ev_t.wait);
 }
 
+void ev_seen_line(struct loop *l, struct conn *c, int *waited, const char *what, int ms)
+{
+	if (!*waited) {
+		ev_wait_line(l, 1, 0, "%s(timeout %d ms) -> ready", what, ms);
+		*waited = 1;
+	}
+	ev_ready_add(l, c);
+}
+
 /* ", while src 1 has 4,800 bytes waiting, src 2 has 96" - the other
  * sockets of c's loop with bytes the kernel holds for us. Not for
  * thread-per-connection backends: their records belong to other

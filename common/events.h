@@ -83,11 +83,25 @@ struct conn;
 			ev_note_line((l), __VA_ARGS__);                 \
 	} while (0)
 
+/*
+ * For a backend whose wait happens inside a library (libuv, libevent,
+ * GLib) and is out of sight: the turn's first callback writes the wait
+ * line - `what`, with its timeout - and every callback adds its
+ * connection to it. *waited is the turn's flag (cleared by the backend
+ * when a turn begins).
+ */
+#define ev_seen(l, c, waited, what, ms)                                  \
+	do {                                                            \
+		if (EV_ON((l)->s))                                      \
+			ev_seen_line((l), (c), (waited), (what), (ms)); \
+	} while (0)
+
 /* ---- the slow paths behind the macros ------------------------------------ */
 
 void ev_wait_line(struct loop *l, int n, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void ev_ready_add(struct loop *l, struct conn *c);
+void ev_seen_line(struct loop *l, struct conn *c, int *waited, const char *what, int ms);
 void ev_block_line(struct conn *c);
 void ev_read_line(struct conn *c, long n, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

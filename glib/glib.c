@@ -58,13 +58,7 @@ static void gl_seen(struct loop *l, struct conn *c)
 {
 	struct gl_loop *gl = l->priv;
 
-	if (!EV_ON(l->s))
-		return;
-	if (!gl->waited) {
-		ev_wait(l, 1, "poll in g_main_context_iteration(timeout %d ms) -> ready", gl->ms);
-		gl->waited = 1;
-	}
-	ev_ready(l, c);
+	ev_seen(l, c, &gl->waited, "poll in g_main_context_iteration", gl->ms);
 }
 
 /* Per connection (conn_data): its source. */

@@ -54,13 +54,7 @@ static void lev_seen(struct loop *l, struct conn *c)
 {
 	struct lev_loop *ll = l->priv;
 
-	if (!EV_ON(l->s))
-		return;
-	if (!ll->waited) {
-		ev_wait(l, 1, "epoll_wait in event_base_loop(timeout %d ms) -> ready", ll->ms);
-		ll->waited = 1;
-	}
-	ev_ready(l, c);
+	ev_seen(l, c, &ll->waited, "epoll_wait in event_base_loop", ll->ms);
 }
 
 /* Per connection (conn_data): its event, whose argument is the conn. */

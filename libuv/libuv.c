@@ -75,13 +75,7 @@ static void luv_seen(struct loop *l, struct conn *c)
 {
 	struct luv_loop *ll = l->priv;
 
-	if (!EV_ON(l->s))
-		return;
-	if (!ll->waited) {
-		ev_wait(l, 1, "epoll_wait in uv_run(timeout %d ms) -> ready", ll->ms);
-		ll->waited = 1;
-	}
-	ev_ready(l, c);
+	ev_seen(l, c, &ll->waited, "epoll_wait in uv_run", ll->ms);
 }
 
 /* Per connection (conn_data, freed by server_reap): the handle. Every
