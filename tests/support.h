@@ -100,7 +100,9 @@ struct sup_variant {
 	char name[48];
 	const char *args[3];        /* more server arguments, NULL-terminated */
 	const char *env;            /* "NAME=VALUE" for the server, or NULL */
-	const char *unfair;         /* backend_variant.unfair */
+	const char *unfair;         /* backend_variant.unfair: bounds beside a
+				       flood (latency, bytes read past a
+				       pause) are printed, not judged */
 	unsigned loops;             /* the server's loops */
 };
 
