@@ -742,8 +742,20 @@ static void cmp_md_answer(FILE *f, const struct cmp *c)
 		cmp_md_decide_row(f, c, &cmp_answers[i]);
 	cmp_md_stall_row(f, c);
 	cmp_md_simplest(f, c);
-	fprintf(f, "\nNot measured here: several event loops on several cores (no multi-core "
-		"scenario in this kit yet).\n");
+	/* Several loops on several cores: an answer only where the server had
+	 * the cores for it; section "Scaling" has the figures either way. */
+	if (!cmp_ran(c, CMP_SCALING))
+		fprintf(f, "\nNot measured in this run: several event loops on several cores "
+			"(`--scenarios scaling`).\n");
+	else if (c->p.nserver_cpus < 2)
+		fprintf(f, "\nSeveral event loops on several cores: **not answerable on this "
+			"machine** - the server had %u CPU, so its loops shared one core; the "
+			"*Scaling* section shows what extra loops cost here, and the curve needs "
+			"a machine with more cores (at least 2 server CPUs plus the client's).\n",
+			c->p.nserver_cpus);
+	else
+		fprintf(f, "\nSeveral event loops on several cores: see the *Scaling* section "
+			"(frames/s against N loops, %u server CPUs).\n", c->p.nserver_cpus);
 }
 
 /* ---- the rest of report.md -------------------------------------------------- */
